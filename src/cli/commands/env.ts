@@ -1,0 +1,33 @@
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import type { CommandDeps } from '../commandDeps.js';
+import { runAction } from '../runAction.js';
+import { commandLogger, commandSettings } from '../setup.js';
+import { readCurrentCredentials } from '../currentCredentials.js';
+import { credentialVars } from '../credentialVars.js';
+import { ENV_FORMATS, detectEnvFormat, formatEnv, type EnvFormat } from '../formatEnv.js';
+import { ExitCode } from '../../errors.js';
+
+export function registerEnv(program: Command, deps: CommandDeps): void {
+  program
+    .command('env')
+    .description('print AWS_* variables for the current shell')
+    .addOption(new Option('--format <format>', 'shell syntax (default: detected)').choices(ENV_FORMATS))
+    .addHelpText(
+      'after',
+      '\nExamples:\n' +
+        '  eval "$(appstream-creds env)"                                  # bash\n' +
+        '  appstream-creds env --format powershell | Invoke-Expression    # PowerShell\n\n' +
+        'The variables are a snapshot: they stop working when these credentials expire.\n' +
+        'For long-running programs prefer `appstream-creds exec` with the agent running.\n',
+    )
+    .action(
+      runAction(deps.ctx, deps.slot, async (opts: { format?: EnvFormat }, command: Command) => {
+        const settings = commandSettings(command, deps);
+        const { generation } = await readCurrentCredentials(settings, deps, await commandLogger(settings, 'warn'));
+        const format = opts.format ?? detectEnvFormat(deps.ctx.env, process.platform);
+        deps.ctx.io.stdout(formatEnv(credentialVars(generation.credentials, settings.region), format));
+        return ExitCode.ok;
+      }),
+    );
+}

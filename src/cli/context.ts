@@ -1,0 +1,26 @@
+import type { ExitCodeValue } from '../errors.js';
+
+/** Where a command writes. Injected so tests capture output without touching process.stdout. */
+export interface CliIO {
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
+
+/**
+ * What every command handler receives besides its own options. Only the composition root
+ * (src/main.ts) builds this from the real process.
+ */
+export interface CliContext {
+  io: CliIO;
+  env: Readonly<Record<string, string | undefined>>;
+  cwd: string;
+  /** Absolute path of the CLI entry script, for writing command lines that re-run this tool. */
+  selfScript: string;
+  /** Signals the command wants forwarded (exec) or handled (serve). */
+  onSignal(signal: NodeJS.Signals, handler: () => void): () => void;
+  /** Whether stdout is a terminal (affects formatting only, never data). */
+  isTTY: boolean;
+}
+
+/** A command's handler resolves to the process exit code; errors are mapped by runCli. */
+export type CommandResult = Promise<ExitCodeValue | number>;

@@ -1,0 +1,66 @@
+import { maskKeyId } from '../credentials.js';
+import { formatDuration } from '../config/duration.js';
+import type { TrackerView } from '../tracker/types.js';
+
+export interface StatusReport {
+  state: string;
+  mode: 'direct' | 'agent';
+  profile: string;
+  current: GenerationReport | null;
+  generations: GenerationReport[];
+  lastRefreshAt: string | null;
+  refreshDueAt: string | null;
+  lastError: { code: string; message: string; at: string } | null;
+}
+
+export interface GenerationReport {
+  id: number;
+  keyId: string;
+  firstSeenAt: string;
+  expiresAt: string;
+  expiry: 'source' | 'estimated';
+  expiresInSeconds: number;
+  origin: string;
+}
+
+/** The status shown by `status` and GET /v1/status: timings and masked key ids, no secret. */
+export function describeTracker(tracker: TrackerView, now: number, meta: { profile: string; mode: 'direct' | 'agent' }): StatusReport {
+  const iso = (ms: number): string => new Date(ms).toISOString();
+  const report = (g: ReturnType<TrackerView['generations']>[number]): GenerationReport => ({
+    id: g.id,
+    keyId: maskKeyId(g.credentials.accessKeyId),
+    firstSeenAt: iso(g.firstSeenAt),
+    expiresAt: iso(g.expiresAt),
+    expiry: g.expirySource,
+    expiresInSeconds: Math.round((g.expiresAt - now) / 1000),
+    origin: g.origin,
+  });
+  const current = tracker.current();
+  const last = tracker.lastRefreshAt();
+  const failure = tracker.lastFailure();
+  return {
+    state: tracker.state(),
+    mode: meta.mode,
+    profile: meta.profile,
+    current: current ? report(current) : null,
+    generations: tracker.generations().map(report),
+    lastRefreshAt: last === undefined ? null : iso(last),
+    refreshDueAt: last === undefined ? null : iso(last + tracker.timings.refreshInterval),
+    lastError: failure ? { code: failure.code, message: failure.message, at: iso(failure.at) } : null,
+  };
+}
+
+export function renderStatus(status: StatusReport): string {
+  const lines = [`state:        ${status.state}`, `profile:      ${status.profile} (${status.mode})`];
+  if (status.current) {
+    const c = status.current;
+    lines.push(
+      `credentials:  key ${c.keyId}, generation ${c.id}`,
+      `expires:      ${c.expiresAt} (in ${formatDuration(c.expiresInSeconds * 1000)}${c.expiry === 'estimated' ? ', estimated' : ''})`,
+      `source:       ${c.origin}`,
+    );
+  }
+  if (status.refreshDueAt) lines.push(`refresh due:  ${status.refreshDueAt}`);
+  if (status.lastError) lines.push(`last error:   ${status.lastError.message}`);
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,69 @@
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+import { parseCidr } from '../network/cidr.js';
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+const PROBES = ['none', 'tcp', 'sts'] as const;
+
+// Every layer but the JSON file delivers strings, so each field accepts its natural JSON type
+// or the string spelling of it.
+const duration = (key: string) =>
+  z.union([z.string(), z.number().nonnegative()]).transform((value, ctx) => {
+    if (typeof value === 'number') return value * 1000;
+    try {
+      return parseDuration(value, key);
+    } catch {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `"${value}" is not a duration; write it like 90s, 10m or 1h` });
+      return z.NEVER;
+    }
+  });
+
+const list = z
+  .union([z.string(), z.array(z.string())])
+  .transform((value) => (typeof value === 'string' ? value.split(',') : value).map((s) => s.trim()).filter(Boolean));
+
+const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'on', 'off', 'yes', 'no'])]).transform(
+  (value) => value === true || value === 'true' || value === '1' || value === 'on' || value === 'yes',
+);
+
+const cidrs = list.superRefine((values, ctx) => {
+  for (const value of values) {
+    if (!parseCidr(value)) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `"${value}" is not an IPv4 CIDR like 198.19.0.0/16` });
+  }
+});
+
+export const settingsSchema = z
+  .object({
+    profile: z.string().regex(/^[A-Za-z0-9_.@+-]{1,128}$/, 'a profile name of letters, digits and _ . @ + -'),
+    stateDir: z.string().min(1),
+    logLevel: z.enum(LOG_LEVELS).optional(),
+    credentialsFile: z.string().min(1).optional(),
+    configFile: z.string().min(1).optional(),
+    homeDirs: list,
+    refreshInterval: duration('refreshInterval').refine((ms) => ms >= 1000, 'at least 1s'),
+    validity: duration('validity').refine((ms) => ms >= 1000, 'at least 1s'),
+    refreshGrace: duration('refreshGrace'),
+    expiryWarning: duration('expiryWarning'),
+    waitTimeout: duration('waitTimeout'),
+    processTimeout: duration('processTimeout').refine((ms) => ms >= 100, 'at least 100ms'),
+    excludeCidrs: cidrs,
+    interface: z.string().min(1).optional(),
+    probe: z.enum(PROBES),
+    port: z.coerce.number().int().min(0).max(65535),
+    imds: bool,
+    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'an AWS region like us-east-1').optional(),
+    stsEndpoint: z.string().url().optional(),
+  })
+  .strict();
+
+export type Settings = z.output<typeof settingsSchema>;
+export type SettingKey = keyof Settings;
+export const SETTING_KEYS = Object.keys(settingsSchema.shape) as SettingKey[];
+
+/** Allowed values shown in error messages, where a short list exists. */
+export const ALLOWED: Partial<Record<SettingKey, string>> = {
+  logLevel: LOG_LEVELS.join(', '),
+  probe: PROBES.join(', '),
+  port: 'an integer from 0 to 65535 (0 = ephemeral)',
+  imds: 'true or false',
+};

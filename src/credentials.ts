@@ -1,0 +1,24 @@
+/** One set of AWS credentials as the product passes them between stages. */
+export interface Credentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken?: string;
+  /** From the source when it says (credential_process, STS); otherwise computed by the tracker. */
+  readonly expiration?: Date;
+  readonly accountId?: string;
+  readonly roleArn?: string;
+}
+
+/** What a source returns: the credentials plus facts about where and when they came from. */
+export interface SourcedCredentials {
+  readonly credentials: Credentials;
+  /** Best estimate of when AppStream issued them (the file's mtime for static keys). */
+  readonly issuedAt?: Date;
+  /** Human description: "static keys in /home/x/.aws/credentials [appstream_machine_role]". */
+  readonly origin: string;
+}
+
+export type CredentialSource = () => Promise<SourcedCredentials>;
+
+/** Key ids are not secret, but status output shows only their last 4 characters. */
+export const maskKeyId = (accessKeyId: string): string => `…${accessKeyId.slice(-4)}`;

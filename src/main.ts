@@ -1,0 +1,31 @@
+/**
+ * Composition root: the only module that reads process.env, touches process.stdout and
+ * sets the exit code.
+ */
+import { runCli } from './cli/program.js';
+import type { CliContext } from './cli/context.js';
+import { reportError } from './cli/runAction.js';
+
+const ctx: CliContext = {
+  io: {
+    stdout: (text) => void process.stdout.write(text),
+    stderr: (text) => void process.stderr.write(text),
+  },
+  env: process.env,
+  cwd: process.cwd(),
+  selfScript: process.argv[1] ?? '',
+  isTTY: Boolean(process.stdout.isTTY),
+  onSignal(signal, handler) {
+    process.on(signal, handler);
+    return () => void process.off(signal, handler);
+  },
+};
+
+runCli(process.argv.slice(2), ctx).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.exitCode = reportError(ctx, error);
+  },
+);

@@ -1,0 +1,60 @@
+import { randomBytes } from 'node:crypto';
+
+export interface MintedCredentials {
+  AccessKeyId: string;
+  SecretAccessKey: string;
+  SessionToken: string;
+  /** ISO time; what AppStream's own credential_process would report. */
+  Expiration: string;
+  AccountId?: string;
+  RoleArn?: string;
+}
+
+const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+
+/** Fake but well-formed temporary credentials, for simulating without any STS. */
+export function mintFakeCredentials(expiresAt: Date): MintedCredentials {
+  const id = [...randomBytes(16)].map((b) => BASE32[b % 32]).join('');
+  return {
+    AccessKeyId: `ASIA${id}`,
+    SecretAccessKey: randomBytes(30).toString('base64'),
+    SessionToken: randomBytes(180).toString('base64'),
+    Expiration: expiresAt.toISOString(),
+  };
+}
+
+export interface StsMintInit {
+  endpoint: string;
+  roleArn: string;
+  region: string;
+  durationSeconds: number;
+  sessionName: string;
+}
+
+/** Real temporary credentials from STS AssumeRole (moto's server in tests). */
+export async function mintStsCredentials(init: StsMintInit, expiresAt: Date): Promise<MintedCredentials> {
+  const { STSClient, AssumeRoleCommand } = await import('@aws-sdk/client-sts');
+  const client = new STSClient({
+    region: init.region,
+    endpoint: init.endpoint,
+    // The simulator stands in for AppStream's service principal; moto accepts any caller.
+    credentials: { accessKeyId: 'AKIASIMULATORCALLER0', secretAccessKey: 'simulator-caller-not-secret' },
+    maxAttempts: 2,
+  });
+  try {
+    const result = await client.send(
+      new AssumeRoleCommand({ RoleArn: init.roleArn, RoleSessionName: init.sessionName, DurationSeconds: init.durationSeconds }),
+    );
+    const c = result.Credentials;
+    if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken) throw new Error('STS AssumeRole returned no credentials');
+    return {
+      AccessKeyId: c.AccessKeyId,
+      SecretAccessKey: c.SecretAccessKey,
+      SessionToken: c.SessionToken,
+      Expiration: expiresAt.toISOString(),
+      ...(result.AssumedRoleUser?.Arn ? { RoleArn: init.roleArn } : {}),
+    };
+  } finally {
+    client.destroy();
+  }
+}

@@ -1,0 +1,67 @@
+import { AgentError, ExitCode } from '../errors.js';
+import type { FileSystem } from './fileSystem.js';
+
+export interface StableFile {
+  text: string;
+  mtimeMs: number;
+}
+
+/**
+ * Reads a file and confirms it did not change underneath the read (an in-place rewrite or a
+ * rename landing mid-read). A change is a transient error so the caller retries shortly.
+ */
+export async function readStableFile(fs: FileSystem, path: string): Promise<StableFile> {
+  let before;
+  try {
+    before = await fs.stat(path);
+  } catch (error) {
+    throw missingOrUnreadable(path, error);
+  }
+  let bytes: Buffer;
+  try {
+    bytes = await fs.readFile(path);
+  } catch (error) {
+    throw missingOrUnreadable(path, error, true);
+  }
+  const after = await fs.stat(path).catch(() => undefined);
+  if (!after || after.ino !== before.ino || after.mtimeMs !== before.mtimeMs || after.size !== bytes.length) {
+    throw new AgentError(`${path}: changed while being read`, {
+      exitCode: ExitCode.credentialsUnavailable,
+      code: 'file-changing',
+      transient: true,
+    });
+  }
+  return { text: decodeText(path, bytes), mtimeMs: after.mtimeMs };
+}
+
+function missingOrUnreadable(path: string, error: unknown, vanishedMidRead = false): AgentError {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') {
+    return new AgentError(`${path}: no such file`, {
+      exitCode: ExitCode.credentialsUnavailable,
+      code: 'file-missing',
+      tryNextSource: true,
+      transient: vanishedMidRead,
+    });
+  }
+  return new AgentError(`${path}: cannot read (${code ?? 'error'})`, {
+    exitCode: ExitCode.credentialsUnavailable,
+    code: 'file-unreadable',
+    tryNextSource: true,
+  });
+}
+
+/** Rejects binary garbage with the line it starts on, without echoing any content. */
+function decodeText(path: string, bytes: Buffer): string {
+  const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
+  const bad = text.search(/[\u0000\uFFFD]/);
+  if (bad >= 0) {
+    const line = text.slice(0, bad).split('\n').length;
+    throw new AgentError(`${path}:${line}: not a text file (binary or non-UTF-8 bytes)`, {
+      exitCode: ExitCode.credentialsUnavailable,
+      code: 'file-malformed',
+      transient: true,
+    });
+  }
+  return text.startsWith('\uFEFF') ? text.slice(1) : text;
+}

@@ -1,0 +1,116 @@
+import { spawn } from 'node:child_process';
+import { z } from 'zod';
+import { AgentError, ExitCode } from '../errors.js';
+import type { Credentials } from '../credentials.js';
+
+export interface RunProcessOptions {
+  command: string;
+  /** Names the profile in messages. */
+  profile: string;
+  timeoutMs: number;
+  env: Readonly<Record<string, string | undefined>>;
+}
+
+const MAX_OUTPUT = 1024 * 1024;
+
+const processOutput = z.object({
+  Version: z.literal(1),
+  AccessKeyId: z.string().min(16),
+  SecretAccessKey: z.string().min(1),
+  SessionToken: z.string().min(1).optional(),
+  Expiration: z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'not an ISO 8601 time').optional(),
+  AccountId: z.string().optional(),
+});
+
+const fail = (message: string, code: string): AgentError =>
+  new AgentError(message, { exitCode: ExitCode.credentialsUnavailable, code });
+
+/**
+ * Runs a credential_process command the way the AWS SDKs do (through the shell, JSON on
+ * stdout, Version 1) but with what they lack: a timeout that kills the whole process tree,
+ * bounded output, and messages that never contain the output itself.
+ */
+export function runCredentialProcess(options: RunProcessOptions): Promise<Credentials> {
+  const { command, profile, timeoutMs } = options;
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, {
+      shell: true,
+      env: options.env as NodeJS.ProcessEnv,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // Own process group on POSIX so a timeout kills the shell and everything it started.
+      detached: process.platform !== 'win32',
+      windowsHide: true,
+    });
+    const stdout: Buffer[] = [];
+    let stdoutSize = 0;
+    let stderrTail = '';
+    let timedOut = false;
+    const killTree = (): void => {
+      try {
+        if (process.platform === 'win32') spawn('taskkill', ['/pid', String(child.pid), '/T', '/F'], { windowsHide: true });
+        else if (child.pid) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killTree();
+    }, timeoutMs);
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdoutSize += chunk.length;
+      if (stdoutSize > MAX_OUTPUT) killTree();
+      else stdout.push(chunk);
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderrTail = (stderrTail + chunk).slice(-2048);
+    });
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(fail(`profile ${profile}: credential_process could not start (${error.message})`, 'process-failed'));
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const prefix = `profile ${profile}: credential_process`;
+      if (timedOut) return reject(fail(`${prefix} did not finish within ${timeoutMs} ms and was killed`, 'process-timeout'));
+      if (stdoutSize > MAX_OUTPUT) return reject(fail(`${prefix} printed more than ${MAX_OUTPUT} bytes`, 'process-output'));
+      if (code !== 0) {
+        const hint = lastLine(stderrTail);
+        return reject(fail(`${prefix} failed (${signal ? `signal ${signal}` : `exit ${code}`})${hint ? `: ${hint}` : ''}`, 'process-failed'));
+      }
+      try {
+        resolve(parseProcessOutput(Buffer.concat(stdout).toString('utf8'), prefix));
+      } catch (error) {
+        reject(error);
+      }
+    });
+  });
+}
+
+export function parseProcessOutput(text: string, prefix: string): Credentials {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw fail(`${prefix} printed invalid JSON`, 'process-output');
+  }
+  const result = processOutput.safeParse(json);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    throw fail(`${prefix} printed unusable credentials (${issue.path.join('.') || 'output'}: ${issue.message})`, 'process-output');
+  }
+  const data = result.data;
+  return {
+    accessKeyId: data.AccessKeyId,
+    secretAccessKey: data.SecretAccessKey,
+    ...(data.SessionToken ? { sessionToken: data.SessionToken } : {}),
+    ...(data.Expiration ? { expiration: new Date(data.Expiration) } : {}),
+    ...(data.AccountId ? { accountId: data.AccountId } : {}),
+  };
+}
+
+/** The last stderr line helps diagnose; long base64-like runs are masked in case one is a key. */
+function lastLine(text: string): string {
+  const line = text.trim().split(/\r?\n/).pop() ?? '';
+  return line.replace(/[A-Za-z0-9/+=]{16,}/g, '[masked]').slice(0, 200);
+}
