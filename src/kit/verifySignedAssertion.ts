@@ -43,7 +43,7 @@ export function verifySignedAssertion(doc: Document, xml: string, certificates: 
 
   if (!certificates || certificates.length === 0) {
     findings.push(finding('error', 'signature-not-verified', 'Response/Signature', 'signature not verified: no IdP metadata was given, so nothing in the response can be trusted', 'pass --idp-metadata FILE with the metadata you uploaded to the IAM SAML provider'));
-    findings.push(finding('info', 'checks-skipped', 'Response/Assertion', 'the assertion checks were skipped: they read only a verified, signed assertion', 'pass --idp-metadata FILE to run them'));
+    findings.push(skipped('pass --idp-metadata FILE to run them'));
     return { findings };
   }
 
@@ -51,6 +51,7 @@ export function verifySignedAssertion(doc: Document, xml: string, certificates: 
   const signatures = candidates.flatMap((owner) => children(owner, NS.dsig, 'Signature').map((signature) => ({ owner, signature })));
   if (signatures.length === 0) {
     findings.push(finding('error', 'signature-missing', 'Response/Assertion/Signature', 'neither the Response nor the Assertion is signed', 'turn on assertion (or response) signing in the IdP\'s AWS application'));
+    findings.push(skipped('fix the signature first'));
     return { findings };
   }
 
@@ -72,15 +73,22 @@ export function verifySignedAssertion(doc: Document, xml: string, certificates: 
     }
     assertion ??= signed;
   }
-  if (!assertion) return { findings };
+  if (!assertion) {
+    findings.push(skipped('fix the signature first'));
+    return { findings };
+  }
 
   // The assertion a relying party would read must be the one that was signed.
   if (direct.length === 1 && direct[0]!.getAttribute('ID') !== assertion.getAttribute('ID')) {
     findings.push(finding('error', 'assertion-not-signed', 'Response/Assertion', 'the assertion in the response is not the one the signature covers', 'send the signed Assertion unchanged'));
+    findings.push(skipped('fix the signature first'));
     return { findings };
   }
   return { findings, assertion };
 }
+
+const skipped = (fix: string): Finding =>
+  finding('info', 'checks-skipped', 'Response/Assertion', 'the assertion checks were skipped: they read only a verified, signed assertion', fix);
 
 type Outcome = { kind: 'invalid'; reason: string } | { kind: 'valid'; signedRoot: Element; sha1: boolean };
 

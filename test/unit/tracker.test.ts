@@ -1,0 +1,196 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { Tracker } from '../../src/tracker/Tracker.js';
+import { createLogger } from '../../src/log/createLogger.js';
+import type { SourcedCredentials } from '../../src/credentials.js';
+
+const S = 1_000;
+const M = 60 * S;
+const H = 60 * M;
+const timings = { refreshInterval: H, validity: 6 * H, refreshGrace: 10 * M, expiryWarning: 30 * M };
+
+function setup(networkReady = true) {
+  let now = Date.parse('2026-01-01T00:00:00Z');
+  const clock = { now: () => now, sleep: async () => {} };
+  const lines: Array<Record<string, unknown>> = [];
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  return {
+    clock,
+    lines,
+    advance: (ms: number) => (now += ms),
+    at: () => now,
+    make: async () => new Tracker({ clock, timings, networkReady, logger: await createLogger({ level: 'debug', destination: sink }) }),
+  };
+}
+
+let counter = 0;
+const creds = (over: Partial<SourcedCredentials['credentials']> = {}, issuedAt?: Date): SourcedCredentials => {
+  counter += 1;
+  return {
+    credentials: { accessKeyId: `ASIAGENERATION${String(counter).padStart(6, '0')}`, secretAccessKey: `secret-${counter}-xyz`, sessionToken: `token-${counter}-abc`, ...over },
+    origin: 'test',
+    ...(issuedAt ? { issuedAt } : {}),
+  };
+};
+
+test('walks waiting-for-network -> waiting-for-credentials -> ready -> refresh-overdue -> expiring -> expired', async () => {
+  const t = setup(false);
+  const tracker = await t.make();
+  assert.equal(tracker.evaluate(), 'waiting-for-network');
+  tracker.setNetworkReady(true);
+  assert.equal(tracker.state(), 'waiting-for-credentials');
+  tracker.observe(creds());
+  assert.equal(tracker.state(), 'ready');
+  t.advance(H + 10 * M); // exactly at the grace boundary: not yet overdue
+  assert.equal(tracker.evaluate(), 'ready');
+  t.advance(1);
+  assert.equal(tracker.evaluate(), 'refresh-overdue');
+  t.advance(6 * H - (H + 10 * M) - 30 * M - 1); // 30 min before expiry
+  assert.equal(tracker.evaluate(), 'expiring');
+  t.advance(30 * M);
+  assert.equal(tracker.evaluate(), 'expired');
+  assert.equal(tracker.current(), undefined);
+  const states = t.lines.filter((l) => typeof l.state === 'string').map((l) => l.state);
+  assert.deepEqual(states, ['waiting-for-network', 'waiting-for-credentials', 'ready', 'refresh-overdue', 'expiring', 'expired']);
+});
+
+test('refresh-overdue returns to ready when a new generation arrives', async () => {
+  const t = setup();
+  const tracker = await t.make();
+  tracker.observe(creds());
+  t.advance(2 * H);
+  assert.equal(tracker.evaluate(), 'refresh-overdue');
+  const second = tracker.observe(creds());
+  assert.equal(tracker.state(), 'ready');
+  assert.equal(tracker.current()?.id, second.id);
+  assert.equal(second.id, 2);
+});
+
+test('expiring returns to ready when a new generation arrives', async () => {
+  const t = setup();
+  const tracker = await t.make();
+  tracker.observe(creds());
+  t.advance(5 * H + 45 * M);
+  assert.equal(tracker.evaluate(), 'expiring');
+  tracker.observe(creds());
+  assert.equal(tracker.evaluate(), 'ready');
+});
+
+test('expired recovers to ready with a fresh generation; an expired one is never returned', async () => {
+  const t = setup();
+  const tracker = await t.make();
+  const first = tracker.observe(creds());
+  t.advance(6 * H);
+  assert.equal(tracker.evaluate(), 'expired');
+  assert.equal(tracker.current(), undefined, 'expired generation must not be served');
+  // Seeing the same, now expired, keys again does not revive them.
+  tracker.observe({ credentials: first.credentials, origin: 'test' });
+  assert.equal(tracker.current(), undefined);
+  tracker.observe(creds());
+  assert.equal(tracker.evaluate(), 'ready');
+});
+
+test("uses the source's Expiration when given, else first-seen + validity", async () => {
+  const t = setup();
+  const tracker = await t.make();
+  const withExpiry = tracker.observe(creds({ expiration: new Date(t.at() + 45 * M) }));
+  assert.equal(withExpiry.expiresAt, t.at() + 45 * M);
+  assert.equal(withExpiry.expirySource, 'source');
+  const estimated = tracker.observe(creds());
+  assert.equal(estimated.expiresAt, t.at() + 6 * H);
+  assert.equal(estimated.expirySource, 'estimated');
+});
+
+test('a file written earlier (issuedAt) dates the generation, so an old file is already overdue', async () => {
+  const t = setup();
+  const tracker = await t.make();
+  const generation = tracker.observe(creds({}, new Date(t.at() - 2 * H)));
+  assert.equal(generation.firstSeenAt, t.at() - 2 * H);
+  assert.equal(generation.expiresAt, t.at() + 4 * H);
+  assert.equal(tracker.state(), 'refresh-overdue');
+  // A future mtime (clock skew) never dates a generation after now.
+  const future = tracker.observe(creds({}, new Date(t.at() + H)));
+  assert.equal(future.firstSeenAt, t.at());
+});
+
+test('serves the newest unexpired generation; older valid ones stay valid until they expire', async () => {
+  const t = setup();
+  const tracker = await t.make();
+  const a = tracker.observe(creds({ expiration: new Date(t.at() + 6 * H) }));
+  t.advance(H);
+  const b = tracker.observe(creds({ expiration: new Date(t.at() + 30 * S) }));
+  assert.equal(tracker.current()?.id, b.id);
+  t.advance(31 * S);
+  // b expired first; a is older but still valid, so it is served.
+  assert.equal(tracker.current()?.id, a.id);
+  assert.equal(tracker.generations().length, 2);
+});
+
+test('same key id observed again is the same generation; a changed secret replaces its body', async () => {
+  const t = setup();
+  const tracker = await t.make();
+  const c = creds();
+  const one = tracker.observe(c);
+  t.advance(M);
+  assert.equal(tracker.observe(c), one);
+  assert.equal(tracker.generations().length, 1);
+  const changed = tracker.observe({ ...c, credentials: { ...c.credentials, secretAccessKey: 'rotated-secret' } });
+  assert.equal(changed.id, one.id);
+  assert.equal(changed.firstSeenAt, one.firstSeenAt);
+  assert.equal(tracker.current()?.credentials.secretAccessKey, 'rotated-secret');
+});
+
+test('each transition is logged once, failures once per distinct failure, and no secret in any line', async () => {
+  const t = setup();
+  const tracker = await t.make();
+  const c = creds();
+  tracker.observe(c);
+  for (let i = 0; i < 5; i += 1) {
+    tracker.reportFailure({ code: 'file-missing', message: '/x/credentials: no such file' });
+    tracker.evaluate();
+  }
+  tracker.reportFailure({ code: 'file-malformed', message: '/x/credentials:3: malformed line' });
+  tracker.observe(c);
+  const messages = t.lines.map((l) => String(l.msg));
+  assert.equal(messages.filter((m) => m.startsWith('credential source failed: /x/credentials: no such file')).length, 1);
+  assert.equal(messages.filter((m) => m.includes('malformed')).length, 1);
+  assert.equal(messages.filter((m) => m === 'credential source recovered').length, 1);
+  assert.equal(messages.filter((m) => m.startsWith('state ')).length, 1);
+  const all = JSON.stringify(t.lines);
+  assert.ok(!all.includes(c.credentials.secretAccessKey));
+  assert.ok(!all.includes(c.credentials.sessionToken!));
+  assert.ok(!all.includes(c.credentials.accessKeyId), 'key ids appear only masked');
+});
+
+test('transition levels: overdue and expiring warn, expired is an error', async () => {
+  const t = setup();
+  const tracker = await t.make();
+  tracker.observe(creds());
+  t.advance(2 * H);
+  tracker.evaluate();
+  t.advance(4 * H - 10 * M);
+  tracker.evaluate();
+  t.advance(10 * M);
+  tracker.evaluate();
+  const level = (state: string) => t.lines.find((l) => l.state === state)?.level;
+  assert.equal(level('ready'), 30);
+  assert.equal(level('refresh-overdue'), 40);
+  assert.equal(level('expiring'), 40);
+  assert.equal(level('expired'), 50);
+});
+
+test('nextChangeIn points at the next boundary so timers need not poll', async () => {
+  const t = setup();
+  const tracker = await t.make();
+  tracker.observe(creds());
+  assert.equal(tracker.nextChangeIn(), H + 10 * M + 1);
+  t.advance(H + 10 * M + 1);
+  assert.equal(tracker.evaluate(), 'refresh-overdue');
+  assert.equal(tracker.nextChangeIn(), 6 * H - 30 * M - (H + 10 * M + 1) + 1);
+});
