@@ -6,10 +6,25 @@ import type { CommandDeps } from './commandDeps.js';
 import { directSource, trackerFor } from './setup.js';
 import { systemClock, type Clock } from '../clock.js';
 import type { Logger } from '../log/createLogger.js';
+import { fetchFromAgent, findRunningAgent } from './agentClient.js';
 
 export interface CurrentCredentials {
-  generation: Generation;
-  state: AgentState;
+  credentials: Generation['credentials'];
+  /** 'agent' when the running agent answered, 'direct' when the profile was read here. */
+  mode: 'agent' | 'direct';
+  state?: AgentState;
+}
+
+/** Prefer the running agent (it tracks refreshes); fall back to reading the profile. */
+export async function currentCredentials(settings: Settings, deps: CommandDeps, logger: Logger | undefined): Promise<CurrentCredentials> {
+  const agent = await findRunningAgent(settings.stateDir);
+  const fromAgent = agent ? await fetchFromAgent(agent) : undefined;
+  if (fromAgent && fromAgent.credentials.expiration.getTime() > Date.now()) {
+    return { credentials: fromAgent.credentials, mode: 'agent' };
+  }
+  logger?.debug({ agent: Boolean(agent) }, 'reading the profile directly');
+  const direct = await readCurrentCredentials(settings, deps, logger);
+  return { credentials: direct.generation.credentials, mode: 'direct', state: direct.state };
 }
 
 /**
@@ -21,7 +36,7 @@ export async function readCurrentCredentials(
   deps: CommandDeps,
   logger: Logger | undefined,
   clock: Clock = systemClock,
-): Promise<CurrentCredentials> {
+): Promise<{ generation: Generation; state: AgentState }> {
   const tracker = trackerFor(settings, clock, logger, true);
   const generation = tracker.observe(await directSource(settings, deps, clock)());
   const current = tracker.current();

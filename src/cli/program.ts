@@ -8,8 +8,9 @@ import { registerEnv } from './commands/env.js';
 import { registerExec } from './commands/exec.js';
 import { registerStatus } from './commands/status.js';
 import { registerSimulate } from './commands/simulate.js';
-// import { registerPolicy } from './commands/policy.js';
-// import { registerSaml } from './commands/saml.js';
+import { registerServe } from './commands/serve.js';
+import { registerPolicy } from './commands/policy.js';
+import { registerSaml } from './commands/saml.js';
 
 export function buildProgram(ctx: CliContext, slot: ExitSlot): Command {
   const program = new Command('appstream-creds');
@@ -44,9 +45,10 @@ export function buildProgram(ctx: CliContext, slot: ExitSlot): Command {
   registerEnv(program, deps);
   registerExec(program, deps);
   registerStatus(program, deps);
+  registerServe(program, deps);
   registerSimulate(program, deps);
-  // registerPolicy(program, deps);
-  // registerSaml(program, deps);
+  registerPolicy(program, deps);
+  registerSaml(program, deps);
 
   // Sub-commands inherit output routing and exit override so no path calls process.exit.
   const propagate = (command: Command): void => {

@@ -30,46 +30,96 @@ export function checkAssertion(assertion: Element, options: AssertionCheckOption
 function checkIssuer(assertion: Element, options: AssertionCheckOptions): Finding[] {
   const issuer = textOf(descend(assertion, 'Issuer'));
   if (options.issuer === undefined || issuer === options.issuer) return [];
-  return [finding('error', 'issuer-mismatch', 'Assertion/Issuer', `the Issuer "${issuer}" is not the metadata's entityID "${options.issuer}"`, 'make the IdP issue assertions under the entityID in its metadata, or upload the matching metadata to IAM')];
+  return [finding(
+    'error',
+    'issuer-mismatch',
+    'Assertion/Issuer',
+    `the Issuer "${issuer}" is not the metadata's entityID "${options.issuer}"`,
+    'make the IdP issue assertions under the entityID in its metadata, or upload the matching metadata to IAM',
+  )];
 }
 
 function checkNameId(assertion: Element, options: AssertionCheckOptions): Finding[] {
   const nameId = descend(assertion, 'Subject', 'NameID');
   if (!nameId) {
-    return [finding('error', 'nameid-missing', 'Assertion/Subject/NameID', 'the assertion has no NameID', 'send the user\'s persistent identifier as the Subject NameID')];
+    return [finding(
+      'error',
+      'nameid-missing',
+      'Assertion/Subject/NameID',
+      'the assertion has no NameID',
+      'send the user\'s persistent identifier as the Subject NameID',
+    )];
   }
   const findings: Finding[] = [];
   const format = attr(nameId, 'Format');
   if (format !== PERSISTENT) {
-    findings.push(finding('error', 'nameid-not-persistent', 'Assertion/Subject/NameID/@Format', `the NameID format is ${format ?? 'not set'}, not persistent; the trust policy's SAML:sub_type = persistent condition will refuse it`, `set the NameID format to ${PERSISTENT}`));
+    findings.push(finding(
+      'error',
+      'nameid-not-persistent',
+      'Assertion/Subject/NameID/@Format',
+      `the NameID format is ${format ?? 'not set'}, not persistent; the trust policy's SAML:sub_type = persistent condition will refuse it`,
+      `set the NameID format to ${PERSISTENT}`,
+    ));
   }
   const value = textOf(nameId);
   if (value === '') {
-    findings.push(finding('error', 'nameid-empty', 'Assertion/Subject/NameID', 'the NameID is empty', 'send a stable identifier for the user'));
+    findings.push(finding(
+      'error',
+      'nameid-empty',
+      'Assertion/Subject/NameID',
+      'the NameID is empty',
+      'send a stable identifier for the user',
+    ));
   } else if (options.domainJoined && !/^[^\\\s]+\\[^\\\s]+$/.test(value) && !/^[^@\s]+@[^@\s]+$/.test(value)) {
-    findings.push(finding('error', 'nameid-not-domain-user', 'Assertion/Subject/NameID', 'for domain-joined fleets the NameID must be DOMAIN\\user (sAMAccountName) or user@domain (userPrincipalName)', 'map the NameID to the user\'s sAMAccountName with its domain, or to the userPrincipalName'));
+    findings.push(finding(
+      'error',
+      'nameid-not-domain-user',
+      'Assertion/Subject/NameID',
+      'for domain-joined fleets the NameID must be DOMAIN\\user (sAMAccountName) or user@domain (userPrincipalName)',
+      'map the NameID to the user\'s sAMAccountName with its domain, or to the userPrincipalName',
+    ));
   }
   return findings;
 }
 
 function checkConfirmation(assertion: Element, options: AssertionCheckOptions): Finding[] {
   const subject = descend(assertion, 'Subject');
-  const bearer = (subject ? children(subject, NS.assertion, 'SubjectConfirmation') : []).find((c) => attr(c, 'Method') === BEARER);
+  const confirmations = subject ? children(subject, NS.assertion, 'SubjectConfirmation') : [];
+  const bearer = confirmations.find((c) => attr(c, 'Method') === BEARER);
   const path = 'Assertion/Subject/SubjectConfirmation';
   if (!bearer) {
-    return [finding('error', 'confirmation-missing', path, 'no bearer SubjectConfirmation', `add a SubjectConfirmation with Method="${BEARER}"`)];
+    return [finding(
+      'error',
+      'confirmation-missing',
+      path,
+      'no bearer SubjectConfirmation',
+      `add a SubjectConfirmation with Method="${BEARER}"`,
+    )];
   }
   const data = descend(bearer, 'SubjectConfirmationData');
   const findings: Finding[] = [];
   const recipient = attr(data, 'Recipient');
   if (recipient === undefined || !RECIPIENT.test(recipient)) {
-    findings.push(finding('error', 'recipient-mismatch', `${path}/SubjectConfirmationData/@Recipient`, `the Recipient is ${recipient === undefined ? 'missing' : `"${recipient}"`}, not the AWS sign-in endpoint`, 'set the ACS URL / Recipient to https://signin.aws.amazon.com/saml'));
+    findings.push(finding(
+      'error',
+      'recipient-mismatch',
+      `${path}/SubjectConfirmationData/@Recipient`,
+      `the Recipient is ${recipient === undefined ? 'missing' : `"${recipient}"`}, not the AWS sign-in endpoint`,
+      'set the ACS URL / Recipient to https://signin.aws.amazon.com/saml',
+    ));
   }
   const notOnOrAfter = attr(data, 'NotOnOrAfter');
   if (notOnOrAfter === undefined) {
-    findings.push(finding('error', 'confirmation-no-expiry', `${path}/SubjectConfirmationData/@NotOnOrAfter`, 'the bearer confirmation has no NotOnOrAfter', 'have the IdP set NotOnOrAfter a few minutes after issue'));
+    findings.push(finding(
+      'error',
+      'confirmation-no-expiry',
+      `${path}/SubjectConfirmationData/@NotOnOrAfter`,
+      'the bearer confirmation has no NotOnOrAfter',
+      'have the IdP set NotOnOrAfter a few minutes after issue',
+    ));
   } else {
-    findings.push(...checkNotOnOrAfter(notOnOrAfter, `${path}/SubjectConfirmationData/@NotOnOrAfter`, 'confirmation-expired', options));
+    const at = `${path}/SubjectConfirmationData/@NotOnOrAfter`;
+    findings.push(...checkNotOnOrAfter(notOnOrAfter, at, 'confirmation-expired', options));
   }
   return findings;
 }
@@ -78,7 +128,13 @@ function checkConditions(assertion: Element, options: AssertionCheckOptions): Fi
   const conditions = descend(assertion, 'Conditions');
   const path = 'Assertion/Conditions';
   if (!conditions) {
-    return [finding('error', 'conditions-missing', path, 'the assertion has no Conditions, so no audience restriction', 'add Conditions with an AudienceRestriction for urn:amazon:webservices')];
+    return [finding(
+      'error',
+      'conditions-missing',
+      path,
+      'the assertion has no Conditions, so no audience restriction',
+      'add Conditions with an AudienceRestriction for urn:amazon:webservices',
+    )];
   }
   const findings: Finding[] = [];
   const notBefore = attr(conditions, 'NotBefore');
@@ -86,15 +142,31 @@ function checkConditions(assertion: Element, options: AssertionCheckOptions): Fi
     const at = parseTime(notBefore);
     if (at === undefined) findings.push(badTime(`${path}/@NotBefore`, notBefore));
     else if (at - options.skewMs > options.now.getTime()) {
-      findings.push(finding('error', 'conditions-not-yet-valid', `${path}/@NotBefore`, `the assertion is not valid before ${notBefore}, after the check time ${options.now.toISOString()} plus the allowed skew`, 'fix the IdP server clock (NTP), or raise --skew if the difference is expected'));
+      findings.push(finding(
+        'error',
+        'conditions-not-yet-valid',
+        `${path}/@NotBefore`,
+        `the assertion is not valid before ${notBefore}, after the check time ${options.now.toISOString()} plus the allowed skew`,
+        'fix the IdP server clock (NTP), or raise --skew if the difference is expected',
+      ));
     }
   }
   const notOnOrAfter = attr(conditions, 'NotOnOrAfter');
-  if (notOnOrAfter !== undefined) findings.push(...checkNotOnOrAfter(notOnOrAfter, `${path}/@NotOnOrAfter`, 'conditions-expired', options));
+  if (notOnOrAfter !== undefined) {
+    findings.push(...checkNotOnOrAfter(notOnOrAfter, `${path}/@NotOnOrAfter`, 'conditions-expired', options));
+  }
 
-  const audiences = children(conditions, NS.assertion, 'AudienceRestriction').flatMap((r) => children(r, NS.assertion, 'Audience').map(textOf));
+  const audiences = children(conditions, NS.assertion, 'AudienceRestriction').flatMap((restriction) =>
+    children(restriction, NS.assertion, 'Audience').map(textOf),
+  );
   if (!audiences.some((a) => AUDIENCES.includes(a))) {
-    findings.push(finding('error', 'audience-mismatch', `${path}/AudienceRestriction/Audience`, `the audience is ${audiences.length === 0 ? 'missing' : audiences.map((a) => `"${a}"`).join(', ')}, not urn:amazon:webservices`, 'set the audience (SP entity ID) to urn:amazon:webservices'));
+    findings.push(finding(
+      'error',
+      'audience-mismatch',
+      `${path}/AudienceRestriction/Audience`,
+      `the audience is ${audiences.length === 0 ? 'missing' : audiences.map((a) => `"${a}"`).join(', ')}, not urn:amazon:webservices`,
+      'set the audience (SP entity ID) to urn:amazon:webservices',
+    ));
   }
   return findings;
 }
@@ -103,7 +175,13 @@ function checkNotOnOrAfter(value: string, path: string, code: string, options: A
   const at = parseTime(value);
   if (at === undefined) return [badTime(path, value)];
   if (at + options.skewMs > options.now.getTime()) return [];
-  return [finding('error', code, path, `expired at ${value}, before the check time ${options.now.toISOString()} less the allowed skew`, 'capture a fresh response (they are valid for minutes); if it is fresh, fix the IdP server clock')];
+  return [finding(
+    'error',
+    code,
+    path,
+    `expired at ${value}, before the check time ${options.now.toISOString()} less the allowed skew`,
+    'capture a fresh response (they are valid for minutes); if it is fresh, fix the IdP server clock',
+  )];
 }
 
 const parseTime = (value: string): number | undefined => {

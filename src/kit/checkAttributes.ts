@@ -47,7 +47,13 @@ const at = (name: string): string => `Assertion/AttributeStatement/Attribute[@Na
 
 function checkRoles(values: string[] | undefined, findings: Finding[]): RoleMapping[] {
   if (!values || values.length === 0) {
-    findings.push(finding('error', 'role-missing', at(ATTRIBUTE.role), 'the Role attribute is missing', 'send "role-ARN,saml-provider-ARN" for each role the user may assume'));
+    findings.push(finding(
+      'error',
+      'role-missing',
+      at(ATTRIBUTE.role),
+      'the Role attribute is missing',
+      'send "role-ARN,saml-provider-ARN" for each role the user may assume',
+    ));
     return [];
   }
   const roles: RoleMapping[] = [];
@@ -57,13 +63,25 @@ function checkRoles(values: string[] | undefined, findings: Finding[]): RoleMapp
     const role = parts.find((p) => parseRoleArn(p));
     const provider = parts.find((p) => parseSamlProviderArn(p));
     if (parts.length !== 2 || !role || !provider) {
-      findings.push(finding('error', 'role-value-invalid', `${at(ATTRIBUTE.role)}/AttributeValue[${i + 1}]`, `"${truncate(value)}" is not a role ARN and a SAML provider ARN separated by a comma`, 'send arn:aws:iam::ACCOUNT:role/NAME,arn:aws:iam::ACCOUNT:saml-provider/NAME'));
+      findings.push(finding(
+        'error',
+        'role-value-invalid',
+        `${at(ATTRIBUTE.role)}/AttributeValue[${i + 1}]`,
+        `"${truncate(value)}" is not a role ARN and a SAML provider ARN separated by a comma`,
+        'send arn:aws:iam::ACCOUNT:role/NAME,arn:aws:iam::ACCOUNT:saml-provider/NAME',
+      ));
       return;
     }
     const roleArn = parseRoleArn(role)!;
     const providerArn = parseSamlProviderArn(provider)!;
     if (roleArn.account !== providerArn.account || roleArn.partition !== providerArn.partition) {
-      findings.push(finding('warning', 'role-provider-account-differs', `${at(ATTRIBUTE.role)}/AttributeValue[${i + 1}]`, 'the role and the SAML provider are in different accounts or partitions', 'pair each role with the SAML provider in its own account'));
+      findings.push(finding(
+        'warning',
+        'role-provider-account-differs',
+        `${at(ATTRIBUTE.role)}/AttributeValue[${i + 1}]`,
+        'the role and the SAML provider are in different accounts or partitions',
+        'pair each role with the SAML provider in its own account',
+      ));
     }
     roles.push({ role, provider, account: roleArn.account });
   });
@@ -73,16 +91,38 @@ function checkRoles(values: string[] | undefined, findings: Finding[]): RoleMapp
 function checkRoleSessionName(values: string[] | undefined, findings: Finding[]): void {
   const path = at(ATTRIBUTE.roleSessionName);
   if (!values || values.length === 0) {
-    findings.push(finding('error', 'role-session-name-missing', path, 'the RoleSessionName attribute is missing', 'send the user ID or e-mail address as RoleSessionName'));
+    findings.push(finding(
+      'error',
+      'role-session-name-missing',
+      path,
+      'the RoleSessionName attribute is missing',
+      'send the user ID or e-mail address as RoleSessionName',
+    ));
     return;
   }
   if (values.length > 1) {
-    findings.push(finding('error', 'role-session-name-multiple', path, `RoleSessionName has ${values.length} values; AWS takes exactly one`, 'send a single AttributeValue'));
+    findings.push(finding(
+      'error',
+      'role-session-name-multiple',
+      path,
+      `RoleSessionName has ${values.length} values; AWS takes exactly one`,
+      'send a single AttributeValue',
+    ));
   }
   const value = values[0]!;
   if (!/^[\w+=,.@-]{2,64}$/.test(value)) {
-    const why = /\s/.test(value) ? 'contains a space' : value.length < 2 || value.length > 64 ? `is ${value.length} characters long` : 'contains a character outside A-Z a-z 0-9 _ + = , . @ -';
-    findings.push(finding('error', 'role-session-name-invalid', path, `RoleSessionName "${truncate(value)}" ${why}; it must be 2–64 characters of A-Z a-z 0-9 _ + = , . @ -`, 'map it to the user ID or e-mail address, not the display name'));
+    const why = /\s/.test(value)
+      ? 'contains a space'
+      : value.length < 2 || value.length > 64
+        ? `is ${value.length} characters long`
+        : 'contains a character outside A-Z a-z 0-9 _ + = , . @ -';
+    findings.push(finding(
+      'error',
+      'role-session-name-invalid',
+      path,
+      `RoleSessionName "${truncate(value)}" ${why}; it must be 2–64 characters of A-Z a-z 0-9 _ + = , . @ -`,
+      'map it to the user ID or e-mail address, not the display name',
+    ));
   }
 }
 
@@ -92,7 +132,13 @@ function checkSessionDuration(values: string[] | undefined, findings: Finding[])
   const value = values[0]!;
   const seconds = /^\d+$/.test(value) ? Number(value) : NaN;
   if (values.length > 1 || !(seconds >= 900 && seconds <= 43_200)) {
-    findings.push(finding('error', 'session-duration-out-of-range', path, `SessionDuration "${truncate(values.join(', '))}" is not one whole number of seconds from 900 to 43200`, 'send a value from 900 (15 minutes) to 43200 (12 hours); leave it out for the 3600 default'));
+    findings.push(finding(
+      'error',
+      'session-duration-out-of-range',
+      path,
+      `SessionDuration "${truncate(values.join(', '))}" is not one whole number of seconds from 900 to 43200`,
+      'send a value from 900 (15 minutes) to 43200 (12 hours); leave it out for the 3600 default',
+    ));
   }
 }
 

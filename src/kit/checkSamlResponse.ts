@@ -21,14 +21,26 @@ export interface SamlCheckOptions {
  */
 export function checkSamlResponse(input: SamlInput, options: SamlCheckOptions): Finding[] {
   if (hasDoctype(input.xml)) {
-    return [finding('error', 'xml-doctype', '/', 'the response contains a DOCTYPE; it was refused unparsed, because DTDs carry XML external entity and entity-expansion attacks', 'a genuine IdP never sends a DOCTYPE: find what produced this response')];
+    return [finding(
+      'error',
+      'xml-doctype',
+      '/',
+      'the response contains a DOCTYPE; it was refused unparsed, because DTDs carry XML external entity and entity-expansion attacks',
+      'a genuine IdP never sends a DOCTYPE: find what produced this response',
+    )];
   }
   let doc;
   try {
     doc = parseXml(input.xml);
   } catch (error) {
     const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
-    return [finding('error', 'xml-invalid', '/', `the response is not well-formed XML (${reason})`, 'capture the SAMLResponse again, complete and unmodified')];
+    return [finding(
+      'error',
+      'xml-invalid',
+      '/',
+      `the response is not well-formed XML (${reason})`,
+      'capture the SAMLResponse again, complete and unmodified',
+    )];
   }
 
   const signed = verifySignedAssertion(doc, input.xml, options.metadata?.certificates);
@@ -55,23 +67,47 @@ export function checkSamlResponse(input: SamlInput, options: SamlCheckOptions): 
  */
 function checkRelayState(relayState: string | undefined, stack: string, roles: RoleMapping[]): Finding[] {
   if (relayState === undefined) {
-    return [finding('info', 'relay-state-absent', 'RelayState', `--stack ${stack} was not compared: the input holds no RelayState`, 'pass the whole form post (SAMLResponse=…&RelayState=…) from a browser trace to compare it')];
+    return [finding(
+      'info',
+      'relay-state-absent',
+      'RelayState',
+      `--stack ${stack} was not compared: the input holds no RelayState`,
+      'pass the whole form post (SAMLResponse=…&RelayState=…) from a browser trace to compare it',
+    )];
   }
   let url: URL;
   try {
     url = new URL(relayState);
   } catch {
-    return [finding('error', 'relay-state-invalid', 'RelayState', 'the RelayState is not a URL', 'set the relay state to the URL from: appstream-creds saml relay-state')];
+    return [finding(
+      'error',
+      'relay-state-invalid',
+      'RelayState',
+      'the RelayState is not a URL',
+      'set the relay state to the URL from: appstream-creds saml relay-state',
+    )];
   }
   const findings: Finding[] = [];
   const posted = url.searchParams.get('stack');
   if (posted !== stack) {
     const hint = posted !== null && posted.toLowerCase() === stack.toLowerCase() ? ' (stack names are case-sensitive)' : '';
-    findings.push(finding('error', 'relay-state-stack', 'RelayState?stack', `the RelayState opens stack ${posted === null ? '(none)' : `"${posted}"`}, not "${stack}"${hint}`, 'set the relay state to the URL from: appstream-creds saml relay-state'));
+    findings.push(finding(
+      'error',
+      'relay-state-stack',
+      'RelayState?stack',
+      `the RelayState opens stack ${posted === null ? '(none)' : `"${posted}"`}, not "${stack}"${hint}`,
+      'set the relay state to the URL from: appstream-creds saml relay-state',
+    ));
   }
   const account = url.searchParams.get('accountId');
   if (account !== null && roles.length > 0 && !roles.some((r) => r.account === account)) {
-    findings.push(finding('error', 'relay-state-account', 'RelayState?accountId', `the RelayState names account ${account}, but no Role in the assertion is in it`, 'map the user to a role in the stack\'s account'));
+    findings.push(finding(
+      'error',
+      'relay-state-account',
+      'RelayState?accountId',
+      `the RelayState names account ${account}, but no Role in the assertion is in it`,
+      'map the user to a role in the stack\'s account',
+    ));
   }
   return findings;
 }

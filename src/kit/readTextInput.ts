@@ -18,7 +18,8 @@ export async function readTextInput(file: string, cwd: string, readStdin: StdinR
     return await readFile(path.resolve(cwd, file), 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : code === 'EACCES' ? 'permission denied' : (code ?? 'unreadable');
+    const reasons: Record<string, string> = { ENOENT: 'no such file', EISDIR: 'it is a folder', EACCES: 'permission denied' };
+    const reason = (code && reasons[code]) ?? code ?? 'unreadable';
     throw usageError(`cannot read ${what} ${file}: ${reason}`, 'input-unreadable');
   }
 }

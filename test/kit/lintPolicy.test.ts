@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { lintPolicy } from '../../src/kit/lintPolicy.js';
 import { canWrite } from '../../src/kit/actionAccess.js';
 import { hasErrors, type Finding } from '../../src/kit/findings.js';
+import { cleanS3Policy } from './policyFixtures.js';
 
 const lint = (policy: unknown): Finding[] => lintPolicy(JSON.stringify(policy, null, 2));
 const codes = (findings: Finding[]): string[] => findings.map((f) => f.code);
@@ -10,30 +11,6 @@ const only = (findings: Finding[], code: string): Finding => {
   const matches = findings.filter((f) => f.code === code);
   assert.equal(matches.length, 1, `expected one ${code} finding in ${JSON.stringify(findings)}`);
   return matches[0]!;
-};
-
-/** What a session script that syncs a home prefix needs, reachable only through the VPC endpoint. */
-export const cleanS3Policy = {
-  Version: '2012-10-17',
-  Statement: [
-    {
-      Sid: 'ListOwnPrefix',
-      Effect: 'Allow',
-      Action: 's3:ListBucket',
-      Resource: 'arn:aws:s3:::example-appstream-data',
-      Condition: {
-        StringLike: { 's3:prefix': ['reports/*'] },
-        StringEquals: { 'aws:SourceVpce': 'vpce-0123456789abcdef0' },
-      },
-    },
-    {
-      Sid: 'ReadWriteReports',
-      Effect: 'Allow',
-      Action: ['s3:GetObject', 's3:PutObject'],
-      Resource: ['arn:aws:s3:::example-appstream-data/reports/*'],
-      Condition: { StringEquals: { 'aws:SourceVpce': 'vpce-0123456789abcdef0' } },
-    },
-  ],
 };
 
 describe('policy lint', () => {

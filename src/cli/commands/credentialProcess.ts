@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { CommandDeps } from '../commandDeps.js';
 import { runAction } from '../runAction.js';
 import { commandLogger, commandSettings } from '../setup.js';
-import { readCurrentCredentials } from '../currentCredentials.js';
+import { currentCredentials } from '../currentCredentials.js';
 import { processJson } from '../credentialVars.js';
 import { ExitCode } from '../../errors.js';
 
@@ -22,8 +22,8 @@ export function registerCredentialProcess(program: Command, deps: CommandDeps): 
       runAction(deps.ctx, deps.slot, async (_opts: unknown, command: Command) => {
         const settings = commandSettings(command, deps);
         const logger = await commandLogger(settings, 'warn');
-        const { generation } = await readCurrentCredentials(settings, deps, logger);
-        deps.ctx.io.stdout(processJson(generation.credentials));
+        const { credentials } = await currentCredentials(settings, deps, logger);
+        deps.ctx.io.stdout(processJson(credentials));
         return ExitCode.ok;
       }),
     );

@@ -3,7 +3,7 @@ import { Option } from 'commander';
 import type { CommandDeps } from '../commandDeps.js';
 import { runAction } from '../runAction.js';
 import { commandLogger, commandSettings } from '../setup.js';
-import { readCurrentCredentials } from '../currentCredentials.js';
+import { currentCredentials } from '../currentCredentials.js';
 import { credentialVars } from '../credentialVars.js';
 import { ENV_FORMATS, detectEnvFormat, formatEnv, type EnvFormat } from '../formatEnv.js';
 import { ExitCode } from '../../errors.js';
@@ -24,9 +24,9 @@ export function registerEnv(program: Command, deps: CommandDeps): void {
     .action(
       runAction(deps.ctx, deps.slot, async (opts: { format?: EnvFormat }, command: Command) => {
         const settings = commandSettings(command, deps);
-        const { generation } = await readCurrentCredentials(settings, deps, await commandLogger(settings, 'warn'));
+        const { credentials } = await currentCredentials(settings, deps, await commandLogger(settings, 'warn'));
         const format = opts.format ?? detectEnvFormat(deps.ctx.env, process.platform);
-        deps.ctx.io.stdout(formatEnv(credentialVars(generation.credentials, settings.region), format));
+        deps.ctx.io.stdout(formatEnv(credentialVars(credentials, settings.region), format));
         return ExitCode.ok;
       }),
     );

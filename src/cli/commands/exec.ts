@@ -5,9 +5,11 @@ import type { CommandDeps } from '../commandDeps.js';
 import { runAction } from '../runAction.js';
 import { commandLogger, commandSettings } from '../setup.js';
 import { readCurrentCredentials } from '../currentCredentials.js';
+import { fetchFromAgent, findRunningAgent } from '../agentClient.js';
 import { credentialVars } from '../credentialVars.js';
 import { AgentError, ExitCode, usageError } from '../../errors.js';
 
+const STATIC_VARS = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_CREDENTIAL_EXPIRATION'];
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 /** Variables that would make the child's SDK pick another source before ours. */
@@ -23,15 +25,29 @@ export function registerExec(program: Command, deps: CommandDeps): void {
       '\nExamples:\n' +
         '  appstream-creds exec -- aws sts get-caller-identity\n' +
         '  appstream-creds exec -- python3 sync.py --bucket reports\n\n' +
+        'With the agent running, the child gets AWS_CONTAINER_CREDENTIALS_FULL_URI and\n' +
+        'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE, so it follows refreshes however long it runs;\n' +
+        'otherwise static AWS_* variables, valid until AWS_CREDENTIAL_EXPIRATION.\n' +
         "The child's exit code is passed through; SIGINT/SIGTERM/SIGHUP are forwarded to it.\n",
     )
     .action(
       runAction(deps.ctx, deps.slot, async (argv: string[], _opts: unknown, command: Command) => {
         const settings = commandSettings(command, deps);
-        const { generation } = await readCurrentCredentials(settings, deps, await commandLogger(settings, 'warn'));
+        const logger = await commandLogger(settings, 'warn');
         const env: Record<string, string | undefined> = { ...deps.ctx.env };
         for (const name of CONFLICTING) delete env[name];
-        Object.assign(env, credentialVars(generation.credentials, settings.region));
+        const agent = await findRunningAgent(settings.stateDir);
+        if (agent && (await fetchFromAgent(agent))) {
+          // Endpoint variables: the child's SDK asks the agent on each refresh, so a
+          // long-running child follows the hourly rotation.
+          for (const name of STATIC_VARS) delete env[name];
+          env.AWS_CONTAINER_CREDENTIALS_FULL_URI = agent.discovery.credentialsUrl;
+          env.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE = agent.discovery.tokenFile;
+          if (settings.region) env.AWS_REGION = settings.region;
+        } else {
+          const { generation } = await readCurrentCredentials(settings, deps, logger);
+          Object.assign(env, credentialVars(generation.credentials, settings.region));
+        }
         return runChild(argv, env, deps);
       }),
     );

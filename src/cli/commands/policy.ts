@@ -23,7 +23,11 @@ export function registerPolicy(program: Command, deps: CommandDeps): void {
   const policy = program
     .command('policy')
     .description("IAM policies for the fleet or image builder's machine role")
-    .addHelpText('after', '\nExamples:\n  appstream-creds policy machine-role-trust --source-account 123456789012\n  appstream-creds policy lint role-policy.json\n');
+    .addHelpText(
+      'after',
+      '\nExamples:\n  appstream-creds policy machine-role-trust --source-account 123456789012\n' +
+        '  appstream-creds policy lint role-policy.json\n',
+    );
 
   policy
     .command('machine-role-trust')

@@ -56,7 +56,11 @@ export function registerSaml(program: Command, deps: CommandDeps): void {
     .description("print the federation role's trust policy (sts:AssumeRoleWithSAML, persistent subjects only)")
     .requiredOption('--provider-arn <arn>', 'the IAM SAML provider, arn:aws:iam::ACCOUNT:saml-provider/NAME')
     .option('--entitlements', 'also allow sts:TagSession, which application entitlements need')
-    .addHelpText('after', '\nExample:\n  appstream-creds saml trust-policy --provider-arn arn:aws:iam::123456789012:saml-provider/Okta --entitlements\n')
+    .addHelpText(
+      'after',
+      '\nExample:\n  appstream-creds saml trust-policy \\\n' +
+        '    --provider-arn arn:aws:iam::123456789012:saml-provider/Okta --entitlements\n',
+    )
     .action(
       runAction(ctx, slot, async (options: TrustOptions) => {
         ctx.io.stdout(renderPolicy(samlTrustPolicy(options)));

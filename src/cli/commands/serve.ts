@@ -1,0 +1,79 @@
+import os from 'node:os';
+import type { Command } from 'commander';
+import type { CommandDeps } from '../commandDeps.js';
+import { runAction } from '../runAction.js';
+import { commandSettings, directSource } from '../setup.js';
+import { createLogger } from '../../log/createLogger.js';
+import { runDaemon } from '../../daemon/runDaemon.js';
+import { profileLocations } from '../../sources/profileLocations.js';
+import { readNetworkWithSysinfo } from '../../network/readNetwork.js';
+import { findRunningAgent } from '../agentClient.js';
+import { systemClock } from '../../clock.js';
+import { AgentError, ExitCode } from '../../errors.js';
+
+interface ServeOptions {
+  port?: string;
+  imds?: boolean;
+  refreshInterval?: string;
+  validity?: string;
+  refreshGrace?: string;
+  expiryWarning?: string;
+  interface?: string;
+}
+
+export function registerServe(program: Command, deps: CommandDeps): void {
+  program
+    .command('serve')
+    .description('run the agent in the foreground (the OS service runs this)')
+    .option('--port <port>', 'loopback port (default 9920; 0 = any free port)')
+    .option('--imds', 'also emulate IMDSv2 for tools that only know the instance metadata service')
+    .option('--refresh-interval <duration>', 'how often AppStream refreshes (default 1h)')
+    .option('--validity <duration>', 'lifetime when the source gives no Expiration (default 6h)')
+    .option('--refresh-grace <duration>', 'lateness after which a refresh is overdue (default 10m)')
+    .option('--expiry-warning <duration>', 'remaining life that counts as expiring (default 30m)')
+    .option('--interface <name-or-mac>', 'insist on this interface as the ENI')
+    .addHelpText(
+      'after',
+      '\nScripts then need no code change:\n' +
+        '  export AWS_CONTAINER_CREDENTIALS_FULL_URI=http://127.0.0.1:9920/v1/credentials\n' +
+        '  export AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE=<state-dir>/token\n' +
+        'or run them with `appstream-creds exec -- CMD`, which sets both.\n\n' +
+        'It writes <state-dir>/agent.json (pid, url, credentialsUrl, tokenFile, imdsEndpoint) and\n' +
+        'removes it on SIGINT/SIGTERM. Routes: GET /v1/credentials, /v1/status (token), /healthz,\n' +
+        '/metrics, and with --imds PUT /latest/api/token + /latest/meta-data/iam/security-credentials/.\n',
+    )
+    .action(
+      runAction(deps.ctx, deps.slot, async (opts: ServeOptions, command: Command) => {
+        const settings = commandSettings(command, deps, {
+          port: opts.port,
+          imds: opts.imds,
+          refreshInterval: opts.refreshInterval,
+          validity: opts.validity,
+          refreshGrace: opts.refreshGrace,
+          expiryWarning: opts.expiryWarning,
+          interface: opts.interface,
+        });
+        const other = await findRunningAgent(settings.stateDir);
+        if (other && other.discovery.pid !== process.pid) {
+          throw new AgentError(`another agent (pid ${other.discovery.pid}) is serving from ${settings.stateDir}; stop it or use another --state-dir`, {
+            exitCode: ExitCode.runtime,
+            code: 'already-running',
+          });
+        }
+        const logger = await createLogger({ level: settings.logLevel ?? 'info' });
+        const stopSignal = new Promise<string>((resolve) => {
+          for (const signal of ['SIGINT', 'SIGTERM'] as const) deps.ctx.onSignal(signal, () => resolve(signal));
+        });
+        const home = deps.ctx.env.HOME ?? deps.ctx.env.USERPROFILE ?? os.homedir();
+        return runDaemon({
+          settings,
+          clock: systemClock,
+          logger,
+          source: directSource(settings, deps),
+          watchFiles: profileLocations(settings, home).map((l) => l.path),
+          readNetwork: readNetworkWithSysinfo,
+          stopSignal,
+        });
+      }),
+    );
+}

@@ -1,0 +1,144 @@
+import { watch, type FSWatcher } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Clock } from '../clock.js';
+import type { CredentialSource } from '../credentials.js';
+import { isAgentError } from '../errors.js';
+import type { Logger } from '../log/createLogger.js';
+import type { Tracker } from '../tracker/Tracker.js';
+
+export interface RefresherInit {
+  source: CredentialSource;
+  tracker: Tracker;
+  clock: Clock;
+  logger?: Logger;
+  /** Profile files to watch (they may not exist yet). */
+  files: readonly string[];
+  refreshInterval: number;
+  /** Stat-based poll, the fallback when fs.watch misses an event (network shares, editors). */
+  pollMs?: number;
+  /** Upper bound of the retry backoff after a failure. */
+  maxBackoffMs?: number;
+}
+
+/**
+ * Keeps the tracker current. Static keys: re-read when a watched file changes (fs.watch on the
+ * folder, which survives rename-replacement, plus a stat poll). credential_process: re-run every
+ * refreshInterval and ahead of its Expiration. Failures back off and keep the last good
+ * generation, which the tracker goes on serving until it expires.
+ */
+export class CredentialRefresher {
+  private readonly watchers: FSWatcher[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private stopped = false;
+  private failures = 0;
+  private lastSignature = '';
+  private debounce: NodeJS.Timeout | undefined;
+
+  constructor(private readonly init: RefresherInit) {}
+
+  async start(): Promise<void> {
+    this.watchFolders();
+    await this.pollFiles(); // baseline signature, so the first poll does not re-read for nothing
+    await this.refresh('start');
+    const pollMs = this.init.pollMs ?? 1_000;
+    this.pollTimer = setInterval(() => void this.pollFiles(), pollMs);
+    this.pollTimer.unref();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const w of this.watchers) w.close();
+    clearTimeout(this.timer);
+    clearTimeout(this.debounce);
+    clearInterval(this.pollTimer);
+  }
+
+  /** Runs one refresh; concurrent triggers coalesce into one follow-up run. */
+  refresh(reason: string): Promise<void> {
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      do {
+        this.again = false;
+        await this.refreshOnce(reason);
+      } while (this.again && !this.stopped);
+    })().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  private async refreshOnce(reason: string): Promise<void> {
+    const { tracker, clock } = this.init;
+    let nextMs: number;
+    try {
+      const sourced = await this.init.source();
+      const generation = tracker.observe(sourced);
+      this.failures = 0;
+      this.init.logger?.debug({ reason, generation: generation.id }, 'credentials read');
+      nextMs = this.init.refreshInterval;
+      if (sourced.credentials.expiration) {
+        // Re-run ahead of the source's own Expiration: at the latest 10% of the remaining life before it.
+        const remaining = sourced.credentials.expiration.getTime() - clock.now();
+        nextMs = Math.min(nextMs, Math.max(1_000, remaining * 0.9));
+      }
+    } catch (error) {
+      this.failures += 1;
+      tracker.reportFailure({
+        code: isAgentError(error) ? error.code : 'source-error',
+        message: error instanceof Error ? error.message : String(error),
+      });
+      nextMs = Math.min(this.init.maxBackoffMs ?? 30_000, 500 * 2 ** Math.min(this.failures - 1, 10), this.init.refreshInterval);
+    }
+    if (this.stopped) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.refresh('timer'), nextMs);
+    this.timer.unref();
+  }
+
+  private watchFolders(): void {
+    const folders = [...new Set(this.init.files.map((f) => path.dirname(f)))];
+    const names = new Set(this.init.files.map((f) => path.basename(f)));
+    for (const folder of folders) {
+      try {
+        const watcher = watch(folder, { persistent: false }, (_event, name) => {
+          if (name === null || names.has(String(name))) this.trigger();
+        });
+        watcher.on('error', () => watcher.close());
+        this.watchers.push(watcher);
+      } catch {
+        // Folder absent for now: the stat poll covers it.
+      }
+    }
+  }
+
+  /** Collapses a burst of events (truncate, write, rename) into one read shortly after. */
+  private trigger(): void {
+    clearTimeout(this.debounce);
+    this.debounce = setTimeout(() => void this.refresh('file-changed'), 15);
+    this.debounce.unref();
+  }
+
+  private async pollFiles(): Promise<void> {
+    const parts = await Promise.all(
+      this.init.files.map((file) =>
+        stat(file).then(
+          (s) => `${s.ino}:${s.size}:${s.mtimeMs}`,
+          () => 'absent',
+        ),
+      ),
+    );
+    const signature = parts.join('|');
+    if (signature !== this.lastSignature) {
+      const first = this.lastSignature === '';
+      this.lastSignature = signature;
+      if (!first) this.trigger();
+    }
+  }
+}

@@ -1,0 +1,156 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Clock } from '../clock.js';
+import type { Settings } from '../config/settingsSchema.js';
+import type { CredentialSource } from '../credentials.js';
+import { AgentError, ExitCode } from '../errors.js';
+import type { Logger } from '../log/createLogger.js';
+import { evaluateEni } from '../network/evaluateEni.js';
+import type { EniVerdict, ReadNetwork } from '../network/types.js';
+import { waitForNetwork } from '../network/waitForNetwork.js';
+import { createAgentServer } from '../serve/createAgentServer.js';
+import { createMetrics } from '../serve/metrics.js';
+import { RequestCounters } from '../serve/requestCounters.js';
+import { Tracker } from '../tracker/Tracker.js';
+import { CredentialRefresher } from './CredentialRefresher.js';
+import { newToken, prepareStateDir, removeDiscovery, writeDiscovery, writeTokenFile, type AgentDiscovery } from './discovery.js';
+
+export interface DaemonDeps {
+  settings: Settings;
+  clock: Clock;
+  logger: Logger;
+  source: CredentialSource;
+  /** Files the source reads, to watch for rotations. */
+  watchFiles: readonly string[];
+  readNetwork: ReadNetwork;
+  /** Resolves when the daemon should stop (SIGINT/SIGTERM in production). */
+  stopSignal: Promise<string>;
+  /** Called once the server listens and agent.json is written (tests, service readiness). */
+  onReady?: (discovery: AgentDiscovery) => void;
+}
+
+const SLOW_NETWORK_CHECK_MS = 60_000;
+const SHUTDOWN_GRACE_MS = 4_000;
+
+/**
+ * The agent: listen, publish discovery, wait for the ENI, keep the credentials current, and
+ * shut down cleanly. The HTTP server answers from the start (503 until credentials exist) so
+ * clients and health checks get an honest state during the network wait.
+ */
+export async function runDaemon(deps: DaemonDeps): Promise<number> {
+  const { settings, clock, logger } = deps;
+  const tracker = new Tracker({ clock, logger, timings: { refreshInterval: settings.refreshInterval, validity: settings.validity, refreshGrace: settings.refreshGrace, expiryWarning: settings.expiryWarning } });
+  tracker.evaluate();
+  const counters = new RequestCounters();
+  let network: EniVerdict = { ready: false, reason: 'not checked yet' };
+  const token = newToken();
+  const server = createAgentServer({
+    tracker,
+    token,
+    clock,
+    logger,
+    imds: settings.imds,
+    profile: settings.profile,
+    roleName: () => tracker.current()?.credentials.roleArn?.split('/').pop() ?? settings.profile,
+    counters,
+    metrics: await createMetrics(tracker, counters, clock),
+    statusExtras: () => ({ network: { ready: network.ready, reason: network.reason, eni: network.eni ?? null } }),
+  });
+
+  await prepareStateDir(settings.stateDir);
+  const port = await listen(server, settings.port);
+  const url = `http://127.0.0.1:${port}`;
+  const discovery: AgentDiscovery = {
+    pid: process.pid,
+    url,
+    credentialsUrl: `${url}/v1/credentials`,
+    tokenFile: await writeTokenFile(settings.stateDir, token),
+    imdsEndpoint: settings.imds ? url : null,
+    startedAt: new Date(clock.now()).toISOString(),
+  };
+  await writeDiscovery(settings.stateDir, discovery);
+  logger.info({ url, stateDir: settings.stateDir, imds: settings.imds, profile: settings.profile }, 'agent listening');
+  deps.onReady?.(discovery);
+
+  const stopping = new AbortController();
+  let stateTimer: NodeJS.Timeout | undefined;
+  let networkTimer: NodeJS.Timeout | undefined;
+  let refresher: CredentialRefresher | undefined;
+  const scheduleEvaluate = (): void => {
+    clearTimeout(stateTimer);
+    tracker.evaluate();
+    const next = tracker.nextChangeIn();
+    stateTimer = setTimeout(scheduleEvaluate, Math.min(next ?? 60_000, 60_000));
+    stateTimer.unref();
+  };
+  tracker.subscribe(() => {
+    if (!stopping.signal.aborted) queueMicrotask(scheduleEvaluate);
+  });
+
+  const pipeline = (async () => {
+    let lastReason = '';
+    network = await waitForNetwork({
+      readNetwork: deps.readNetwork,
+      criteria: { excludeCidrs: settings.excludeCidrs, ...(settings.interface ? { match: settings.interface } : {}) },
+      clock,
+      deadline: Number.POSITIVE_INFINITY,
+      signal: stopping.signal,
+      onProgress: (verdict) => {
+        if (verdict.reason !== lastReason) logger.info({ reason: verdict.reason }, `waiting for network: ${verdict.reason}`);
+        lastReason = verdict.reason;
+      },
+    });
+    if (stopping.signal.aborted) return;
+    logger.info({ eni: network.eni }, 'network ready');
+    tracker.setNetworkReady(true);
+    refresher = new CredentialRefresher({ source: deps.source, tracker, clock, logger, files: deps.watchFiles, refreshInterval: settings.refreshInterval });
+    await refresher.start();
+    scheduleEvaluate();
+    // Once ready the ENI is re-checked rarely: systeminformation calls are not cheap.
+    const recheck = async (): Promise<void> => {
+      const verdict = await deps.readNetwork().then((s) => evaluateEni(s, { excludeCidrs: settings.excludeCidrs, ...(settings.interface ? { match: settings.interface } : {}) }), (e: Error) => ({ ready: false, reason: e.message }) as EniVerdict);
+      if (verdict.ready !== network.ready) logger[verdict.ready ? 'info' : 'warn']({ reason: verdict.reason }, verdict.ready ? 'network back' : `network lost: ${verdict.reason}`);
+      network = verdict;
+      if (!stopping.signal.aborted) networkTimer = setTimeout(() => void recheck(), SLOW_NETWORK_CHECK_MS).unref();
+    };
+    networkTimer = setTimeout(() => void recheck(), SLOW_NETWORK_CHECK_MS).unref();
+  })();
+  pipeline.catch((error: Error) => logger.error({ err: { message: error.message } }, 'pipeline failed'));
+
+  const reason = await deps.stopSignal;
+  logger.info({ reason }, 'shutting down');
+  stopping.abort();
+  refresher?.stop();
+  clearTimeout(stateTimer);
+  clearTimeout(networkTimer);
+  await removeDiscovery(settings.stateDir);
+  await close(server);
+  logger.info('stopped');
+  return ExitCode.ok;
+}
+
+function listen(server: Server, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        new AgentError(
+          error.code === 'EADDRINUSE' ? `port ${port} on 127.0.0.1 is in use (another agent? set port, or 0 for any free port)` : `cannot listen on 127.0.0.1:${port} (${error.code ?? error.message})`,
+          { exitCode: ExitCode.runtime, code: 'listen-failed' },
+        ),
+      ),
+    );
+    server.listen(port, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
+  });
+}
+
+/** Stops accepting, lets in-flight requests finish, then drops whatever is left. */
+function close(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+    server.close(() => {
+      clearTimeout(force);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}

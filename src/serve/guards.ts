@@ -1,0 +1,51 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+
+export interface Refusal {
+  status: number;
+  code: string;
+  message: string;
+}
+
+const LOOPBACK_HOST = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\]|\[0{0,4}(?::0{0,4}){6}:0{0,3}1\])(?::\d{1,5})?$/i;
+
+/**
+ * DNS rebinding: a web page can make a browser send requests to 127.0.0.1 under its own
+ * hostname. Only loopback names and addresses are accepted as Host.
+ */
+export function checkHost(req: IncomingMessage): Refusal | undefined {
+  const host = req.headers.host;
+  if (!host || !LOOPBACK_HOST.test(host)) {
+    return { status: 403, code: 'bad-host', message: 'Host must be a loopback address or localhost' };
+  }
+  return undefined;
+}
+
+/** A proxy in front of the agent would let remote callers reach it; refuse proxied requests. */
+export function checkNotForwarded(req: IncomingMessage): Refusal | undefined {
+  if (req.headers['x-forwarded-for'] !== undefined || req.headers.forwarded !== undefined) {
+    return { status: 403, code: 'forwarded', message: 'proxied requests (X-Forwarded-For/Forwarded) are refused' };
+  }
+  return undefined;
+}
+
+/** Requests here carry no body; anything sizeable is an attack or a mistake. */
+export function checkNoBody(req: IncomingMessage, maxBytes = 1024): Refusal | undefined {
+  const length = Number(req.headers['content-length'] ?? 0);
+  if (req.headers['transfer-encoding'] !== undefined || !(length <= maxBytes)) {
+    return { status: 413, code: 'body-too-large', message: 'request bodies are not accepted' };
+  }
+  return undefined;
+}
+
+/**
+ * Constant-time token check: both sides are hashed first so neither the content nor the
+ * length of the expected token leaks through timing.
+ */
+export function tokenChecker(token: string): (presented: string | string[] | undefined) => boolean {
+  const expected = createHash('sha256').update(token).digest();
+  return (presented) => {
+    if (typeof presented !== 'string' || presented.length === 0) return false;
+    return timingSafeEqual(createHash('sha256').update(presented).digest(), expected);
+  };
+}

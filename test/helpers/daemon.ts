@@ -1,0 +1,129 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { cleanEnv, cliPath, repoRoot } from './cli.js';
+
+export interface Discovery {
+  pid: number;
+  url: string;
+  credentialsUrl: string;
+  tokenFile: string;
+  imdsEndpoint: string | null;
+  startedAt: string;
+}
+
+export interface RunningProcess {
+  child: ChildProcess;
+  /** Everything the process wrote so far (stdout + stderr), for log scans. */
+  output(): string;
+  /** Resolves with the exit code (or 128+signal) once the process has exited. */
+  exited: Promise<number>;
+  stop(signal?: NodeJS.Signals): Promise<number>;
+}
+
+/** Starts a CLI command (simulate, serve…) in the background. */
+export function startCli(args: string[], env: Record<string, string | undefined> = {}): RunningProcess {
+  const child = spawn(process.execPath, [cliPath, ...args], { cwd: repoRoot, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (output += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (output += d));
+  const exited = new Promise<number>((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1))));
+  return {
+    child,
+    output: () => output,
+    exited,
+    stop: async (signal = 'SIGTERM') => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+export interface SandboxAgent {
+  simulator: RunningProcess;
+  agent: RunningProcess;
+  discovery: Discovery;
+  token: string;
+  stateDir: string;
+  credentialsFile: string;
+  configFile: string;
+  stop(): Promise<void>;
+}
+
+export interface SandboxAgentOptions {
+  dir: string;
+  form?: 'static' | 'process';
+  refreshInterval?: string;
+  validity?: string;
+  rotations?: number;
+  inPlace?: boolean;
+  stsEndpoint?: string;
+  roleArn?: string;
+  imds?: boolean;
+  /** Extra env for the agent (e.g. APPSTREAM_CREDS_LOG_LEVEL=debug). */
+  agentEnv?: Record<string, string>;
+  /** Start the simulator? (false: the test writes the profile itself). */
+  simulate?: boolean;
+}
+
+/**
+ * A simulated AppStream instance plus the agent serving it, both real processes. The agent
+ * uses an ephemeral port and the sandbox's own state dir; its timings match the simulator's.
+ */
+export async function startSandboxAgent(options: SandboxAgentOptions): Promise<SandboxAgent> {
+  const { dir } = options;
+  const refresh = options.refreshInterval ?? '2s';
+  const validity = options.validity ?? '12s';
+  const credentialsFile = path.join(dir, '.aws', 'credentials');
+  const configFile = path.join(dir, '.aws', 'config');
+  const stateDir = path.join(dir, 'state');
+  const simArgs = ['simulate', '--dir', dir, '--form', options.form ?? 'static', '--refresh-interval', refresh, '--validity', validity, '--rotations', String(options.rotations ?? 0)];
+  if (options.inPlace) simArgs.push('--in-place');
+  if (options.stsEndpoint) simArgs.push('--sts-endpoint', options.stsEndpoint, '--role-arn', options.roleArn ?? 'arn:aws:iam::123456789012:role/appstream-fleet-machine-role');
+  const simulator = options.simulate === false ? undefined : startCli(simArgs);
+  if (simulator) await waitFor(async () => (await readFile(path.join(dir, 'simulator', 'current.json'), 'utf8').catch(() => '')).length > 0, 15_000, () => `simulator did not write a generation: ${simulator.output()}`);
+
+  const agentArgs = ['serve', '--state-dir', stateDir, '--port', '0', '--refresh-interval', refresh, '--validity', validity, '--expiry-warning', '1s', '--refresh-grace', '1s'];
+  if (options.imds) agentArgs.push('--imds');
+  const agent = startCli(agentArgs, { AWS_SHARED_CREDENTIALS_FILE: credentialsFile, AWS_CONFIG_FILE: configFile, ...options.agentEnv });
+  const discoveryFile = path.join(stateDir, 'agent.json');
+  let discovery: Discovery | undefined;
+  await waitFor(
+    async () => {
+      discovery = JSON.parse(await readFile(discoveryFile, 'utf8').catch(() => 'null')) as Discovery | undefined;
+      return Boolean(discovery && discovery.pid === agent.child.pid);
+    },
+    15_000,
+    () => `agent did not publish ${discoveryFile}: ${agent.output()}`,
+  );
+  const token = (await readFile(discovery!.tokenFile, 'utf8')).trim();
+  // Ready = the agent serves credentials.
+  await waitFor(async () => (await fetch(`${discovery!.url}/healthz`).catch(() => undefined))?.status === 200, 15_000, () => `agent never became healthy: ${agent.output()}`);
+  return {
+    simulator: simulator ?? startCli(['--help']),
+    agent,
+    discovery: discovery!,
+    token,
+    stateDir,
+    credentialsFile,
+    configFile,
+    stop: async () => {
+      await Promise.all([agent.stop(), simulator?.stop()]);
+    },
+  };
+}
+
+export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, describe: () => string): Promise<void> {
+  const started = Date.now();
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() - started > timeoutMs) throw new Error(describe());
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** GET the credentials the way the container provider does. */
+export async function getCredentials(agent: SandboxAgent, token = agent.token): Promise<{ status: number; body: Record<string, string> }> {
+  const response = await fetch(agent.discovery.credentialsUrl, { headers: { authorization: token } });
+  return { status: response.status, body: (await response.json()) as Record<string, string> };
+}
