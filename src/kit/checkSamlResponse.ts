@@ -1,3 +1,4 @@
+import type { Document } from '@xmldom/xmldom';
 import { checkAssertion } from './checkAssertion.js';
 import { checkAttributes, type RoleMapping } from './checkAttributes.js';
 import { finding, type Finding } from './findings.js';
@@ -29,7 +30,7 @@ export function checkSamlResponse(input: SamlInput, options: SamlCheckOptions): 
       'a genuine IdP never sends a DOCTYPE: find what produced this response',
     )];
   }
-  let doc;
+  let doc: Document;
   try {
     doc = parseXml(input.xml);
   } catch (error) {
@@ -56,7 +57,9 @@ export function checkSamlResponse(input: SamlInput, options: SamlCheckOptions): 
     );
     const attributes = checkAttributes(signed.assertion);
     findings.push(...attributes.findings);
-    if (options.stack !== undefined) findings.push(...checkRelayState(input.relayState, options.stack, attributes.roles));
+    if (options.stack !== undefined) {
+      findings.push(...checkRelayState(input.relayState, options.stack, attributes.roles));
+    }
   }
   return findings;
 }
