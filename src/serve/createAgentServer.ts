@@ -27,11 +27,12 @@ export interface AgentServerInit {
 
 const USABLE = new Set(['ready', 'refresh-overdue', 'expiring']);
 const IMDS_ROLE_PREFIX = '/latest/meta-data/iam/security-credentials/';
+const KNOWN_ROUTES = new Set(['/v1/credentials', '/healthz', '/v1/status', '/metrics']);
 
 /** A JSON error body; messages are fixed strings, so no secret can reach a refusal. */
-function refuse(res: ServerResponse, refusal: Refusal, extraHeaders: Record<string, string> = {}): number {
+function refuse(res: ServerResponse, refusal: Refusal, extraHeaders: string[] = []): number {
   const body = Buffer.from(JSON.stringify({ code: refusal.code, message: refusal.message }));
-  res.writeHead(refusal.status, { ...jsonHeaders(body), ...extraHeaders });
+  res.writeHead(refusal.status, [...jsonHeaders(body), ...extraHeaders]);
   res.end(body);
   return refusal.status;
 }
@@ -58,7 +59,7 @@ export function createAgentServer(init: AgentServerInit): http.Server {
     const current = tracker.current();
     if (!current) return refuse(res, unavailable());
     const prepared = format(current);
-    res.writeHead(200, prepared.headers);
+    res.writeHead(200, prepared.headers as string[]);
     res.end(prepared.body);
     return 200;
   };
@@ -70,7 +71,8 @@ export function createAgentServer(init: AgentServerInit): http.Server {
     return status;
   };
 
-  const route = async (req: IncomingMessage, res: ServerResponse, path: string): Promise<number> => {
+  // Synchronous on purpose: the credentials route allocates no promise.
+  const route = (req: IncomingMessage, res: ServerResponse, path: string): number | Promise<number> => {
     if (path === '/v1/credentials') {
       if (req.method !== 'GET') return refuse(res, { status: 405, code: 'method', message: 'use GET' });
       if (!tokenOk(req.headers.authorization)) return refuse(res, { status: 401, code: 'unauthorized', message: 'missing or wrong Authorization token' });
@@ -89,10 +91,12 @@ export function createAgentServer(init: AgentServerInit): http.Server {
       });
     }
     if (path === '/metrics') {
-      const text = Buffer.from(await init.metrics.metrics());
-      res.writeHead(200, { 'content-type': init.metrics.contentType, 'content-length': String(text.length) });
-      res.end(text);
-      return 200;
+      return init.metrics.metrics().then((metrics) => {
+        const text = Buffer.from(metrics);
+        res.writeHead(200, { 'content-type': init.metrics.contentType, 'content-length': String(text.length) });
+        res.end(text);
+        return 200;
+      });
     }
     if (init.imds && path.startsWith('/latest/')) return routeImds(req, res, path);
     return refuse(res, { status: 404, code: 'not-found', message: 'no such route' });
@@ -125,26 +129,40 @@ export function createAgentServer(init: AgentServerInit): http.Server {
     return refuse(res, { status: 404, code: 'not-found', message: 'no such metadata path' });
   };
 
-  const routeName = (path: string): string =>
-    path.startsWith('/latest/') ? (path.startsWith(IMDS_ROLE_PREFIX) ? 'imds-credentials' : path === '/latest/api/token' ? 'imds-token' : 'imds-other') : ['/v1/credentials', '/healthz', '/v1/status', '/metrics'].includes(path) ? path : 'other';
+  const routeName = (path: string): string => {
+    if (KNOWN_ROUTES.has(path)) return path;
+    if (!path.startsWith('/latest/')) return 'other';
+    return path.startsWith(IMDS_ROLE_PREFIX) ? 'imds-credentials' : path === '/latest/api/token' ? 'imds-token' : 'imds-other';
+  };
 
+  const debug = init.logger?.isLevelEnabled('debug') ? init.logger : undefined;
   const server = http.createServer({ maxHeaderSize: 8 * 1024, requestTimeout: 10_000, headersTimeout: 5_000, keepAliveTimeout: 5_000, connectionsCheckingInterval: 1_000 }, (req, res) => {
-    const started = init.clock.now();
-    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const started = debug ? init.clock.now() : 0;
+    const url = req.url ?? '/';
+    const query = url.indexOf('?');
+    const path = query === -1 ? url : url.slice(0, query);
     const finish = (status: number): void => {
-      counters.inc(routeName(path), status);
-      init.logger?.debug({ method: req.method, route: routeName(path), status, ms: init.clock.now() - started }, 'request');
+      const name = routeName(path);
+      counters.inc(name, status);
+      debug?.debug({ method: req.method, route: name, status, ms: init.clock.now() - started }, 'request');
     };
     const refusal = checkHost(req) ?? checkNotForwarded(req) ?? checkNoBody(req);
     if (refusal) {
-      finish(refuse(res, refusal, { connection: 'close' }));
+      finish(refuse(res, refusal, ['connection', 'close']));
       return;
     }
-    route(req, res, path).then(finish, (error: unknown) => {
+    const fail = (error: unknown): void => {
       init.logger?.error({ route: routeName(path), err: { message: (error as Error).message } }, 'request failed');
       if (!res.headersSent) finish(refuse(res, { status: 500, code: 'internal', message: 'internal error' }));
       else res.destroy();
-    });
+    };
+    try {
+      const status = route(req, res, path);
+      if (typeof status === 'number') finish(status);
+      else status.then(finish, fail);
+    } catch (error) {
+      fail(error);
+    }
   });
   // An idle or trickling socket is dropped rather than pinned.
   server.setTimeout(15_000, (socket) => socket.destroy());

@@ -2,7 +2,8 @@ import type { Generation } from '../tracker/types.js';
 
 export interface PreparedBody {
   readonly body: Buffer;
-  readonly headers: Readonly<Record<string, string>>;
+  /** Flat [name, value, …] list: writeHead's cheapest form. */
+  readonly headers: readonly string[];
 }
 
 const cache = new WeakMap<Generation, PreparedBody>();
@@ -55,10 +56,6 @@ export function imdsBody(generation: Generation): PreparedBody {
   return prepared;
 }
 
-export function jsonHeaders(body: Buffer): Record<string, string> {
-  return {
-    'content-type': 'application/json',
-    'content-length': String(body.length),
-    'cache-control': 'no-store',
-  };
+export function jsonHeaders(body: Buffer): string[] {
+  return ['content-type', 'application/json', 'content-length', String(body.length), 'cache-control', 'no-store'];
 }

@@ -3,17 +3,15 @@
  * lookup and an increment; /metrics turns them into Prometheus text on scrape.
  */
 export class RequestCounters {
-  private readonly counts = new Map<string, number>();
+  private readonly counts = new Map<string, Map<number, number>>();
 
   inc(route: string, status: number): void {
-    const key = `${route} ${status}`;
-    this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+    let byStatus = this.counts.get(route);
+    if (!byStatus) this.counts.set(route, (byStatus = new Map()));
+    byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
   }
 
   entries(): Array<{ route: string; status: string; count: number }> {
-    return [...this.counts].map(([key, count]) => {
-      const [route = '', status = ''] = key.split(' ');
-      return { route, status, count };
-    });
+    return [...this.counts].flatMap(([route, byStatus]) => [...byStatus].map(([status, count]) => ({ route, status: String(status), count })));
   }
 }

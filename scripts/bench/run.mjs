@@ -1,0 +1,31 @@
+// `npm run bench [-- --quick] [scenario…]`: runs each scenario file and prints one table.
+import { fmt } from './lib.mjs';
+
+const quick = process.argv.includes('--quick');
+const only = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const scenarios = {
+  credentialProcessDirect: () => import('./credentialProcessDirect.mjs').then((m) => m.run({ runs: quick ? 10 : 30 })),
+  credentialProcessAgent: () => import('./credentialProcessAgent.mjs').then((m) => m.run({ runs: quick ? 10 : 30 })),
+  httpCredentials: () => import('./httpCredentials.mjs').then((m) => m.run({ seconds: quick ? 3 : 8 })),
+  rotationPickup: () => import('./rotationPickup.mjs').then((m) => m.run({ rotations: quick ? 20 : 100 })),
+  idleDaemon: () => import('./idleDaemon.mjs').then((m) => m.run({ seconds: quick ? 10 : 60 })),
+};
+
+const rows = [];
+for (const [name, runScenario] of Object.entries(scenarios)) {
+  if (only.length > 0 && !only.includes(name)) continue;
+  process.stderr.write(`bench: ${name}…\n`);
+  const r = await runScenario();
+  const c = r.candidate;
+  const b = r.baseline;
+  const detail = [
+    c.p10 !== undefined ? `median ${fmt(c.median)} (p10 ${fmt(c.p10)}, p90 ${fmt(c.p90)}${c.p99 !== undefined ? `, p99 ${fmt(c.p99)}` : ''}, max ${fmt(c.max)})` : `${fmt(c.median)}`,
+    c.p99LatencyMs !== undefined ? `p99 latency ${c.p99LatencyMs} ms` : '',
+    c.cpuPercent !== undefined ? `CPU ${fmt(c.cpuPercent, 2)} %` : '',
+  ].filter(Boolean).join(', ');
+  const base = b
+    ? [b.p10 !== undefined ? `median ${fmt(b.median)} (p10 ${fmt(b.p10)}, p90 ${fmt(b.p90)})` : fmt(b.median), b.p99LatencyMs !== undefined ? `p99 latency ${b.p99LatencyMs} ms` : '', b.cpuPercent !== undefined ? `CPU ${fmt(b.cpuPercent, 2)} %` : ''].filter(Boolean).join(', ')
+    : '—';
+  rows.push(`| ${r.scenario} | ${r.unit} | ${detail} | ${base} | ${r.ratio === null ? '—' : `${fmt(r.ratio, 2)}×`} | ${r.target} |`);
+}
+console.log(`| scenario | unit | agent | baseline (same run) | ratio | target |\n|---|---|---|---|---|---|\n${rows.join('\n')}`);
