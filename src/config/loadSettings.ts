@@ -31,6 +31,9 @@ function defaults(platform: NodeJS.Platform, env: LoadSettingsInput['env']): Raw
     probe: 'none',
     port: 9920,
     imds: false,
+    logMaxSizeMb: 10,
+    logMaxFiles: 5,
+    logFrequency: 'daily',
   };
 }
 

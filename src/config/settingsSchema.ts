@@ -53,6 +53,13 @@ export const settingsSchema = z
     imds: bool,
     region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'an AWS region like us-east-1').optional(),
     stsEndpoint: z.string().url().optional(),
+    /** Service mode: JSON log files here, rotated by size and time; unset = stderr. */
+    logDir: z.string().min(1).optional(),
+    logMaxSizeMb: z.coerce.number().positive().max(1024),
+    logMaxFiles: z.coerce.number().int().min(1).max(100),
+    logFrequency: z.enum(['daily', 'hourly', 'none']),
+    /** Group (Linux) or account group (Windows) that may read the token file besides its owner. */
+    tokenGroup: z.string().min(1).optional(),
   })
   .strict();
 
@@ -66,4 +73,6 @@ export const ALLOWED: Partial<Record<SettingKey, string>> = {
   probe: PROBES.join(', '),
   port: 'an integer from 0 to 65535 (0 = ephemeral)',
   imds: 'true or false',
+  logFrequency: 'daily, hourly or none',
+  logMaxFiles: 'a whole number from 1 to 100',
 };
