@@ -6,12 +6,18 @@ import { runCli } from './cli/program.js';
 import type { CliContext } from './cli/context.js';
 import { reportError } from './cli/runAction.js';
 
+// Snapshot first: children started by `exec` get the user's environment untouched.
+const env = { ...process.env };
+// The bundled SDK's notice about its own future Node requirement is not actionable for users
+// of this tool (the SDK ships inside dist/); it would also break one-line error output.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 const ctx: CliContext = {
   io: {
     stdout: (text) => void process.stdout.write(text),
     stderr: (text) => void process.stderr.write(text),
   },
-  env: process.env,
+  env,
   cwd: process.cwd(),
   selfScript: process.argv[1] ?? '',
   isTTY: Boolean(process.stdout.isTTY),

@@ -1,0 +1,51 @@
+import type { Command } from 'commander';
+import type { CommandDeps } from '../commandDeps.js';
+import { runAction } from '../runAction.js';
+import { commandSettings, directSource } from '../setup.js';
+import { runDoctor } from '../../doctor/runDoctor.js';
+import { readNetworkWithSysinfo } from '../../network/readNetwork.js';
+import { stsEndpointUrl, stsIdentity } from '../../network/probes.js';
+import { systemClock } from '../../clock.js';
+import { ExitCode } from '../../errors.js';
+import { formatFindings, formatFindingsJson, hasErrors } from '../../kit/findings.js';
+
+interface DoctorOptions {
+  json?: boolean;
+  agent: boolean;
+}
+
+export function registerDoctor(program: Command, deps: CommandDeps): void {
+  program
+    .command('doctor')
+    .description('check profile, credentials, ENI, STS identity, clock skew, agent and token file; print each finding with its fix')
+    .option('--json', 'print findings as JSON')
+    .option('--no-agent', 'this machine uses direct mode only: do not expect a running agent')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  appstream-creds doctor\n  appstream-creds doctor --json | jq \'.findings[] | select(.severity=="error")\'\n\n' +
+        'Exit 0 when no check found an error, 6 when one did.\n',
+    )
+    .action(
+      runAction(deps.ctx, deps.slot, async (opts: DoctorOptions, command: Command) => {
+        const settings = commandSettings(command, deps);
+        const sts = stsEndpointUrl(settings.region, settings.stsEndpoint);
+        const findings = await runDoctor({
+          settings,
+          clock: systemClock,
+          platform: process.platform,
+          source: directSource(settings, deps),
+          readNetwork: readNetworkWithSysinfo,
+          identity: (credentials) => stsIdentity(credentials, settings.region, settings.stsEndpoint, 5_000),
+          stsDate: async () => {
+            const response = await fetch(sts, { method: 'GET', signal: AbortSignal.timeout(5_000) });
+            await response.body?.cancel();
+            const date = response.headers.get('date');
+            return date ? new Date(date) : undefined;
+          },
+          expectAgent: opts.agent,
+        });
+        deps.ctx.io.stdout(opts.json ? formatFindingsJson(findings) : formatFindings(findings, 'doctor'));
+        return hasErrors(findings) ? ExitCode.checkFailed : ExitCode.ok;
+      }),
+    );
+}

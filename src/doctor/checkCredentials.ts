@@ -1,0 +1,47 @@
+import { finding, type Finding } from '../kit/findings.js';
+import { isAgentError } from '../errors.js';
+import { maskKeyId } from '../credentials.js';
+import { formatDuration } from '../config/duration.js';
+import { Tracker } from '../tracker/Tracker.js';
+import type { DoctorContext, DoctorDeps } from './types.js';
+
+/** The profile (found, which form) and the credentials it yields (expiry, refresh). */
+export async function checkCredentials(deps: DoctorDeps, context: DoctorContext): Promise<Finding[]> {
+  const { settings, clock } = deps;
+  let sourced;
+  try {
+    sourced = await deps.source();
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const code = isAgentError(error) ? error.code : 'source-error';
+    const fix =
+      code === 'profile-missing'
+        ? `AppStream writes profile ${settings.profile} once the fleet or image builder has an IAM role; check the role is attached, or point AWS_SHARED_CREDENTIALS_FILE/AWS_CONFIG_FILE (or the homeDirs setting) at the file that holds it`
+        : code === 'recursion'
+          ? `the profile's credential_process must not run appstream-creds credential-process on ${settings.profile}; point it at AppStream's own helper`
+          : 'repair or remove the file named in the message; AppStream rewrites it at the next refresh';
+    return [finding('error', code, 'profile', message, fix)];
+  }
+  const tracker = new Tracker({ clock, networkReady: true, timings: settings });
+  const generation = tracker.observe(sourced);
+  const state = tracker.state();
+  const findings: Finding[] = [finding('info', 'ok', 'profile', `found: ${sourced.origin}`, 'none needed')];
+  const remaining = generation.expiresAt - clock.now();
+  const key = maskKeyId(generation.credentials.accessKeyId);
+  const when = `${new Date(generation.expiresAt).toISOString()}${generation.expirySource === 'estimated' ? ' (estimated from the file time + validity)' : ''}`;
+  if (state === 'expired') {
+    findings.push(
+      finding('error', 'expired', 'credentials', `key ${key} expired at ${when}`, 'AppStream has stopped refreshing the profile: check the fleet role and the AppStream agent; restart the instance if it persists'),
+    );
+    return findings;
+  }
+  context.credentials = generation.credentials;
+  if (state === 'expiring') {
+    findings.push(finding('warning', 'expiring', 'credentials', `key ${key} expires in ${formatDuration(remaining)} at ${when}`, 'expect a refresh shortly; if none comes, check the AppStream agent and the fleet role'));
+  } else if (state === 'refresh-overdue') {
+    findings.push(finding('warning', 'refresh-overdue', 'credentials', `no new credentials for ${formatDuration(clock.now() - generation.firstSeenAt)} (refresh every ${formatDuration(settings.refreshInterval)})`, 'check that AppStream still refreshes the profile; the current keys stay valid until they expire'));
+  } else {
+    findings.push(finding('info', 'ok', 'credentials', `key ${key} valid for ${formatDuration(remaining)}, until ${when}`, 'none needed'));
+  }
+  return findings;
+}

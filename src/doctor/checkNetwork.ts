@@ -1,0 +1,45 @@
+import { finding, type Finding } from '../kit/findings.js';
+import { evaluateEni } from '../network/evaluateEni.js';
+import type { DoctorContext, DoctorDeps } from './types.js';
+
+const SKEW_ERROR_MS = 5 * 60_000; // SigV4 rejects requests more than 5 minutes off
+const SKEW_WARNING_MS = 60_000;
+
+/** The ENI and default route, then (when they allow) STS identity and clock skew. */
+export async function checkNetwork(deps: DoctorDeps, context: DoctorContext): Promise<Finding[]> {
+  const { settings } = deps;
+  let verdict;
+  try {
+    verdict = evaluateEni(await deps.readNetwork(), { excludeCidrs: settings.excludeCidrs, ...(settings.interface ? { match: settings.interface } : {}) });
+  } catch (error) {
+    verdict = { ready: false, reason: `cannot read the interfaces (${(error as Error).message})` };
+  }
+  if (!verdict.ready || !verdict.eni) {
+    return [
+      finding('error', 'no-eni', 'eni', verdict.reason, 'the customer VPC interface is not up yet: wait for it (`appstream-creds wait`), or check the fleet\'s VPC subnet and security groups; set `interface` if the ENI has an unusual name'),
+    ];
+  }
+  context.networkReady = true;
+  const findings: Finding[] = [finding('info', 'ok', 'eni', `${verdict.eni.name} ${verdict.eni.address} carries the default route`, 'none needed')];
+
+  const date = await deps.stsDate().catch(() => undefined);
+  if (!date) {
+    findings.push(finding('warning', 'sts-unreachable', 'clock', 'could not reach the STS endpoint to compare clocks', 'allow HTTPS to STS (a VPC endpoint for sts, or a NAT gateway), or set AWS_ENDPOINT_URL_STS'));
+  } else {
+    const skew = deps.clock.now() - date.getTime();
+    const seconds = Math.round(skew / 1000);
+    if (Math.abs(skew) > SKEW_ERROR_MS) findings.push(finding('error', 'clock-skew', 'clock', `local clock is ${seconds}s off STS's`, 'sync the clock (Windows Time / chrony); AWS rejects signatures more than 5 minutes off'));
+    else if (Math.abs(skew) > SKEW_WARNING_MS) findings.push(finding('warning', 'clock-skew', 'clock', `local clock is ${seconds}s off STS's`, 'sync the clock (Windows Time / chrony) before it drifts past 5 minutes'));
+    else findings.push(finding('info', 'ok', 'clock', `within ${Math.abs(seconds)}s of STS`, 'none needed'));
+  }
+
+  if (context.credentials) {
+    try {
+      const identity = await deps.identity(context.credentials);
+      findings.push(finding('info', 'ok', 'sts', `GetCallerIdentity: ${identity.arn ?? 'unknown identity'}`, 'none needed'));
+    } catch (error) {
+      findings.push(finding('error', 'sts-failed', 'sts', `GetCallerIdentity failed (${(error as Error).name})`, 'check the network path to STS and that the fleet role still exists and trusts appstream.amazonaws.com'));
+    }
+  }
+  return findings;
+}

@@ -1,0 +1,19 @@
+import { finding, type Finding } from '../kit/findings.js';
+import { checkAgent } from './checkAgent.js';
+import { checkCredentials } from './checkCredentials.js';
+import { checkNetwork } from './checkNetwork.js';
+import type { DoctorContext, DoctorDeps } from './types.js';
+
+/** Runs every check in pipeline order; later checks use what earlier ones learned. */
+export async function runDoctor(deps: DoctorDeps): Promise<Finding[]> {
+  const context: DoctorContext = { networkReady: false };
+  const findings = [...(await checkCredentials(deps, context)), ...(await checkNetwork(deps, context)), ...(await checkAgent(deps))];
+  if (deps.serviceStatus) {
+    const status = await deps.serviceStatus().catch((error: Error) => ({ state: 'unknown' as const, detail: error.message }));
+    if (status.state === 'running') findings.push(finding('info', 'ok', 'service', status.detail, 'none needed'));
+    else if (status.state === 'not-installed') findings.push(finding('warning', 'service-not-installed', 'service', status.detail, 'install it: `appstream-creds service install` (as administrator/root)'));
+    else if (status.state === 'stopped') findings.push(finding(deps.expectAgent ? 'error' : 'warning', 'service-stopped', 'service', status.detail, '`appstream-creds service start`; if it stops again, read the log under <state-dir>/logs'));
+    else findings.push(finding('warning', 'service-unknown', 'service', status.detail, 'check the service manager (systemctl status appstream-credential-agent / services.msc)'));
+  }
+  return findings;
+}

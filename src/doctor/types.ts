@@ -1,0 +1,31 @@
+import type { Clock } from '../clock.js';
+import type { Settings } from '../config/settingsSchema.js';
+import type { CredentialSource, Credentials } from '../credentials.js';
+import type { Finding } from '../kit/findings.js';
+import type { ReadNetwork } from '../network/types.js';
+import type { Identity } from '../network/probes.js';
+import type { ServiceStatus } from '../service/types.js';
+
+export type { Finding };
+
+/** Everything the checks touch, injected so each check is tested with fakes. */
+export interface DoctorDeps {
+  settings: Settings;
+  clock: Clock;
+  platform: NodeJS.Platform;
+  source: CredentialSource;
+  readNetwork: ReadNetwork;
+  /** GetCallerIdentity with the given credentials. */
+  identity: (credentials: Credentials) => Promise<Identity>;
+  /** The Date header of any answer from the STS endpoint, for clock skew. */
+  stsDate: () => Promise<Date | undefined>;
+  serviceStatus?: () => Promise<ServiceStatus>;
+  /** Skip the agent checks (machines where only direct mode is used). */
+  expectAgent: boolean;
+}
+
+/** What one check learned that later checks need. */
+export interface DoctorContext {
+  credentials?: Credentials;
+  networkReady: boolean;
+}
