@@ -3,7 +3,7 @@ import path from 'node:path';
 
 export const repoRoot = path.resolve(import.meta.dirname, '..', '..');
 /** The built bundle: e2e tests exercise exactly what ships. `npm test` builds it first. */
-export const cliPath = path.join(repoRoot, 'dist', 'appstream-creds.js');
+export const cliPath = path.join(repoRoot, 'dist', 'appstream-creds.cjs');
 
 export interface CliRun {
   code: number | null;

@@ -21,7 +21,11 @@ const iface = (over: Partial<InterfaceInfo> = {}): InterfaceInfo => ({
   internal: false,
   ...over,
 });
-const snap = (interfaces: InterfaceInfo[], defaultRouteInterface: string | undefined = 'eth1'): NetworkSnapshot => ({ interfaces, defaultRouteInterface });
+/** `null` means "no default route" (undefined would pick the default parameter). */
+const snap = (interfaces: InterfaceInfo[], defaultRoute: string | null = 'eth1'): NetworkSnapshot => ({
+  interfaces,
+  defaultRouteInterface: defaultRoute ?? undefined,
+});
 
 describe('evaluateEni: the ready case', () => {
   test('an up interface with a VPC address and the default route is the ENI', () => {
@@ -105,7 +109,7 @@ describe('evaluateEni: not up', () => {
 
 describe('evaluateEni: default route', () => {
   test('no default route at all -> not ready, and the reason says so', () => {
-    const verdict = evaluateEni(snap([lo, iface()], undefined), criteria());
+    const verdict = evaluateEni(snap([lo, iface()], null), criteria());
     assert.equal(verdict.ready, false);
     assert.equal(verdict.reason, 'interface eth1 is up but carries no default route');
   });
@@ -126,7 +130,7 @@ describe('evaluateEni: default route', () => {
 
 describe('evaluateEni: internal and loopback', () => {
   test('loopback alone -> not ready (the namespace-with-only-lo case)', () => {
-    const verdict = evaluateEni(snap([lo], undefined), criteria());
+    const verdict = evaluateEni(snap([lo], null), criteria());
     assert.equal(verdict.ready, false);
     assert.equal(verdict.reason, 'no interface with an IPv4 address outside 198.19.0.0/16, 169.254.0.0/16, 127.0.0.0/8');
   });
@@ -139,7 +143,7 @@ describe('evaluateEni: internal and loopback', () => {
   });
 
   test('no interfaces at all -> not ready with its own reason', () => {
-    const verdict = evaluateEni(snap([], undefined), criteria());
+    const verdict = evaluateEni(snap([], null), criteria());
     assert.equal(verdict.ready, false);
     assert.equal(verdict.reason, 'no network interface besides loopback');
   });
