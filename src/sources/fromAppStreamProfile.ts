@@ -55,14 +55,17 @@ async function resolveOnce(init: FromAppStreamProfileInit): Promise<SourcedCrede
   // An empty file is usually an in-place rewrite caught between truncate and write.
   let sawEmptyFile = false;
   for (const location of init.locations) {
-    searched.push(location.path);
     let file;
     try {
       file = await readStableFile(init.fs, location.path);
     } catch (error) {
-      if (isAgentError(error) && error.tryNextSource && !error.transient) continue;
+      if (isAgentError(error) && error.tryNextSource && !error.transient) {
+        searched.push(`${location.path} (${error.code === 'file-missing' ? 'no such file' : 'unreadable'})`);
+        continue;
+      }
       throw error;
     }
+    searched.push(location.path);
     if (file.text.trim() === '') sawEmptyFile = true;
     const section = profileSection(parseProfileFile(location.path, file.text), init.profile, location.isConfigFile);
     if (!section) continue;

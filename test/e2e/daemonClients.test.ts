@@ -1,0 +1,136 @@
+/**
+ * Real clients through the agent's container endpoint: boto3, the AWS CLI and the SDK for
+ * JavaScript v3, each with the token inline and in the token file; `exec` and
+ * `credential-process` through the running agent. Credentials are minted by moto's real STS,
+ * so get_caller_identity proves which assumed-role session signed each call.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { startMoto, ROLE_ARN, ASSUMED_ROLE_PREFIX, type MotoServer } from '../helpers/moto.js';
+import { startSandboxAgent, getCredentials, type SandboxAgent } from '../helpers/daemon.js';
+import { makeSandbox } from '../helpers/sandbox.js';
+import { runCli } from '../helpers/cli.js';
+import { collectSecrets, assertNoSecrets } from '../helpers/secrets.js';
+import { awsCliIdentity, baseClientEnv, boto3Identity, containerVars, jsSdkIdentity, runProgram, type TokenMode } from '../helpers/clients.js';
+
+let moto: MotoServer;
+let sandbox: { dir: string; cleanup: () => Promise<void> };
+let agent: SandboxAgent;
+
+before(async () => {
+  moto = await startMoto();
+  sandbox = await makeSandbox();
+  try {
+    // Validity well above the test's runtime: these tests are about the exposure path, not expiry.
+    agent = await startSandboxAgent({ dir: sandbox.dir, form: 'static', refreshInterval: '5s', validity: '2m', stsEndpoint: moto.url, roleArn: ROLE_ARN });
+  } catch (error) {
+    await moto.stop();
+    throw error;
+  }
+});
+
+after(async () => {
+  await agent?.stop();
+  await moto?.stop();
+  await sandbox?.cleanup();
+});
+
+/** Container variables only: no profile, no IMDS, no static keys. */
+const containerEnv = (mode: TokenMode): Record<string, string | undefined> =>
+  baseClientEnv(sandbox.dir, { ...containerVars(agent, mode), AWS_EC2_METADATA_DISABLED: 'true' });
+
+/** Key ids the agent served around a client run (a rotation may land in between). */
+async function servedKeyIds<T>(run: () => Promise<T>): Promise<{ result: T; keys: Set<string> }> {
+  const beforeRun = await getCredentials(agent);
+  const result = await run();
+  const afterRun = await getCredentials(agent);
+  assert.equal(beforeRun.status, 200);
+  assert.equal(afterRun.status, 200);
+  return { result, keys: new Set([beforeRun.body.AccessKeyId!, afterRun.body.AccessKeyId!]) };
+}
+
+for (const mode of ['token', 'token-file'] as const) {
+  test(`boto3 gets the assumed role through AWS_CONTAINER_CREDENTIALS_FULL_URI (${mode})`, async () => {
+    const { result, keys } = await servedKeyIds(() => boto3Identity(moto.url, containerEnv(mode)));
+    assert.ok(result.Arn.startsWith(ASSUMED_ROLE_PREFIX), result.Arn);
+    assert.equal(result.method, 'container-role', 'boto3 must have used the container provider');
+    assert.ok(keys.has(result.accessKeyId!), `boto3 used ${result.accessKeyId}, the agent served ${[...keys].join(', ')}`);
+  });
+
+  test(`the AWS CLI gets the assumed role through the container endpoint (${mode})`, async () => {
+    const run = await awsCliIdentity(moto.url, containerEnv(mode));
+    assert.equal(run.code, 0, run.stderr);
+    const arn = (JSON.parse(run.stdout) as { Arn: string }).Arn;
+    assert.ok(arn.startsWith(ASSUMED_ROLE_PREFIX), arn);
+  });
+
+  test(`the SDK for JavaScript v3 default chain gets the assumed role through the container endpoint (${mode})`, async () => {
+    const { result, keys } = await servedKeyIds(() => jsSdkIdentity(moto.url, containerEnv(mode)));
+    assert.ok(result.Arn.startsWith(ASSUMED_ROLE_PREFIX), result.Arn);
+    assert.ok(keys.has(result.accessKeyId!), `the SDK used ${result.accessKeyId}, the agent served ${[...keys].join(', ')}`);
+  });
+}
+
+test('with AWS_CONTAINER_CREDENTIALS_FULL_URI set via AWS_ENDPOINT_URL_STS (no --endpoint-url) the CLI still resolves through the agent', async () => {
+  const run = await runProgram('aws', ['sts', 'get-caller-identity', '--output', 'json'], { ...containerEnv('token-file'), AWS_ENDPOINT_URL_STS: moto.url });
+  assert.equal(run.code, 0, run.stderr);
+  assert.ok((JSON.parse(run.stdout) as { Arn: string }).Arn.startsWith(ASSUMED_ROLE_PREFIX));
+});
+
+test('negative controls: a wrong token, or no container variables at all, leave every client without credentials', async () => {
+  const wrong = baseClientEnv(sandbox.dir, {
+    AWS_CONTAINER_CREDENTIALS_FULL_URI: agent.discovery.credentialsUrl,
+    AWS_CONTAINER_AUTHORIZATION_TOKEN: 'f'.repeat(64),
+    AWS_EC2_METADATA_DISABLED: 'true',
+  });
+  const cli = await awsCliIdentity(moto.url, wrong);
+  assert.notEqual(cli.code, 0, `the CLI succeeded with a wrong token: ${cli.stdout}`);
+  const js = await runProgram(process.execPath, ['--input-type=module', '-e', "import { fromHttp } from '@aws-sdk/credential-providers'; await fromHttp({})();"], wrong);
+  assert.notEqual(js.code, 0, 'the SDK accepted a wrong token');
+  const none = await awsCliIdentity(moto.url, baseClientEnv(sandbox.dir, { AWS_EC2_METADATA_DISABLED: 'true' }));
+  assert.notEqual(none.code, 0, 'the CLI found credentials without any source: the environment is not isolated');
+  assert.match(none.stderr, /Unable to locate credentials/);
+});
+
+test('appstream-creds exec gives the child the endpoint variables (agent mode) and aws sts get-caller-identity works', async () => {
+  // No profile variables: the exec'd child can only get credentials from the agent.
+  const env = baseClientEnv(sandbox.dir, { AWS_ENDPOINT_URL_STS: moto.url });
+  const run = await runCli(['exec', '--state-dir', agent.stateDir, '--', 'aws', 'sts', 'get-caller-identity', '--output', 'json'], { env });
+  assert.equal(run.code, 0, run.stderr);
+  assert.ok((JSON.parse(run.stdout) as { Arn: string }).Arn.startsWith(ASSUMED_ROLE_PREFIX), run.stdout);
+
+  const printEnv = "const e = process.env; console.log(JSON.stringify({ uri: e.AWS_CONTAINER_CREDENTIALS_FULL_URI, file: e.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE, inline: e.AWS_CONTAINER_AUTHORIZATION_TOKEN ?? null, key: e.AWS_ACCESS_KEY_ID ?? null, secret: e.AWS_SECRET_ACCESS_KEY ?? null }))";
+  const seen = await runCli(['exec', '--state-dir', agent.stateDir, '--', process.execPath, '-e', printEnv], { env });
+  assert.equal(seen.code, 0, seen.stderr);
+  assert.deepEqual(JSON.parse(seen.stdout), { uri: agent.discovery.credentialsUrl, file: agent.discovery.tokenFile, inline: null, key: null, secret: null });
+});
+
+test('credential-process --state-dir answers from the running agent (Version 1 JSON of a generation the agent served)', async () => {
+  // The profile files are not reachable here, so only the agent can have answered.
+  const env = baseClientEnv(sandbox.dir);
+  const { result: run, keys } = await servedKeyIds(() => runCli(['credential-process', '--state-dir', agent.stateDir], { env }));
+  assert.equal(run.code, 0, run.stderr);
+  const out = JSON.parse(run.stdout) as Record<string, unknown>;
+  assert.equal(out.Version, 1);
+  assert.ok(keys.has(out.AccessKeyId as string), `credential-process printed ${String(out.AccessKeyId)}, the agent served ${[...keys].join(', ')}`);
+  const served = await getCredentials(agent);
+  if (served.body.AccessKeyId === out.AccessKeyId) {
+    assert.equal(out.SecretAccessKey, served.body.SecretAccessKey);
+    assert.equal(out.SessionToken, served.body.Token);
+    assert.equal(out.Expiration, served.body.Expiration);
+  }
+  assert.ok(Date.parse(out.Expiration as string) > Date.now());
+
+  // Without an agent in that state dir the same command has nothing to read: exit 5, no JSON.
+  const empty = await runCli(['credential-process', '--state-dir', path.join(sandbox.dir, 'no-agent-here')], { env });
+  assert.equal(empty.code, 5, `${empty.stdout}${empty.stderr}`);
+  assert.equal(empty.stdout, '');
+});
+
+test('the agent logged no secret while serving all of the above', async () => {
+  const secrets = await collectSecrets(sandbox.dir, { stateDir: agent.stateDir });
+  const served = await getCredentials(agent);
+  secrets.add('served SecretAccessKey', served.body.SecretAccessKey).add('served Token', served.body.Token);
+  assertNoSecrets(agent.agent.output(), secrets, 'agent log');
+});

@@ -1,0 +1,221 @@
+/**
+ * Secrets a test has seen, and the check that none of them leaks into captured text (stderr,
+ * logs, status output, error messages). Also the small amount of shared setup the e2e tests
+ * need to drive real clients (AWS CLI v1, boto3) against a simulated sandbox.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { cleanEnv, cliPath, repoRoot, runCli, type CliRun } from './cli.js';
+import { ROLE_ARN } from './moto.js';
+
+export interface Secret {
+  /** Where the value came from, e.g. "SecretAccessKey (simulator/current.json)". */
+  label: string;
+  value: string;
+}
+
+/** A de-duplicated set of secret values, accumulated across generations. */
+export class Secrets {
+  private readonly byValue = new Map<string, string>();
+
+  /** Values shorter than 8 characters are ignored: they would match by accident. */
+  add(label: string, value: string | undefined | null): this {
+    const v = value?.trim();
+    if (v && v.length >= 8 && !this.byValue.has(v)) this.byValue.set(v, label);
+    return this;
+  }
+
+  get size(): number {
+    return this.byValue.size;
+  }
+
+  list(): Secret[] {
+    return [...this.byValue].map(([value, label]) => ({ label, value }));
+  }
+}
+
+export interface CollectOptions {
+  into?: Secrets;
+  /** The agent's state folder (default DIR/state); its token file is a secret too. */
+  stateDir?: string;
+}
+
+const readText = (file: string): Promise<string> => readFile(file, 'utf8').catch(() => '');
+
+/**
+ * Reads every secret a simulated sandbox holds right now: the current generation
+ * (DIR/simulator/current.json), the static keys in DIR/.aws/credentials and the agent's
+ * auth token (from the discovery file, or <state>/token). Call it again after each rotation
+ * with the same `into` to keep older generations.
+ */
+export async function collectSecrets(dir: string, options: CollectOptions = {}): Promise<Secrets> {
+  const secrets = options.into ?? new Secrets();
+  const current = await readText(path.join(dir, 'simulator', 'current.json'));
+  if (current.trim()) {
+    const c = JSON.parse(current) as Record<string, unknown>;
+    for (const key of ['SecretAccessKey', 'SessionToken']) {
+      if (typeof c[key] === 'string') secrets.add(`${key} (simulator/current.json)`, c[key] as string);
+    }
+  }
+  const credentials = await readText(path.join(dir, '.aws', 'credentials'));
+  for (const match of credentials.matchAll(/^\s*(aws_secret_access_key|aws_session_token)\s*=\s*(\S+)\s*$/gm)) {
+    secrets.add(`${match[1]} (.aws/credentials)`, match[2]);
+  }
+  const stateDir = options.stateDir ?? path.join(dir, 'state');
+  const discovery = await readText(path.join(stateDir, 'agent.json'));
+  const tokenFiles = [path.join(stateDir, 'token')];
+  if (discovery.trim()) {
+    const tokenFile = (JSON.parse(discovery) as { tokenFile?: unknown }).tokenFile;
+    if (typeof tokenFile === 'string') tokenFiles.unshift(tokenFile);
+  }
+  for (const file of tokenFiles) secrets.add(`auth token (${path.basename(file)})`, await readText(file));
+  return secrets;
+}
+
+/**
+ * Keeps collecting while a simulator rotates, so secrets of generations that are gone from
+ * the sandbox by the end of the test are still checked.
+ */
+export function watchSecrets(dir: string, intervalMs = 200, options: Omit<CollectOptions, 'into'> = {}): { secrets: Secrets; stop(): Promise<Secrets> } {
+  const secrets = new Secrets();
+  let pending: Promise<unknown> = collectSecrets(dir, { ...options, into: secrets }).catch(() => undefined);
+  const timer = setInterval(() => {
+    pending = pending.then(() => collectSecrets(dir, { ...options, into: secrets }).catch(() => undefined));
+  }, intervalMs);
+  return {
+    secrets,
+    stop: async () => {
+      clearInterval(timer);
+      await pending;
+      await collectSecrets(dir, { ...options, into: secrets });
+      return secrets;
+    },
+  };
+}
+
+/** The forms a leaked value may take in text: as is, and URL-encoded. */
+function needles(value: string): Array<[string, string]> {
+  const forms: Array<[string, string]> = [['value', value]];
+  const encoded = encodeURIComponent(value);
+  if (encoded !== value) forms.push(['URL-encoded value', encoded]);
+  // A truncated leak ("token=FQoGZXIvYXdz…") still gives the secret away.
+  if (value.length >= 32) {
+    forms.push(['first 20 characters', value.slice(0, 20)], ['last 20 characters', value.slice(-20)]);
+  }
+  return forms;
+}
+
+/**
+ * Fails if any secret (or a long fragment of one) appears in `text`. The failure message
+ * names the secret by label and shows the surrounding text with the secret masked, never
+ * the secret itself.
+ */
+export function assertNoSecrets(text: string, secrets: Secrets | readonly Secret[], label: string): void {
+  const list = secrets instanceof Secrets ? secrets.list() : secrets;
+  assert.ok(list.length > 0, `assertNoSecrets(${label}): no secrets collected, so the check would prove nothing`);
+  for (const secret of list) {
+    for (const [form, needle] of needles(secret.value)) {
+      const at = text.indexOf(needle);
+      if (at < 0) continue;
+      const context = text.slice(Math.max(0, at - 80), at) + '[SECRET]' + text.slice(at + needle.length, at + needle.length + 80);
+      assert.fail(`${label}: contains the ${form} of ${secret.label} at offset ${at}: …${context.split(needle).join('[SECRET]')}…`);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Real clients against a simulated sandbox (shared by the e2e tests).
+
+export interface Captured {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs any program with an explicit environment (cleanEnv + extra) and captures its output. */
+export function capture(command: string, args: string[], env: Record<string, string | undefined> = {}, timeoutMs = 60_000): Promise<Captured> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: repoRoot, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+const quote = (value: string): string => `"${value}"`;
+
+/**
+ * Simulates one generation of the machine-role profile in `dir`, minted by AssumeRole at
+ * moto, in the given form. Validity is long enough that no test races the expiry.
+ */
+export async function simulateOnce(dir: string, form: 'static' | 'process', stsUrl: string, extraEnv: Record<string, string> = {}, extraArgs: string[] = []): Promise<CliRun> {
+  const run = await runCli(
+    ['simulate', '--dir', dir, '--form', form, '--rotations', '1', '--validity', '30m', '--sts-endpoint', stsUrl, '--role-arn', ROLE_ARN, ...extraArgs],
+    { env: extraEnv },
+  );
+  assert.equal(run.code, 0, `simulate failed: ${run.stderr}`);
+  return run;
+}
+
+/**
+ * Writes DIR/client-config with `[profile via-agent]` whose credential_process runs
+ * `appstream-creds credential-process`. Our tool gets the sandbox's own files through `env`
+ * on the command line, so the client's AWS_CONFIG_FILE (this file) never reaches it.
+ */
+export async function writeClientConfig(dir: string, toolEnv: Record<string, string> = {}): Promise<string> {
+  const file = path.join(dir, 'client-config');
+  const vars = {
+    AWS_CONFIG_FILE: path.join(dir, '.aws', 'config'),
+    AWS_SHARED_CREDENTIALS_FILE: path.join(dir, '.aws', 'credentials'),
+    APPSTREAM_CREDS_STATE_DIR: path.join(dir, 'state'),
+    ...toolEnv,
+  };
+  const assignments = Object.entries(vars).map(([k, v]) => `${k}=${quote(v)}`).join(' ');
+  await writeFile(
+    file,
+    `[profile via-agent]\ncredential_process = env ${assignments} ${quote(process.execPath)} ${quote(cliPath)} credential-process\nregion = us-east-1\n`,
+  );
+  return file;
+}
+
+/** Environment for a client that uses the via-agent profile and moto as STS. */
+export function clientEnv(dir: string, stsUrl: string): Record<string, string> {
+  return {
+    AWS_CONFIG_FILE: path.join(dir, 'client-config'),
+    // The client must not find credentials anywhere but the credential_process.
+    AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'no-such-client-credentials'),
+    AWS_PROFILE: 'via-agent',
+    AWS_ENDPOINT_URL_STS: stsUrl,
+  };
+}
+
+/** `aws sts get-caller-identity` (AWS CLI v1); returns the Arn or fails with the CLI's output. */
+export async function awsCallerArn(env: Record<string, string>, argv: string[] = ['aws']): Promise<string> {
+  const [command, ...prefix] = argv;
+  const run = await capture(command!, [...prefix, 'sts', 'get-caller-identity', '--output', 'json'], env);
+  assert.equal(run.code, 0, `aws sts get-caller-identity failed (${run.code}): ${run.stderr}`);
+  return (JSON.parse(run.stdout) as { Arn: string }).Arn;
+}
+
+const BOTO3 = `
+import boto3, json
+session = boto3.Session(profile_name='via-agent')
+print(json.dumps(session.client('sts').get_caller_identity()))
+`;
+
+/** boto3's get_caller_identity through the via-agent profile; returns the Arn. */
+export async function boto3CallerArn(env: Record<string, string>): Promise<string> {
+  const run = await capture('python3', ['-c', BOTO3], env);
+  assert.equal(run.code, 0, `boto3 get_caller_identity failed (${run.code}): ${run.stderr}`);
+  return (JSON.parse(run.stdout) as { Arn: string }).Arn;
+}
