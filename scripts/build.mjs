@@ -4,7 +4,7 @@
 import { build } from 'esbuild';
 import { chmod, rm } from 'node:fs/promises';
 
-const LAZY = ['@aws-sdk/client-sts', 'systeminformation', 'pino', 'prom-client', 'xml-crypto', '@xmldom/xmldom'];
+const LAZY = ['@aws-sdk/client-sts', 'systeminformation', 'pino', 'pino-roll', 'pino-pretty', 'prom-client', 'xml-crypto', '@xmldom/xmldom'];
 const vendorFile = (name) => `vendor/${name.replace(/^@/, '').replace(/\//g, '-')}.cjs`;
 
 const common = { supported: { 'dynamic-import': false }, bundle: true, platform: 'node', target: 'node20', format: 'cjs', minify: true, legalComments: 'none', logLevel: 'warning' };

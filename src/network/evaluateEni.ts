@@ -16,10 +16,10 @@ const MAC = /^([0-9a-f]{2}[:-]){5}[0-9a-f]{2}$/i;
  */
 export function evaluateEni(snapshot: NetworkSnapshot, criteria: EniCriteria): EniVerdict {
   const excluded = criteria.excludeCidrs.map(parseCidr).filter((c): c is Cidr => c !== undefined);
-  const match = criteria.match?.toLowerCase().replace(/-/g, ':');
-  const wanted = snapshot.interfaces.filter(
-    (i) => !match || (MAC.test(match) ? i.mac === match : i.name.toLowerCase() === match),
-  );
+  const match = criteria.match?.trim().toLowerCase();
+  // Only a MAC has its dashes normalised; interface names may contain dashes (br-vpc).
+  const mac = match && MAC.test(match) ? match.replace(/-/g, ':') : undefined;
+  const wanted = snapshot.interfaces.filter((i) => !match || (mac ? i.mac === mac : i.name.toLowerCase() === match));
   if (wanted.length === 0) {
     return { ready: false, reason: match ? `no interface named or with MAC ${criteria.match}` : 'no network interface besides loopback' };
   }

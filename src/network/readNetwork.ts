@@ -1,5 +1,7 @@
+import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import type { NetworkSnapshot } from './types.js';
+import { parseProcNetRoute } from './parseProcNetRoute.js';
 
 /**
  * Reads interfaces and the default route through systeminformation (loaded lazily: it is
@@ -8,10 +10,11 @@ import type { NetworkSnapshot } from './types.js';
  */
 export async function readNetworkWithSysinfo(): Promise<NetworkSnapshot> {
   const si = await import('systeminformation');
-  const [interfaces, defaultName] = await Promise.all([
-    si.networkInterfaces(),
-    si.networkInterfaceDefault().catch(() => ''),
-  ]);
+  const defaultRoute =
+    process.platform === 'linux'
+      ? readFile('/proc/net/route', 'utf8').then(parseProcNetRoute, () => si.networkInterfaceDefault().catch(() => ''))
+      : si.networkInterfaceDefault().catch(() => '');
+  const [interfaces, defaultName] = await Promise.all([si.networkInterfaces(), defaultRoute]);
   const list = Array.isArray(interfaces) ? interfaces : [interfaces];
   const addresses = os.networkInterfaces();
   return {

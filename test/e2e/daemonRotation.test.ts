@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { startMoto, ROLE_ARN, ASSUMED_ROLE_PREFIX } from '../helpers/moto.js';
-import { startSandboxAgent, waitFor, type SandboxAgent } from '../helpers/daemon.js';
+import { startCli, startSandboxAgent, waitFor, type SandboxAgent } from '../helpers/daemon.js';
 import { withSandbox } from '../helpers/sandbox.js';
 import { baseClientEnv, containerVars, runProgram } from '../helpers/clients.js';
 
@@ -32,9 +32,9 @@ async function readCurrent(dir: string): Promise<(Written & { key: string }) | u
 }
 
 /** Every generation the simulator announced on stderr: "generation N: key …XXXX". */
-function announced(agent: SandboxAgent): Map<string, number> {
+function announced(simulatorOutput: string): Map<string, number> {
   const byMaskedKey = new Map<string, number>();
-  for (const m of agent.simulator.output().matchAll(/generation (\d+): key …(\w{4})/g)) byMaskedKey.set(m[2]!, Number(m[1]));
+  for (const m of simulatorOutput.matchAll(/generation (\d+): key …(\w{4})/g)) byMaskedKey.set(m[2]!, Number(m[1]));
   return byMaskedKey;
 }
 
@@ -125,7 +125,7 @@ async function measurePickup(t: TestContext, inPlace: boolean): Promise<void> {
         const current = await readCurrent(dir);
         if (current && !written.has(current.key)) written.set(current.key, current);
         const key = served.body.AccessKeyId!;
-        const generation = written.get(key)?.generation ?? announced(agent).get(key.slice(-4));
+        const generation = written.get(key)?.generation ?? announced(agent.simulator.output()).get(key.slice(-4));
         assert.ok(generation !== undefined, `the endpoint served key …${key.slice(-4)}, which the simulator never wrote`);
         assert.ok(generation >= highest, `the endpoint went back from generation ${highest} to ${generation}`);
         highest = generation;
@@ -160,21 +160,27 @@ async function hammer(t: TestContext, inPlace: boolean): Promise<void> {
   const rotations = 240;
   const workers = 8;
   await withSandbox(async (dir) => {
-    const agent = await startSandboxAgent({ dir, form: 'static', refreshInterval: '50ms', validity: '30s', rotations, inPlace });
-    try {
-      const byKey = new Map<string, Written>();
-      const bySecret = new Map<string, string>();
-      let done = false;
-      void agent.simulator.exited.then(() => (done = true));
-      const poller = (async () => {
-        while (!done) {
-          const current = await readCurrent(dir);
-          if (current && !byKey.has(current.key)) {
-            byKey.set(current.key, current);
-            bySecret.set(current.secret, current.key);
-          }
+    // The agent's settings floor refreshInterval at 1 s, so the simulator runs on its own here.
+    const simArgs = ['simulate', '--dir', dir, '--form', 'static', '--refresh-interval', '50ms', '--validity', '30s', '--rotations', String(rotations)];
+    const simulator = startCli(inPlace ? [...simArgs, '--in-place'] : simArgs);
+    let agent: SandboxAgent | undefined;
+    // Every generation the poller sees in current.json, from the start (not only once the agent runs).
+    const byKey = new Map<string, Written>();
+    const bySecret = new Map<string, string>();
+    let done = false;
+    void simulator.exited.then(() => (done = true));
+    const poller = (async () => {
+      while (!done) {
+        const current = await readCurrent(dir);
+        if (current && !byKey.has(current.key)) {
+          byKey.set(current.key, current);
+          bySecret.set(current.secret, current.key);
         }
-      })();
+      }
+    })();
+    try {
+      await waitFor(async () => byKey.size > 0, 15_000, () => `simulator wrote nothing: ${simulator.output()}`);
+      agent = await startSandboxAgent({ dir, form: 'static', refreshInterval: '1s', validity: '30s', simulate: false });
       // Distinct served triples, checked once the poller has seen everything it will see.
       const served = new Map<string, { key: string; secret: string; token: string }>();
       const statuses = new Map<number, number>();
@@ -183,7 +189,7 @@ async function hammer(t: TestContext, inPlace: boolean): Promise<void> {
       const worker = async (): Promise<void> => {
         let highest = 0;
         while (!done) {
-          const response = await fetchCredentials(agent);
+          const response = await fetchCredentials(agent!);
           requests += 1;
           statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
           if (response.status !== 200) continue;
@@ -200,7 +206,7 @@ async function hammer(t: TestContext, inPlace: boolean): Promise<void> {
       const final = await readCurrent(dir);
       if (final && !byKey.has(final.key)) byKey.set(final.key, final);
 
-      const announcedKeys = announced(agent);
+      const announcedKeys = announced(simulator.output());
       const servedKeys = new Set([...served.values()].map((s) => s.key));
       let torn = 0;
       let unknown = 0;
@@ -234,9 +240,10 @@ async function hammer(t: TestContext, inPlace: boolean): Promise<void> {
       assert.ok(covered >= 0.9 * servedKeys.size, `only ${covered} of ${servedKeys.size} served generations could be checked`);
       // The agent kept following: a stuck agent would serve a handful of generations only.
       assert.ok(servedKeys.size >= total / 5, `the agent served only ${servedKeys.size} of ${total} generations`);
-      await waitFor(async () => (await fetchCredentials(agent)).body.AccessKeyId === final?.key, 5_000, () => 'the endpoint did not settle on the last generation');
+      await waitFor(async () => (await fetchCredentials(agent!)).body.AccessKeyId === final?.key, 5_000, () => 'the endpoint did not settle on the last generation');
     } finally {
-      await agent.stop();
+      await Promise.all([agent?.stop(), simulator.stop()]);
+      await poller;
     }
   });
 }

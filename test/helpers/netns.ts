@@ -140,7 +140,9 @@ export async function createNetns(): Promise<Netns> {
     for (const peer of peers.splice(0)) {
       // Normally gone already: deleting the inner end deletes the pair.
       const exists = await ip(['link', 'show', 'dev', peer]).then(() => true, () => false);
-      if (exists) await ip(['link', 'del', 'dev', peer]).catch((error: Error) => problems.push(error.message));
+      // The kernel removes the pair asynchronously after the namespace goes, so a peer seen a
+      // moment ago may vanish before the delete: that is success, not a problem.
+      if (exists) await ip(['link', 'del', 'dev', peer]).catch((error: Error) => /Cannot find device/.test(error.message) || problems.push(error.message));
       livePeers.delete(peer);
     }
     if (problems.length > 0) throw new Error(`netns cleanup: ${problems.join('; ')}`);

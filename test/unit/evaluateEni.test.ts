@@ -199,9 +199,21 @@ describe('evaluateEni: --interface by name or MAC', () => {
 
   // Known bug (src/network/evaluateEni.ts): the match has every '-' turned into ':' before it
   // is compared with interface *names*, so a name such as "br-vpc" or "veth-eni" never matches.
-  test('a name containing a dash matches', { todo: 'bug in evaluateEni: dashes are rewritten to colons for names too' }, () => {
+  test('a name containing a dash matches', () => {
     const dashed = iface({ name: 'veth-eni', ipv4: ['10.0.1.25'] });
     const verdict = evaluateEni(snap([lo, dashed], 'veth-eni'), criteria('veth-eni'));
     assert.equal(verdict.ready, true, verdict.reason);
   });
+});
+
+test('parseProcNetRoute: best default route by metric; none; gateway-less default', async () => {
+  const { parseProcNetRoute } = await import('../../src/network/parseProcNetRoute.js');
+  const header = 'Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT';
+  assert.equal(parseProcNetRoute(`${header}\nvn0\t0000C80A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n`), undefined);
+  assert.equal(parseProcNetRoute(`${header}\nvn0\t00000000\t00000000\t0001\t0\t0\t0\t00000000\t0\t0\t0\n`), 'vn0');
+  assert.equal(
+    parseProcNetRoute(`${header}\na\t00000000\t0100C80A\t0003\t0\t0\t200\t00000000\t0\t0\t0\nb\t00000000\t0100C80A\t0003\t0\t0\t100\t00000000\t0\t0\t0\n`),
+    'b',
+  );
+  assert.equal(parseProcNetRoute(`${header}\nc\t00000000\t0100C80A\t0002\t0\t0\t0\t00000000\t0\t0\t0\n`), undefined, 'a route that is not up does not count');
 });

@@ -89,7 +89,7 @@ test('a change to a watched file triggers a re-read within moments (fs.watch; th
 
     // Another file in the same folder is not a reason to re-read.
     await new Promise((r) => setTimeout(r, 200));
-    const before = reads;
+    const before: number = reads;
     await writeFile(path.join(dir, 'unrelated.txt'), 'hello');
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(reads, before, 'a change to an unwatched file must not trigger a read');
@@ -192,7 +192,7 @@ test('failures back off (500 ms doubling, capped), keep the last good generation
 
     const delays = [500, 1_000, 2_000, 4_000, 4_000, 4_000];
     for (const delay of delays) {
-      const before = calls;
+      const before: number = calls;
       t.mock.timers.tick(delay - 1);
       await settle();
       assert.equal(calls, before, `no retry before ${delay} ms`);
@@ -208,7 +208,7 @@ test('failures back off (500 ms doubling, capped), keep the last good generation
     t.mock.timers.tick(4_000);
     await settle();
     assert.equal(tracker.lastFailure(), undefined);
-    const before = calls;
+    const before: number = calls;
     t.mock.timers.tick(60 * S - 1);
     await settle();
     assert.equal(calls, before, 'after a success the next run waits the full refreshInterval');
@@ -234,7 +234,7 @@ test('a plain Error is reported as source-error, and the backoff never exceeds r
     assert.equal(tracker.lastFailure()?.message, 'boom');
     assert.equal(tracker.state(), 'waiting-for-credentials');
     for (const delay of [500, 1_000, 1_500, 1_500]) {
-      const before = calls;
+      const before: number = calls;
       t.mock.timers.tick(delay - 1);
       await settle();
       assert.equal(calls, before, `no retry before ${delay} ms`);

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { CommandDeps } from '../commandDeps.js';
 import { runAction } from '../runAction.js';
 import { commandSettings, directSource } from '../setup.js';
-import { createLogger } from '../../log/createLogger.js';
+import { createLogger, daemonLoggerOptions } from '../../log/createLogger.js';
 import { runDaemon } from '../../daemon/runDaemon.js';
 import { profileLocations } from '../../sources/profileLocations.js';
 import { readNetworkWithSysinfo } from '../../network/readNetwork.js';
@@ -60,7 +60,7 @@ export function registerServe(program: Command, deps: CommandDeps): void {
             code: 'already-running',
           });
         }
-        const logger = await createLogger({ level: settings.logLevel ?? 'info' });
+        const logger = await createLogger(daemonLoggerOptions(settings, { stderrIsTTY: Boolean(process.stderr.isTTY), noColor: Boolean(deps.ctx.env.NO_COLOR) }));
         const stopSignal = new Promise<string>((resolve) => {
           for (const signal of ['SIGINT', 'SIGTERM'] as const) deps.ctx.onSignal(signal, () => resolve(signal));
         });

@@ -1,0 +1,31 @@
+import path from 'node:path';
+
+/** The variables every AWS SDK and the AWS CLI read to use a local container-credentials endpoint. */
+export const MACHINE_ENV_NAMES = ['AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE'] as const;
+
+export function machineEnvVars(port: number, stateDir: string, pathModule: path.PlatformPath): Array<[string, string]> {
+  return [
+    ['AWS_CONTAINER_CREDENTIALS_FULL_URI', `http://127.0.0.1:${port}/v1/credentials`],
+    ['AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE', pathModule.join(stateDir, 'token')],
+  ];
+}
+
+/** Linux files that carry them: login shells (profile.d) and systemd user sessions (environment.d). */
+export const LINUX_PROFILE_SCRIPT = '/etc/profile.d/appstream-creds.sh';
+export const LINUX_ENVIRONMENT_D = '/etc/environment.d/60-appstream-creds.conf';
+export const LINUX_MACHINE_ENV_FILES = [LINUX_PROFILE_SCRIPT, LINUX_ENVIRONMENT_D] as const;
+
+const HEADER = 'Written by `appstream-creds service install --set-machine-env`; removed by `service uninstall`.';
+const shellQuote = (value: string): string => `'${value.replace(/'/g, `'\\''`)}'`;
+
+export function renderProfileScript(vars: Array<[string, string]>): string {
+  const lines = vars.map(([name, value]) => `export ${name}=${shellQuote(value)}`);
+  return `# ${HEADER}\n# Scripts reach the machine role through the local agent; the token file is readable by\n# root and the token group (appstream-creds by default).\n${lines.join('\n')}\n`;
+}
+
+export function renderEnvironmentD(vars: Array<[string, string]>): string {
+  return `# ${HEADER}\n${vars.map(([name, value]) => `${name}=${value}`).join('\n')}\n`;
+}
+
+/** Windows: the machine-wide environment in the registry (what `setx /M` writes). */
+export const WINDOWS_ENVIRONMENT_KEY = 'HKLM\\SYSTEM\\CurrentControlSet\\Control\\Session Manager\\Environment';

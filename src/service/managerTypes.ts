@@ -1,0 +1,51 @@
+import type { ServiceManager, ServiceStatus } from './types.js';
+
+/** What the service runs and how; built by the `service install` command from validated settings. */
+export interface ServiceInstallConfig {
+  /** Absolute path of node on the target machine. */
+  nodePath: string;
+  stateDir: string;
+  /** Where the daemon writes its JSON log files (default <stateDir>/logs). */
+  logDir?: string;
+  port: number;
+  /** Group that may read the token besides its owner (Linux default: the service group). */
+  tokenGroup?: string;
+  /** --config file the service should read, passed on its command line. */
+  configFile?: string;
+  /** More APPSTREAM_CREDS_* variables for the service (profile, log level, imds…). */
+  extraEnv?: Record<string, string>;
+  logMaxSizeMb: number;
+  logMaxFiles: number;
+  /** Opt-in: point every new process at the agent with the container-credentials variables. */
+  setMachineEnv: boolean;
+  /** false = install and enable, but do not start or restart now. */
+  start: boolean;
+  /** Windows: the WinSW executable to copy (default <prefix>\dist\winsw\winsw.exe). */
+  winswSource?: string;
+}
+
+export interface InstallOutcome {
+  action: 'installed' | 'upgraded' | 'staged';
+  /** Files and folders this call created that did not exist before (target paths). */
+  created: string[];
+  /** Human-readable steps, in order ("wrote …", "ran …"). */
+  steps: string[];
+  /** Things the administrator should know (e.g. an old systemd that ignores a directive). */
+  notes: string[];
+}
+
+export interface UninstallOutcome {
+  removed: boolean;
+  steps: string[];
+  notes: string[];
+}
+
+/** A platform's full service manager; `doctor` only needs the ServiceManager part. */
+export interface PlatformServiceManager extends ServiceManager {
+  readonly platform: 'linux' | 'win32';
+  install(config: ServiceInstallConfig): Promise<InstallOutcome>;
+  uninstall(): Promise<UninstallOutcome>;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  status(): Promise<ServiceStatus>;
+}

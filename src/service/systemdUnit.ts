@@ -1,0 +1,94 @@
+import path from 'node:path';
+import { usageError } from '../errors.js';
+import { SERVICE_ID } from './constants.js';
+
+export interface SystemdUnitOptions {
+  nodePath: string;
+  /** node's arguments: bundle, options, `serve`. */
+  args: readonly string[];
+  stateDir: string;
+  environment: ReadonlyArray<readonly [string, string]>;
+  user: string;
+  group: string;
+  /** Extra groups, e.g. a token group other than the service's own, so the agent can chgrp the token. */
+  supplementaryGroups?: readonly string[];
+  port: number;
+  restartSec?: number;
+}
+
+/** One word of ExecStart=: `%` is a specifier and `$` a variable to systemd, so both are doubled. */
+export function systemdWord(word: string): string {
+  const escaped = word.replace(/%/g, '%%').replace(/\$/g, '$$$$');
+  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(word)) return escaped;
+  return `"${escaped.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+function environmentLine(name: string, value: string): string {
+  const assignment = `${name}=${value}`.replace(/%/g, '%%');
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(assignment) ? `Environment=${assignment}` : `Environment="${assignment.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+function checkStateDir(stateDir: string): void {
+  if (!path.posix.isAbsolute(stateDir) || /[\s"'\\%$]/.test(stateDir)) {
+    throw usageError(`state dir "${stateDir}" cannot go into a systemd unit: use an absolute path without spaces, quotes, backslashes, % or $`);
+  }
+}
+
+/**
+ * The systemd unit for the agent. Hardened, with one deliberate opening: the agent reads the
+ * AppStream profile in other users' homes (/home/ImageBuilderAdmin/.aws/config, mode 0600),
+ * so homes stay visible read-only (ProtectHome=read-only, not =yes, which would hide them)
+ * and the unprivileged service user gets CAP_DAC_READ_SEARCH, which bypasses read permission
+ * checks only: it can read those files and never write them.
+ */
+export function renderSystemdUnit(options: SystemdUnitOptions): string {
+  checkStateDir(options.stateDir);
+  if (!path.posix.isAbsolute(options.nodePath)) throw usageError(`node path "${options.nodePath}" must be absolute`);
+  const capabilities = ['CAP_DAC_READ_SEARCH', ...(options.port > 0 && options.port < 1024 ? ['CAP_NET_BIND_SERVICE'] : [])].join(' ');
+  const underVarLib = /^\/var\/lib\/[^/]+(\/[^/]+)*$/.test(options.stateDir) ? options.stateDir.slice('/var/lib/'.length) : undefined;
+  const lines = [
+    '# Written by `appstream-creds service install`; installing again rewrites it.',
+    `# Put local changes in a drop-in: systemctl edit ${SERVICE_ID}`,
+    '[Unit]',
+    'Description=AppStream 2.0 credential agent (serves appstream_machine_role to local scripts)',
+    'After=network.target',
+    '',
+    '[Service]',
+    'Type=simple',
+    `ExecStart=${[options.nodePath, ...options.args].map(systemdWord).join(' ')}`,
+    `User=${options.user}`,
+    `Group=${options.group}`,
+    ...(options.supplementaryGroups?.length ? [`SupplementaryGroups=${options.supplementaryGroups.join(' ')}`] : []),
+    ...options.environment.map(([name, value]) => environmentLine(name, value)),
+    'Restart=on-failure',
+    `RestartSec=${options.restartSec ?? 10}s`,
+    'TimeoutStopSec=15s',
+    'SyslogIdentifier=appstream-creds',
+    '# Read-only access to every profile, no other privilege.',
+    `AmbientCapabilities=${capabilities}`,
+    `CapabilityBoundingSet=${capabilities}`,
+    'NoNewPrivileges=yes',
+    '# systemd older than 232 (Amazon Linux 2 has 219) rejects "strict" and keeps "full".',
+    'ProtectSystem=full',
+    'ProtectSystem=strict',
+    '# The agent only reads /home/*/.aws and /root/.aws; "yes" would hide the profile.',
+    'ProtectHome=read-only',
+    `ReadWritePaths=${options.stateDir}`,
+    ...(underVarLib ? [`StateDirectory=${underVarLib}`, 'StateDirectoryMode=0755'] : []),
+    'PrivateTmp=yes',
+    'PrivateDevices=yes',
+    'ProtectKernelTunables=yes',
+    'ProtectKernelModules=yes',
+    'ProtectControlGroups=yes',
+    '# AF_NETLINK: reading interfaces and routes (the ENI check).',
+    'RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK',
+    'RestrictNamespaces=yes',
+    'RestrictRealtime=yes',
+    'LockPersonality=yes',
+    'SystemCallArchitectures=native',
+    '',
+    '[Install]',
+    'WantedBy=multi-user.target',
+  ];
+  return `${lines.join('\n')}\n`;
+}
