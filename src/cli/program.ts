@@ -12,6 +12,7 @@ import { registerServe } from './commands/serve.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerPolicy } from './commands/policy.js';
 import { registerSaml } from './commands/saml.js';
+import { registerService } from './commands/service.js';
 
 export function buildProgram(ctx: CliContext, slot: ExitSlot): Command {
   const program = new Command('appstream-creds');
@@ -51,6 +52,7 @@ export function buildProgram(ctx: CliContext, slot: ExitSlot): Command {
   registerSimulate(program, deps);
   registerPolicy(program, deps);
   registerSaml(program, deps);
+  registerService(program, deps);
 
   // Sub-commands inherit output routing and exit override so no path calls process.exit.
   const propagate = (command: Command): void => {

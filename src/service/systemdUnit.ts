@@ -16,9 +16,13 @@ export interface SystemdUnitOptions {
   restartSec?: number;
 }
 
-/** One word of ExecStart=: `%` is a specifier and `$` a variable to systemd, so both are doubled. */
-export function systemdWord(word: string): string {
-  const escaped = word.replace(/%/g, '%%').replace(/\$/g, '$$$$');
+/**
+ * One word of ExecStart=: `%` is a specifier everywhere, so it is doubled; `$` starts a variable
+ * in the arguments only (not in the executable's path), so it is doubled there only.
+ */
+export function systemdWord(word: string, isExecutable = false): string {
+  const percent = word.replace(/%/g, '%%');
+  const escaped = isExecutable ? percent : percent.replace(/\$/g, '$$$$');
   if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(word)) return escaped;
   return `"${escaped.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
@@ -55,7 +59,7 @@ export function renderSystemdUnit(options: SystemdUnitOptions): string {
     '',
     '[Service]',
     'Type=simple',
-    `ExecStart=${[options.nodePath, ...options.args].map(systemdWord).join(' ')}`,
+    `ExecStart=${[systemdWord(options.nodePath, true), ...options.args.map((arg) => systemdWord(arg))].join(' ')}`,
     `User=${options.user}`,
     `Group=${options.group}`,
     ...(options.supplementaryGroups?.length ? [`SupplementaryGroups=${options.supplementaryGroups.join(' ')}`] : []),

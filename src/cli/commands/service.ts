@@ -1,0 +1,189 @@
+import path from 'node:path';
+import type { Command } from 'commander';
+import { globalFlags, type CommandDeps } from '../commandDeps.js';
+import { runAction } from '../runAction.js';
+import { commandSettings } from '../setup.js';
+import { AgentError, ExitCode, usageError } from '../../errors.js';
+import { writeFileAtomic } from '../../writeFileAtomic.js';
+import { SERVICE_ID } from '../../service/constants.js';
+import { createServiceManager, defaultNodePath, defaultPrefix } from '../../service/createServiceManager.js';
+import { nodeFileOps, type FileOps } from '../../service/fileOps.js';
+import type { PlatformServiceManager } from '../../service/managerTypes.js';
+import { nodeCommandRunner } from '../../service/nodeCommandRunner.js';
+import type { CommandRunner } from '../../service/types.js';
+
+/** Tests swap the OS for fakes; production uses the real platform, runner and files. */
+export interface ServiceCommandOverrides {
+  platform?: NodeJS.Platform;
+  runner?: CommandRunner;
+  files?: FileOps;
+  execPath?: string;
+  /** Effective user id (Linux), to refuse live changes without root before touching anything. */
+  uid?: number;
+}
+
+interface LocationOptions {
+  prefix?: string;
+  root?: string;
+}
+
+interface InstallOptions extends LocationOptions {
+  nodePath?: string;
+  port?: string;
+  tokenGroup?: string;
+  setMachineEnv?: boolean;
+  start: boolean;
+  winsw?: string;
+  manifest?: string;
+}
+
+const EXAMPLES =
+  '\nExamples:\n' +
+  '  sudo appstream-creds service install                      # systemd unit, user and group appstream-creds\n' +
+  '  sudo appstream-creds service install --set-machine-env    # also AWS_CONTAINER_* for every new process\n' +
+  '  appstream-creds service install --root /tmp/pkg --no-start # packaging: write files under a staging root\n' +
+  '  appstream-creds service status --json\n' +
+  '  node "C:\\Program Files\\AppStreamCredentialAgent\\dist\\appstream-creds.cjs" service install --token-group "AppStream Scripts"\n';
+
+export function registerService(program: Command, deps: CommandDeps, overrides: ServiceCommandOverrides = {}): void {
+  const platform = overrides.platform ?? process.platform;
+  const pathModule = platform === 'win32' ? path.win32 : path.posix;
+  const env = deps.ctx.env;
+
+  /** The install folder: --prefix, else the folder this bundle runs from (…/dist/appstream-creds.cjs), else the default. */
+  const prefixFor = (opts: LocationOptions): string => {
+    if (opts.prefix) return opts.prefix;
+    const self = deps.ctx.selfScript;
+    if (pathModule.basename(pathModule.dirname(self)) === 'dist' && pathModule.basename(self) === 'appstream-creds.cjs') {
+      const fromSelf = pathModule.dirname(pathModule.dirname(pathModule.resolve(self)));
+      if (!opts.root) return fromSelf;
+      const relative = pathModule.relative(pathModule.resolve(opts.root), fromSelf);
+      if (!relative.startsWith('..') && !pathModule.isAbsolute(relative)) return `/${relative.split(pathModule.sep).join('/')}`;
+    }
+    return defaultPrefix(platform, env);
+  };
+
+  const managerFor = (opts: LocationOptions, live: boolean): PlatformServiceManager => {
+    if (opts.root !== undefined && platform !== 'linux') throw usageError('--root (packaging into a staging folder) is for Linux only');
+    const root = opts.root === undefined ? undefined : pathModule.resolve(deps.ctx.cwd, opts.root);
+    const packaging = root !== undefined && root !== '/';
+    const uid = overrides.uid ?? process.getuid?.();
+    if (live && platform === 'linux' && !packaging && uid !== undefined && uid !== 0) {
+      throw new AgentError('changing the system service needs root: run it with sudo (or use --root DIR to stage files for a package)', { exitCode: ExitCode.runtime, code: 'needs-root' });
+    }
+    return createServiceManager(platform, overrides.runner ?? nodeCommandRunner, {
+      prefix: prefixFor(opts),
+      env,
+      ...(root === undefined ? {} : { root }),
+      ...(overrides.files ? { files: overrides.files } : {}),
+    });
+  };
+  const print = (lines: string[]): void => deps.ctx.io.stdout(lines.length ? `${lines.join('\n')}\n` : '');
+
+  const service = program
+    .command('service')
+    .description('install, remove, start, stop or inspect the OS service that runs `serve` (systemd unit or Windows service)')
+    .addHelpText('after', EXAMPLES);
+
+  const withLocation = (command: Command, root: boolean): Command => {
+    command.option('--prefix <dir>', 'install folder holding dist/ (default: where this bundle runs from)');
+    if (root) command.option('--root <dir>', 'Linux: write every file under this folder (like DESTDIR) and run no system command');
+    return command;
+  };
+
+  withLocation(service.command('install'), true)
+    .description('install (or upgrade) the service, enable it at boot and start it; installing twice is an upgrade')
+    .option('--node-path <path>', 'node the service runs (default: Linux the running node; Windows %ProgramFiles%\\nodejs\\node.exe)')
+    .option('--port <port>', 'loopback port of the agent (default 9920)')
+    .option('--token-group <group>', 'group whose members may read the token (Linux default: appstream-creds)')
+    .option('--set-machine-env', 'set AWS_CONTAINER_CREDENTIALS_FULL_URI and AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE for every new process')
+    .option('--no-start', 'install and enable, but do not start (or restart) now')
+    .option('--winsw <path>', 'Windows: the WinSW executable to use (default: <prefix>\\dist\\winsw\\winsw.exe)')
+    .option('--manifest <file>', 'append every file and folder this install created to FILE (installer/linux uses it to uninstall exactly)')
+    .addHelpText(
+      'after',
+      '\nLinux: writes /etc/systemd/system/appstream-credential-agent.service (hardened; runs as user\n' +
+        'appstream-creds, whose group may read the 0640 token), <prefix>/bin/appstream-creds and the\n' +
+        '/usr/bin/appstream-creds link; creates the user and group; systemctl daemon-reload and enable --now.\n' +
+        'Windows: a WinSW service (restart on failure, sc.exe recovery), state folder readable by SYSTEM and\n' +
+        'Administrators only (plus --token-group), <prefix>\\bin\\appstream-creds.bat.\n' +
+        '--set-machine-env: /etc/profile.d/appstream-creds.sh and /etc/environment.d/60-appstream-creds.conf,\n' +
+        'or the Windows machine environment (setx /M); users outside the token group then cannot read the token.\n' +
+        EXAMPLES,
+    )
+    .action(
+      runAction(deps.ctx, deps.slot, async (opts: InstallOptions, command: Command) => {
+        const settings = commandSettings(command, deps, { port: opts.port, tokenGroup: opts.tokenGroup });
+        const flags = globalFlags(command);
+        const manager = managerFor(opts, true);
+        const extraEnv: Record<string, string> = {};
+        if (flags.profile) extraEnv.APPSTREAM_CREDS_PROFILE = settings.profile;
+        if (settings.logLevel) extraEnv.APPSTREAM_CREDS_LOG_LEVEL = settings.logLevel;
+        const outcome = await manager.install({
+          nodePath: opts.nodePath ?? defaultNodePath(platform, env, overrides.execPath ?? process.execPath),
+          stateDir: settings.stateDir,
+          ...(settings.logDir ? { logDir: settings.logDir } : {}),
+          port: settings.port,
+          ...(settings.tokenGroup ? { tokenGroup: settings.tokenGroup } : {}),
+          ...(flags.config ? { configFile: pathModule.resolve(deps.ctx.cwd, flags.config) } : {}),
+          extraEnv,
+          logMaxSizeMb: settings.logMaxSizeMb,
+          logMaxFiles: settings.logMaxFiles,
+          setMachineEnv: Boolean(opts.setMachineEnv),
+          start: opts.start,
+          ...(opts.winsw ? { winswSource: opts.winsw } : {}),
+        });
+        if (opts.manifest) await appendManifest(pathModule.resolve(deps.ctx.cwd, opts.manifest), outcome.created, overrides.files ?? nodeFileOps);
+        print([`${SERVICE_ID}: ${outcome.action}`, ...outcome.steps.map((s) => `  ${s}`), ...outcome.notes.map((n) => `note: ${n}`)]);
+        return ExitCode.ok;
+      }),
+    );
+
+  withLocation(service.command('uninstall'), true)
+    .description('stop and remove the service, its launcher and the machine environment; keeps the state folder and logs')
+    .addHelpText('after', '\nExamples:\n  sudo appstream-creds service uninstall\n  appstream-creds service uninstall --root /tmp/pkg\n')
+    .action(
+      runAction(deps.ctx, deps.slot, async (opts: LocationOptions) => {
+        const outcome = await managerFor(opts, true).uninstall();
+        print([`${SERVICE_ID}: ${outcome.removed ? 'uninstalled' : 'was not installed'}`, ...outcome.steps.map((s) => `  ${s}`), ...outcome.notes.map((n) => `note: ${n}`)]);
+        return ExitCode.ok;
+      }),
+    );
+
+  for (const verb of ['start', 'stop'] as const) {
+    withLocation(service.command(verb), false)
+      .description(`${verb} the installed service`)
+      .addHelpText('after', `\nExample:\n  sudo appstream-creds service ${verb}\n`)
+      .action(
+        runAction(deps.ctx, deps.slot, async (opts: LocationOptions) => {
+          await managerFor(opts, true)[verb]();
+          print([`${SERVICE_ID}: ${verb === 'start' ? 'started' : 'stopped'}`]);
+          return ExitCode.ok;
+        }),
+      );
+  }
+
+  withLocation(service.command('status'), false)
+    .description('show whether the service is installed and running')
+    .option('--json', 'print JSON: {"service", "state", "detail"}')
+    .addHelpText(
+      'after',
+      '\nStates: running, stopped, not-installed, unknown. Exit code 0 when running, 1 otherwise.\n' +
+        '\nExamples:\n  appstream-creds service status\n  appstream-creds service status --json\n',
+    )
+    .action(
+      runAction(deps.ctx, deps.slot, async (opts: LocationOptions & { json?: boolean }) => {
+        const status = await managerFor(opts, false).status();
+        deps.ctx.io.stdout(opts.json ? `${JSON.stringify({ service: SERVICE_ID, ...status }, null, 2)}\n` : `${SERVICE_ID}: ${status.state} (${status.detail})\n`);
+        return status.state === 'running' ? ExitCode.ok : ExitCode.runtime;
+      }),
+    );
+}
+
+/** Adds paths to an install manifest, one per line, keeping earlier installs' entries (upgrades create less). */
+async function appendManifest(file: string, created: readonly string[], files: FileOps): Promise<void> {
+  const existing = (await files.readText(file))?.split('\n').filter(Boolean) ?? [];
+  const all = [...new Set([...existing, ...created])].sort();
+  await files.ensureDir(path.dirname(file));
+  await writeFileAtomic(file, `${all.join('\n')}\n`, 0o644);
+}

@@ -1,0 +1,184 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { cp, readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { cleanEnv, repoRoot } from '../helpers/cli.js';
+import { waitFor, type Discovery } from '../helpers/daemon.js';
+import { makeSandbox } from '../helpers/sandbox.js';
+
+// Issue 4, acceptance 1: dist/ alone runs every flow. It is copied to a temp folder outside
+// the repo, so walking up from it finds no node_modules, and run with NODE_PATH unset.
+let tmp = '';
+let cli = '';
+let cleanup: () => Promise<void> = async () => {};
+const env = (dir: string, extra: Record<string, string> = {}): Record<string, string | undefined> => ({
+  NODE_PATH: undefined,
+  AWS_SHARED_CREDENTIALS_FILE: path.join(dir, '.aws', 'credentials'),
+  AWS_CONFIG_FILE: path.join(dir, '.aws', 'config'),
+  APPSTREAM_CREDS_STATE_DIR: path.join(dir, 'state'),
+  ...extra,
+});
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function start(args: string[], extraEnv: Record<string, string | undefined>) {
+  const child = spawn(process.execPath, [cli, ...args], { cwd: tmp, env: cleanEnv({ NODE_PATH: undefined, ...extraEnv }), stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const done = new Promise<Run>((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+  return { child, done, output: () => stdout + stderr, stop: () => (child.kill('SIGTERM'), done) };
+}
+
+async function run(args: string[], extraEnv: Record<string, string | undefined> = { NODE_PATH: undefined }, timeoutMs = 60_000): Promise<Run> {
+  const p = start(args, extraEnv);
+  const timer = setTimeout(() => p.child.kill('SIGKILL'), timeoutMs);
+  const result = await p.done;
+  clearTimeout(timer);
+  return result;
+}
+
+before(async () => {
+  await stat(path.join(repoRoot, 'dist', 'appstream-creds.cjs')).catch(() => assert.fail('dist/ is missing: run `npm run build` first'));
+  ({ dir: tmp, cleanup } = await makeSandbox());
+  for (let up = tmp; up !== path.dirname(up); up = path.dirname(up)) {
+    const found = await stat(path.join(up, 'node_modules')).then(() => true, () => false);
+    assert.ok(!found, `${up}/node_modules exists, so this test could not prove the bundle needs none`);
+  }
+  await cp(path.join(repoRoot, 'dist'), path.join(tmp, 'dist'), { recursive: true });
+  cli = path.join(tmp, 'dist', 'appstream-creds.cjs');
+});
+after(() => cleanup());
+
+test('bundle: --help, and policy/saml --help', async () => {
+  const help = await run(['--help']);
+  assert.equal(help.code, 0, help.stderr);
+  assert.match(help.stdout, /Usage: appstream-creds/);
+  for (const kit of ['policy', 'saml']) {
+    const r = await run([kit, '--help']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`Usage: appstream-creds ${kit}`));
+  }
+});
+
+test('bundle: the vendored pino-pretty and pino-roll load and work on their own', async () => {
+  const vendor = path.join(tmp, 'dist', 'vendor');
+  assert.ok((await readdir(vendor)).includes('pino-roll.cjs'));
+  const script = `const { prettyFactory } = require(${JSON.stringify(path.join(vendor, 'pino-pretty.cjs'))});
+    process.stdout.write(prettyFactory({ colorize: false })(JSON.stringify({ level: 30, time: 0, msg: 'hello' })));
+    require(${JSON.stringify(path.join(vendor, 'pino-roll.cjs'))})({ file: ${JSON.stringify(path.join(tmp, 'roll', 'x'))}, mkdir: true, sync: true }).then((s) => { s.write('{}\\n'); s.end(); });`;
+  const r = await new Promise<Run>((resolve) => {
+    const child = spawn(process.execPath, ['-e', script], { cwd: tmp, env: cleanEnv({ NODE_PATH: undefined }) });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /INFO.*hello/);
+  assert.deepEqual(await readdir(path.join(tmp, 'roll')), ['x.1.log']);
+});
+
+test('bundle: simulate, credential-process (both forms), status --json, env, exec', async () => {
+  for (const form of ['static', 'process'] as const) {
+    const dir = path.join(tmp, form);
+    const sim = await run(['simulate', '--dir', dir, '--form', form, '--rotations', '1', '--validity', '1h']);
+    assert.equal(sim.code, 0, sim.stderr);
+    const current = JSON.parse(await readFile(path.join(dir, 'simulator', 'current.json'), 'utf8')) as Record<string, string>;
+    const cp1 = await run(['credential-process'], env(dir));
+    assert.equal(cp1.code, 0, `${form}: ${cp1.stderr}`);
+    const out = JSON.parse(cp1.stdout) as Record<string, unknown>;
+    assert.equal(out.Version, 1);
+    assert.equal(out.AccessKeyId, current.AccessKeyId);
+    assert.equal(typeof out.Expiration, 'string');
+  }
+  const dir = path.join(tmp, 'static');
+  const status = await run(['status', '--json'], env(dir));
+  assert.equal(status.code, 0, status.stderr);
+  assert.equal((JSON.parse(status.stdout) as { state: string }).state, 'ready');
+  const shell = await run(['env', '--format', 'bash'], env(dir));
+  assert.equal(shell.code, 0, shell.stderr);
+  assert.match(shell.stdout, /AWS_ACCESS_KEY_ID=/);
+  const exec = await run(['exec', '--', process.execPath, '-e', 'process.stdout.write(String(Boolean(process.env.AWS_SECRET_ACCESS_KEY)))'], env(dir));
+  assert.equal(exec.code, 0, exec.stderr);
+  assert.equal(exec.stdout, 'true');
+});
+
+test('bundle: serve answers a client; with APPSTREAM_CREDS_LOG_DIR it writes JSON log files', async () => {
+  const dir = path.join(tmp, 'serve');
+  assert.equal((await run(['simulate', '--dir', dir, '--rotations', '1', '--validity', '1h'])).code, 0);
+  const current = JSON.parse(await readFile(path.join(dir, 'simulator', 'current.json'), 'utf8')) as Record<string, string>;
+  for (const logDir of [undefined, path.join(tmp, 'logs')]) {
+    const agent = start(['serve', '--port', '0'], env(dir, logDir ? { APPSTREAM_CREDS_LOG_DIR: logDir } : {}));
+    try {
+      const discoveryFile = path.join(dir, 'state', 'agent.json');
+      let discovery: Discovery | undefined;
+      await waitFor(
+        async () => {
+          discovery = JSON.parse(await readFile(discoveryFile, 'utf8').catch(() => 'null')) as Discovery | undefined;
+          return discovery?.pid === agent.child.pid;
+        },
+        15_000,
+        () => `serve did not start: ${agent.output()}`,
+      );
+      const token = (await readFile(discovery!.tokenFile, 'utf8')).trim();
+      await waitFor(async () => (await fetch(`${discovery!.url}/healthz`).catch(() => undefined))?.status === 200, 15_000, () => `not healthy: ${agent.output()}`);
+      const response = await fetch(discovery!.credentialsUrl, { headers: { authorization: token } });
+      assert.equal(response.status, 200);
+      assert.equal(((await response.json()) as { AccessKeyId: string }).AccessKeyId, current.AccessKeyId);
+    } finally {
+      const result = await agent.stop();
+      assert.equal(result.code, 0, agent.output());
+    }
+    const { stderr } = await agent.done;
+    if (!logDir) {
+      assert.match(stderr, /"msg":"agent listening"/, 'JSON lines on stderr when it is not a terminal');
+      continue;
+    }
+    assert.ok(!stderr.includes('"msg"'), `service mode keeps stderr free of log lines: ${stderr}`);
+    const files = await readdir(logDir);
+    assert.equal(files.length, 1, files.join(', '));
+    const lines = (await readFile(path.join(logDir, files[0]!), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { msg: string });
+    assert.ok(lines.some((l) => l.msg === 'agent listening'));
+    assert.equal(lines.at(-1)!.msg, 'stopped');
+  }
+});
+
+test('bundle: wait --timeout 10s', async (t) => {
+  const dir = path.join(tmp, 'static');
+  const r = await run(['wait', '--timeout', '10s'], env(dir), 30_000);
+  if (r.code === 3) {
+    t.diagnostic(`wait timed out on the network (exit 3): this machine has no ENI with a default route: ${r.stderr.trim()}`);
+    return;
+  }
+  assert.equal(r.code, 0, r.stderr);
+});
+
+test('bundle: serve at a terminal prints readable, coloured lines (pino-pretty)', async (t) => {
+  const hasScript = await stat('/usr/bin/script').then(() => true, () => false);
+  if (!hasScript) return t.skip('util-linux `script` (gives serve a pseudo-terminal) is not installed');
+  const dir = path.join(tmp, 'tty');
+  assert.equal((await run(['simulate', '--dir', dir, '--rotations', '1', '--validity', '1h'])).code, 0);
+  const command = [process.execPath, cli, 'serve', '--port', '0'].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  const child = spawn('/usr/bin/script', ['-qec', command, '/dev/null'], { cwd: tmp, env: cleanEnv(env(dir)), stdio: ['pipe', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (output += d));
+  const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+  try {
+    await waitFor(async () => /ready/.test(output), 15_000, () => `no readable state line: ${output}`);
+  } finally {
+    const discovery = JSON.parse(await readFile(path.join(dir, 'state', 'agent.json'), 'utf8').catch(() => 'null')) as Discovery | null;
+    if (discovery) process.kill(discovery.pid, 'SIGTERM');
+    else child.kill('SIGTERM');
+    await closed;
+  }
+  assert.match(output, /\[\d{2}:\d{2}:\d{2}\.\d{3}\] \x1b\[32mINFO\x1b\[39m: .*agent listening/);
+  assert.ok(!output.includes('"msg"'), `no JSON lines at a terminal: ${output}`);
+});

@@ -1,0 +1,111 @@
+import path from 'node:path';
+import type { FileOps } from '../../src/service/fileOps.js';
+import type { CommandRunner } from '../../src/service/types.js';
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+export type Responder = (command: string, args: readonly string[]) => Partial<RunResult> | undefined;
+
+/** Records every command and answers from a responder (default: success, no output). */
+export class RecordingRunner implements CommandRunner {
+  readonly calls: Array<{ command: string; args: string[] }> = [];
+  constructor(private readonly respond: Responder = () => undefined) {}
+
+  async run(command: string, args: readonly string[]): Promise<RunResult> {
+    this.calls.push({ command, args: [...args] });
+    const answer = this.respond(command, args) ?? {};
+    return { code: answer.code ?? 0, stdout: answer.stdout ?? '', stderr: answer.stderr ?? '' };
+  }
+
+  lines(): string[] {
+    return this.calls.map(({ command, args }) => [command, ...args].join(' '));
+  }
+
+  clear(): void {
+    this.calls.length = 0;
+  }
+}
+
+/**
+ * A Windows machine in memory: files keyed by path, plus the SCM, WinSW wrapper and machine
+ * environment as the commands would change them.
+ */
+export class FakeWindows {
+  readonly files = new Map<string, string>();
+  readonly dirs = new Set<string>();
+  readonly machineEnv = new Map<string, string>();
+  installed = false;
+  running = false;
+  readonly runner: RecordingRunner;
+
+  constructor() {
+    this.runner = new RecordingRunner((command, args) => this.answer(command, args));
+  }
+
+  private answer(command: string, args: readonly string[]): Partial<RunResult> | undefined {
+    const verb = args[0];
+    if (command.endsWith('appstream-credential-agent.exe')) {
+      if (!this.files.has(command)) return { code: 1, stderr: 'not found' };
+      if (verb === 'status') return { stdout: this.installed ? (this.running ? 'Started\r\n' : 'Stopped\r\n') : 'NonExistent\r\n' };
+      if (verb === 'install') {
+        if (this.installed) return { code: 1, stderr: "Installation failure: Service with id 'appstream-credential-agent' already exists" };
+        this.installed = true;
+      }
+      if (verb === 'uninstall') this.installed = false;
+      if (verb === 'start') {
+        if (!this.installed || this.running) return { code: 1, stderr: 'cannot start' };
+        this.running = true;
+      }
+      if (verb === 'stop') {
+        if (!this.running) return { code: 1, stderr: 'not started' };
+        this.running = false;
+      }
+      return undefined;
+    }
+    if (command === 'sc.exe' && verb === 'query') {
+      if (!this.installed) return { code: 1060, stdout: '[SC] EnumQueryServicesStatus:OpenService FAILED 1060:\r\n\r\nThe specified service does not exist as an installed service.\r\n' };
+      return { stdout: `SERVICE_NAME: appstream-credential-agent\r\n        TYPE               : 10  WIN32_OWN_PROCESS\r\n        STATE              : ${this.running ? '4  RUNNING' : '1  STOPPED'}\r\n` };
+    }
+    if (command === 'setx') this.machineEnv.set(args[0]!, args[1]!);
+    if (command === 'reg' && verb === 'query') return this.machineEnv.has(args[3]!) ? { stdout: `    ${args[3]}    REG_SZ    ${this.machineEnv.get(args[3]!)}` } : { code: 1, stderr: 'ERROR: The system was unable to find the specified registry key or value.' };
+    if (command === 'reg' && verb === 'delete') this.machineEnv.delete(args[3]!);
+    return undefined;
+  }
+
+  readonly fileOps: FileOps = {
+    readText: async (file) => this.files.get(file),
+    exists: async (file) => this.files.has(file) || this.dirs.has(file),
+    writeAtomic: async (file, data) => {
+      const created = this.mkdirs(path.win32.dirname(file));
+      this.files.set(file, data);
+      return created;
+    },
+    copy: async (from, to) => {
+      const content = this.files.get(from);
+      if (content === undefined) throw new Error(`ENOENT ${from}`);
+      const created = this.mkdirs(path.win32.dirname(to));
+      this.files.set(to, content);
+      return created;
+    },
+    ensureDir: async (dir) => this.mkdirs(dir),
+    remove: async (file) => this.files.delete(file),
+    removeDirIfEmpty: async (dir) => {
+      const inside = [...this.files.keys(), ...this.dirs].some((p) => p.startsWith(`${dir}\\`));
+      return !inside && this.dirs.delete(dir);
+    },
+    readLink: async () => undefined,
+    symlink: async () => {
+      throw new Error('no symlinks in this fake');
+    },
+  };
+
+  private mkdirs(dir: string): string[] {
+    const created: string[] = [];
+    for (let current = dir; !this.dirs.has(current) && path.win32.dirname(current) !== current; current = path.win32.dirname(current)) created.unshift(current);
+    for (const d of created) this.dirs.add(d);
+    return created;
+  }
+}

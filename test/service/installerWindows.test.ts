@@ -1,0 +1,69 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { renderWinswXml } from '../../src/service/winswXml.js';
+import { repoRoot } from '../helpers/cli.js';
+
+/** Script text without comments and string literals, so keywords inside them do not count. */
+function code(text: string): string {
+  return text
+    .replace(/<#[\s\S]*?#>/g, '')
+    .replace(/^\s*#.*$/gm, '')
+    .replace(/'[^'\n]*'/g, "''")
+    .replace(/"[^"\n]*"/g, '""');
+}
+
+const ALLOWED_CONDITIONS = [/^if \(\$SetMachineEnv\) \{/, /^if \(\$TokenGroup\) \{/, /^if \(\$LASTEXITCODE -ne 0\) \{ exit \$LASTEXITCODE \}$/];
+
+for (const script of ['install.ps1', 'uninstall.ps1']) {
+  test(`installer/windows/${script} holds no logic beyond passing its parameters on`, () => {
+    const text = readFileSync(path.join(repoRoot, 'installer', 'windows', script), 'utf8');
+    const lines = code(text).split('\n').map((l) => l.trim()).filter(Boolean);
+    for (const keyword of ['foreach', 'for', 'while', 'do', 'switch', 'function', 'filter', 'trap', 'else', 'elseif', 'until']) {
+      const hit = lines.find((line) => new RegExp(`(^|[\\s;{(])${keyword}\\b`, 'i').test(line) && !/^param\(|^\[/.test(line));
+      assert.equal(hit, undefined, `${script} uses ${keyword}: ${hit}`);
+    }
+    for (const line of lines.filter((l) => /(^|[\s;{(])if\b/i.test(l))) {
+      assert.ok(ALLOWED_CONDITIONS.some((re) => re.test(line)), `${script}: only parameter checks (and passing on the exit code) may branch: ${line}`);
+    }
+    assert.match(text, /^#Requires -RunAsAdministrator/m);
+    assert.match(text, /\[string\]\$NodePath = "\$env:ProgramFiles\\nodejs\\node\.exe"/);
+    assert.match(text, /\[string\]\$InstallDir = "\$env:ProgramFiles\\AppStreamCredentialAgent"/);
+    assert.match(text, /& \$NodePath \(Join-Path \$InstallDir 'dist\\appstream-creds\.cjs'\)/, 'runs the installed bundle with the given node');
+  });
+}
+
+test('install.ps1 copies dist and calls `service install` with every parameter', () => {
+  const text = readFileSync(path.join(repoRoot, 'installer', 'windows', 'install.ps1'), 'utf8');
+  assert.match(text, /param\(\s*\[string\]\$NodePath[^)]*\[string\]\$InstallDir[^)]*\[switch\]\$SetMachineEnv[^)]*\[string\]\$TokenGroup\s*\)/);
+  assert.match(text, /\$cliArgs = @\('service', 'install', '--prefix', \$InstallDir, '--node-path', \$NodePath\)/);
+  assert.match(text, /if \(\$SetMachineEnv\) \{ \$cliArgs \+= '--set-machine-env' \}/);
+  assert.match(text, /if \(\$TokenGroup\) \{ \$cliArgs \+= @\('--token-group', \$TokenGroup\) \}/);
+  assert.match(text, /Copy-Item -Path \(Join-Path \$PSScriptRoot '\.\.\\\.\.\\dist'\) -Destination \$InstallDir -Recurse -Force/);
+  assert.match(text, /@cliArgs\nexit \$LASTEXITCODE/);
+  const uninstall = readFileSync(path.join(repoRoot, 'installer', 'windows', 'uninstall.ps1'), 'utf8');
+  assert.match(uninstall, /service uninstall --prefix \$InstallDir/);
+});
+
+// WinSW comes from the node-windows package: check it is the WinSW we write configuration for.
+const winsw = path.join(repoRoot, 'node_modules', 'node-windows', 'bin', 'winsw', 'winsw.exe');
+
+test('the WinSW shipped in node-windows knows every command and XML element we use', { skip: existsSync(winsw) ? undefined : 'node-windows is not installed (npm ci)' }, () => {
+  const exe = readFileSync(winsw);
+  assert.equal(exe.subarray(0, 2).toString('latin1'), 'MZ', 'a Windows executable');
+  const strings = [exe.toString('utf16le'), exe.subarray(1).toString('utf16le'), exe.toString('latin1')].join('\n');
+  assert.ok(strings.includes('WinSW'), 'it is WinSW');
+  for (const command of ['install', 'uninstall', 'start', 'stop', 'status', 'NonExistent', 'Started', 'Stopped']) {
+    assert.ok(strings.includes(command), `WinSW knows ${command}`);
+  }
+  const xml = renderWinswXml({ id: 'x', name: 'x', description: 'x', executable: 'node.exe', args: ['serve'], env: [['A', 'b']], workingDirectory: 'C:\\x', logPath: 'C:\\x', logSizeKb: 1, logKeepFiles: 1 });
+  const elements = new Set([...xml.matchAll(/<([a-zA-Z]+)[\s/>]/g)].map((m) => m[1]!));
+  for (const element of elements) assert.ok(strings.includes(element), `WinSW 1.x reads <${element}>`);
+  assert.ok(strings.includes('roll-by-size') && strings.includes('restart'), 'log mode and failure action are known values');
+});
+
+test('the build ships WinSW in dist/winsw/ for install.ps1 to copy', { todo: existsSync(path.join(repoRoot, 'dist', 'winsw', 'winsw.exe')) ? undefined : 'scripts/build.mjs does not copy node_modules/node-windows/bin/winsw/winsw.exe(.config) to dist/winsw/ yet' }, () => {
+  assert.ok(existsSync(path.join(repoRoot, 'dist', 'winsw', 'winsw.exe')));
+  assert.ok(existsSync(path.join(repoRoot, 'dist', 'winsw', 'winsw.exe.config')));
+});

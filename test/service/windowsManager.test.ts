@@ -1,0 +1,191 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DOMParser, onErrorStopParsing, type Element } from '@xmldom/xmldom';
+import { createServiceManager } from '../../src/service/createServiceManager.js';
+import type { ServiceInstallConfig } from '../../src/service/managerTypes.js';
+import { parseScQuery, parseWinswStatus } from '../../src/service/winswStatus.js';
+import { windowsArg } from '../../src/service/winswXml.js';
+import { isAgentError } from '../../src/errors.js';
+import { FakeWindows, RecordingRunner } from './fakes.js';
+
+const PREFIX = 'C:\\Program Files\\AppStreamCredentialAgent';
+const NODE = 'C:\\Program Files\\nodejs\\node.exe';
+const STATE = 'C:\\ProgramData\\AppStreamCredentialAgent';
+const WRAPPER = `${PREFIX}\\service\\appstream-credential-agent.exe`;
+const XML_PATH = `${PREFIX}\\service\\appstream-credential-agent.xml`;
+
+const config = (overrides: Partial<ServiceInstallConfig> = {}): ServiceInstallConfig => ({
+  nodePath: NODE,
+  stateDir: STATE,
+  port: 9920,
+  logMaxSizeMb: 10,
+  logMaxFiles: 5,
+  setMachineEnv: false,
+  start: true,
+  ...overrides,
+});
+
+/** A Windows machine with node, the copied dist folder (bundle + WinSW) and nothing installed. */
+function machine(): FakeWindows {
+  const win = new FakeWindows();
+  win.files.set(NODE, 'node');
+  win.files.set(`${PREFIX}\\dist\\appstream-creds.cjs`, 'bundle');
+  win.files.set(`${PREFIX}\\dist\\winsw\\winsw.exe`, 'MZ winsw');
+  win.files.set(`${PREFIX}\\dist\\winsw\\winsw.exe.config`, '<configuration/>');
+  return win;
+}
+const managerOn = (win: FakeWindows) => createServiceManager('win32', win.runner, { prefix: PREFIX, files: win.fileOps });
+
+function parseXml(text: string): Element {
+  const doc = new DOMParser({ onError: onErrorStopParsing }).parseFromString(text, 'text/xml');
+  const root = doc.documentElement;
+  assert.ok(root, 'XML has a root element');
+  return root;
+}
+const children = (root: Element, name: string): Element[] => Array.from(root.getElementsByTagName(name));
+const text = (root: Element, name: string): string | undefined => children(root, name)[0]?.textContent ?? undefined;
+
+test('windows install: wrapper, well-formed WinSW XML with recovery, sc.exe failure, ACLs, then start', async () => {
+  const win = machine();
+  const outcome = await managerOn(win).install(config({ tokenGroup: 'AppStream Scripts' }));
+  assert.equal(outcome.action, 'installed');
+  assert.equal(win.installed && win.running, true, 'service installed and running');
+  assert.equal(win.files.get(WRAPPER), 'MZ winsw', 'WinSW copied under the service id');
+  assert.ok(win.files.has(`${WRAPPER}.config`), 'the .NET runtime config travels with it');
+  assert.ok(win.dirs.has(`${STATE}\\logs`));
+
+  const root = parseXml(win.files.get(XML_PATH)!);
+  assert.equal(root.tagName, 'service');
+  assert.equal(text(root, 'id'), 'appstream-credential-agent');
+  assert.equal(text(root, 'executable'), NODE);
+  assert.equal(text(root, 'arguments'), `"${PREFIX}\\dist\\appstream-creds.cjs" serve`);
+  assert.equal(text(root, 'startmode'), 'Automatic');
+  const failures = children(root, 'onfailure');
+  assert.equal(failures.length, 3);
+  for (const f of failures) assert.deepEqual([f.getAttribute('action'), f.getAttribute('delay')], ['restart', '10 sec']);
+  assert.equal(text(root, 'resetfailure'), '1 hour');
+  assert.equal(children(root, 'log')[0]?.getAttribute('mode'), 'roll-by-size');
+  assert.equal(text(root, 'sizeThreshold'), String(10 * 1024));
+  assert.equal(text(root, 'logpath'), `${STATE}\\logs`);
+  const env = Object.fromEntries(children(root, 'env').map((e) => [e.getAttribute('name'), e.getAttribute('value')]));
+  assert.deepEqual(env, {
+    APPSTREAM_CREDS_STATE_DIR: STATE,
+    APPSTREAM_CREDS_LOG_DIR: `${STATE}\\logs`,
+    APPSTREAM_CREDS_PORT: '9920',
+    APPSTREAM_CREDS_TOKEN_GROUP: 'AppStream Scripts',
+  });
+
+  const lines = win.runner.lines();
+  const at = (line: string): number => {
+    const i = lines.indexOf(line);
+    assert.ok(i >= 0, `expected \`${line}\` in:\n${lines.join('\n')}`);
+    return i;
+  };
+  const install = at(`${WRAPPER} install`);
+  const failure = at('sc.exe failure appstream-credential-agent reset= 3600 actions= restart/10000/restart/10000/restart/60000');
+  const acl = at(`icacls ${STATE} /inheritance:r /grant:r *S-1-5-18:(OI)(CI)F *S-1-5-32-544:(OI)(CI)F AppStream Scripts:(OI)(NP)RX`);
+  const start = at(`${WRAPPER} start`);
+  assert.ok(install < failure && failure < start && acl < start, 'recovery and ACLs are set before the agent starts');
+  assert.equal(lines.filter((l) => l.startsWith('setx')).length, 0, 'machine env is opt-in');
+  assert.ok(win.files.get(`${PREFIX}\\bin\\appstream-creds.bat`)?.includes(`"${NODE}" "${PREFIX}\\dist\\appstream-creds.cjs" %*`));
+});
+
+test('windows install --set-machine-env sets both variables machine-wide; the token ACL is applied when the token exists', async () => {
+  const win = machine();
+  win.files.set(`${STATE}\\token`, 'secret');
+  await managerOn(win).install(config({ setMachineEnv: true, port: 9931 }));
+  assert.deepEqual(Object.fromEntries(win.machineEnv), {
+    AWS_CONTAINER_CREDENTIALS_FULL_URI: 'http://127.0.0.1:9931/v1/credentials',
+    AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: `${STATE}\\token`,
+  });
+  assert.ok(win.runner.lines().includes('setx AWS_CONTAINER_CREDENTIALS_FULL_URI http://127.0.0.1:9931/v1/credentials /M'));
+  assert.ok(win.runner.lines().includes(`icacls ${STATE}\\token /inheritance:r /grant:r *S-1-5-18:R *S-1-5-32-544:R`), win.runner.lines().join('\n'));
+});
+
+test('windows install twice is an upgrade: no error, service stopped, refreshed and started again', async () => {
+  const win = machine();
+  const manager = managerOn(win);
+  await manager.install(config({ setMachineEnv: true }));
+  win.runner.clear();
+  const outcome = await manager.install(config({ port: 9940 }));
+  assert.equal(outcome.action, 'upgraded');
+  const lines = win.runner.lines();
+  assert.ok(!lines.includes(`${WRAPPER} install`), 'no second WinSW install');
+  const stop = lines.indexOf(`${WRAPPER} stop`);
+  const start = lines.indexOf(`${WRAPPER} start`);
+  assert.ok(stop >= 0 && start > stop, lines.join('\n'));
+  assert.ok(lines.includes('sc.exe config appstream-credential-agent start= auto'));
+  assert.ok(lines.some((l) => l.startsWith('sc.exe failure ')));
+  assert.equal(win.running, true);
+  assert.match(win.files.get(XML_PATH)!, /name="APPSTREAM_CREDS_PORT" value="9940"/);
+  assert.equal(win.machineEnv.get('AWS_CONTAINER_CREDENTIALS_FULL_URI'), 'http://127.0.0.1:9940/v1/credentials', 'existing machine env follows the new port');
+});
+
+test('windows uninstall removes the service, the machine env and the wrapper, and leaves the logs', async () => {
+  const win = machine();
+  const manager = managerOn(win);
+  await manager.install(config({ setMachineEnv: true }));
+  win.files.set(`${STATE}\\logs\\agent.log`, '{"msg":"agent listening"}');
+  const outcome = await manager.uninstall();
+  assert.equal(outcome.removed, true);
+  assert.equal(win.installed, false);
+  assert.equal(win.running, false);
+  assert.equal(win.machineEnv.size, 0);
+  for (const file of [WRAPPER, `${WRAPPER}.config`, XML_PATH, `${PREFIX}\\bin\\appstream-creds.bat`]) assert.ok(!win.files.has(file), `${file} removed`);
+  assert.ok(win.files.has(`${STATE}\\logs\\agent.log`), 'logs kept');
+  assert.ok(win.runner.lines().indexOf(`${WRAPPER} stop`) < win.runner.lines().indexOf(`${WRAPPER} uninstall`));
+  assert.deepEqual(await manager.status(), { state: 'not-installed', detail: 'the Windows service is not installed' });
+  assert.equal((await manager.uninstall()).removed, false, 'uninstalling twice is harmless');
+});
+
+test('windows status: WinSW output and sc.exe query map to service states', async () => {
+  const cases: Array<[string, string]> = [
+    ['Started\r\n', 'running'],
+    ['Stopped\r\n', 'stopped'],
+    ['NonExistent\r\n', 'not-installed'],
+    ['Active (running)\r\n', 'running'],
+    ['Inactive (stopped)\r\n', 'stopped'],
+    ['', 'unknown'],
+  ];
+  for (const [stdout, state] of cases) assert.equal(parseWinswStatus({ code: 0, stdout, stderr: '' }).state, state, JSON.stringify(stdout));
+  assert.equal(parseScQuery({ code: 1060, stdout: '', stderr: '' }).state, 'not-installed');
+  assert.equal(parseScQuery({ code: 0, stdout: 'STATE              : 4  RUNNING', stderr: '' }).state, 'running');
+  assert.equal(parseScQuery({ code: 0, stdout: 'STATE              : 2  START_PENDING', stderr: '' }).state, 'unknown');
+
+  // Through the manager: the wrapper answers once it is there, the SCM before.
+  const win = machine();
+  const manager = managerOn(win);
+  assert.equal((await manager.status()).state, 'not-installed');
+  assert.deepEqual(win.runner.calls.at(-1), { command: 'sc.exe', args: ['query', 'appstream-credential-agent'] });
+  await manager.install(config());
+  assert.equal((await manager.status()).state, 'running');
+  await manager.stop();
+  assert.equal((await manager.status()).state, 'stopped');
+  assert.deepEqual(win.runner.calls.at(-1), { command: WRAPPER, args: ['status'] });
+});
+
+test('windows install refuses clearly: missing WinSW, missing node, machine env on port 0', async () => {
+  const noWinsw = machine();
+  noWinsw.files.delete(`${PREFIX}\\dist\\winsw\\winsw.exe`);
+  await assert.rejects(managerOn(noWinsw).install(config()), (e: unknown) => isAgentError(e) && /WinSW not found .*--winsw/.test(e.message));
+  const noNode = machine();
+  noNode.files.delete(NODE);
+  await assert.rejects(managerOn(noNode).install(config()), (e: unknown) => isAgentError(e) && e.exitCode === 2 && /--node-path/.test(e.message));
+  await assert.rejects(managerOn(machine()).install(config({ port: 0, setMachineEnv: true })), (e: unknown) => isAgentError(e) && e.exitCode === 2);
+  assert.equal(noWinsw.runner.calls.filter((c) => c.command !== 'sc.exe').length, 0, 'nothing changed before the refusal');
+});
+
+test('a failing command surfaces as one AgentError naming the command', async () => {
+  const win = machine();
+  const runner = new RecordingRunner((command) => (command === 'icacls' ? { code: 5, stderr: 'Access is denied.' } : undefined));
+  const manager = createServiceManager('win32', runner, { prefix: PREFIX, files: win.fileOps });
+  await assert.rejects(manager.install(config()), (e: unknown) => isAgentError(e) && /`icacls .*` failed with exit code 5: Access is denied\./.test(e.message));
+});
+
+test('windowsArg quotes like CommandLineToArgvW expects', () => {
+  assert.equal(windowsArg('serve'), 'serve');
+  assert.equal(windowsArg('C:\\Program Files\\x.cjs'), '"C:\\Program Files\\x.cjs"');
+  assert.equal(windowsArg('C:\\dir with space\\'), '"C:\\dir with space\\\\"');
+  assert.equal(windowsArg('say "hi"'), '"say \\"hi\\""');
+  assert.equal(windowsArg(''), '""');
+});
