@@ -27,6 +27,13 @@ const ctx: CliContext = {
   },
 };
 
+// A reader that went away (`appstream-creds --help | head`) is not an error worth a trace.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  process.exitCode ??= 0;
+  process.stdout.destroy();
+});
+
 runCli(process.argv.slice(2), ctx).then(
   (code) => {
     process.exitCode = code;

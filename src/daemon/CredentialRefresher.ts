@@ -33,6 +33,8 @@ export class CredentialRefresher {
   private pollTimer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private again = false;
+  /** The latest trigger, for the log line of the run it causes. */
+  private reason = '';
   private stopped = false;
   private failures = 0;
   private lastSignature = '';
@@ -44,6 +46,7 @@ export class CredentialRefresher {
     this.watchFolders();
     await this.pollFiles(); // baseline signature, so the first poll does not re-read for nothing
     await this.refresh('start');
+    if (this.stopped) return;
     const pollMs = this.init.pollMs ?? 1_000;
     this.pollTimer = setInterval(() => void this.pollFiles(), pollMs);
     this.pollTimer.unref();
@@ -59,6 +62,7 @@ export class CredentialRefresher {
 
   /** Runs one refresh; concurrent triggers coalesce into one follow-up run. */
   refresh(reason: string): Promise<void> {
+    this.reason = reason;
     if (this.running) {
       this.again = true;
       return this.running;
@@ -66,7 +70,7 @@ export class CredentialRefresher {
     this.running = (async () => {
       do {
         this.again = false;
-        await this.refreshOnce(reason);
+        await this.refreshOnce(this.reason);
       } while (this.again && !this.stopped);
     })().finally(() => {
       this.running = undefined;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdir, open, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../writeFileAtomic.js';
 
@@ -35,8 +35,40 @@ export async function writeDiscovery(stateDir: string, discovery: AgentDiscovery
   await writeFileAtomic(discoveryPath(stateDir), `${JSON.stringify(discovery, null, 2)}\n`, 0o644);
 }
 
-export async function removeDiscovery(stateDir: string): Promise<void> {
-  await rm(discoveryPath(stateDir), { force: true });
+/** Removes agent.json only if it is still ours: a newer agent's file is left alone. */
+export async function removeDiscovery(stateDir: string, pid = process.pid): Promise<void> {
+  const current = await readDiscovery(stateDir);
+  if (!current || current.pid === pid) await rm(discoveryPath(stateDir), { force: true });
+}
+
+export const lockPath = (stateDir: string): string => path.join(stateDir, 'agent.lock');
+
+/**
+ * One agent per state dir. The check-then-write of agent.json races when two start together,
+ * so an exclusive create of agent.lock decides; a lock left by a dead pid is taken over.
+ * Resolves with a release function, or with the pid of the live owner.
+ */
+export async function acquireStateLock(stateDir: string): Promise<{ release: () => Promise<void> } | { ownerPid: number }> {
+  const file = lockPath(stateDir);
+  for (let attempt = 0; attempt < 2; attempt += 1) {
+    try {
+      const handle = await open(file, 'wx', 0o644);
+      await handle.writeFile(String(process.pid));
+      await handle.close();
+      return {
+        release: async () => {
+          const owner = Number((await readFile(file, 'utf8').catch(() => '')).trim());
+          if (owner === process.pid) await rm(file, { force: true });
+        },
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const owner = Number((await readFile(file, 'utf8').catch(() => '')).trim());
+      if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && processAlive(owner)) return { ownerPid: owner };
+      await rm(file, { force: true });
+    }
+  }
+  throw new Error(`cannot take ${file}`);
 }
 
 export async function readDiscovery(stateDir: string): Promise<AgentDiscovery | undefined> {

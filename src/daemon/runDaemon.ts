@@ -13,7 +13,7 @@ import { createMetrics } from '../serve/metrics.js';
 import { RequestCounters } from '../serve/requestCounters.js';
 import { Tracker } from '../tracker/Tracker.js';
 import { CredentialRefresher } from './CredentialRefresher.js';
-import { newToken, prepareStateDir, removeDiscovery, writeDiscovery, writeTokenFile, type AgentDiscovery } from './discovery.js';
+import { acquireStateLock, newToken, prepareStateDir, removeDiscovery, writeDiscovery, writeTokenFile, type AgentDiscovery } from './discovery.js';
 
 export interface DaemonDeps {
   settings: Settings;
@@ -25,6 +25,8 @@ export interface DaemonDeps {
   readNetwork: ReadNetwork;
   /** Resolves when the daemon should stop (SIGINT/SIGTERM in production). */
   stopSignal: Promise<string>;
+  /** Resolves on a second stop request: drop connections instead of waiting for them. */
+  forceStop?: Promise<unknown>;
   /** Called once the server listens and agent.json is written (tests, service readiness). */
   onReady?: (discovery: AgentDiscovery) => void;
 }
@@ -39,6 +41,15 @@ const SHUTDOWN_GRACE_MS = 4_000;
  */
 export async function runDaemon(deps: DaemonDeps): Promise<number> {
   const { settings, clock, logger } = deps;
+  // The lock comes first, so a refused second agent says one line and touches nothing.
+  await prepareStateDir(settings.stateDir);
+  const lock = await acquireStateLock(settings.stateDir);
+  if ('ownerPid' in lock) {
+    throw new AgentError(`another agent (pid ${lock.ownerPid}) is serving from ${settings.stateDir}; stop it or use another --state-dir`, {
+      exitCode: ExitCode.runtime,
+      code: 'already-running',
+    });
+  }
   const tracker = new Tracker({ clock, logger, timings: { refreshInterval: settings.refreshInterval, validity: settings.validity, refreshGrace: settings.refreshGrace, expiryWarning: settings.expiryWarning } });
   tracker.evaluate();
   const counters = new RequestCounters();
@@ -57,8 +68,13 @@ export async function runDaemon(deps: DaemonDeps): Promise<number> {
     statusExtras: () => ({ network: { ready: network.ready, reason: network.reason, eni: network.eni ?? null } }),
   });
 
-  await prepareStateDir(settings.stateDir);
-  const port = await listen(server, settings.port);
+  let port: number;
+  try {
+    port = await listen(server, settings.port);
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
   const url = `http://127.0.0.1:${port}`;
   const discovery: AgentDiscovery = {
     pid: process.pid,
@@ -105,6 +121,7 @@ export async function runDaemon(deps: DaemonDeps): Promise<number> {
     tracker.setNetworkReady(true);
     refresher = new CredentialRefresher({ source: deps.source, tracker, clock, logger, files: deps.watchFiles, refreshInterval: settings.refreshInterval });
     await refresher.start();
+    if (stopping.signal.aborted) return;
     scheduleEvaluate();
     // Once ready the ENI is re-checked rarely: systeminformation calls are not cheap.
     const recheck = async (): Promise<void> => {
@@ -124,7 +141,9 @@ export async function runDaemon(deps: DaemonDeps): Promise<number> {
   clearTimeout(stateTimer);
   clearTimeout(networkTimer);
   await removeDiscovery(settings.stateDir);
+  void deps.forceStop?.then(() => server.closeAllConnections());
   await close(server);
+  await lock.release();
   logger.info('stopped');
   return ExitCode.ok;
 }

@@ -255,3 +255,24 @@ test('SIGTERM under load: in-flight requests complete, agent.json is removed, ex
   assert.match(agent.agent.output(), /shutting down/);
   assert.match(agent.agent.output(), /"msg":"stopped"/);
 });
+
+test('two agents started at the same moment on one state dir: exactly one keeps serving', async (t) => {
+  const { dir, cleanup } = await makeSandbox();
+  const stateDir = path.join(dir, 'state');
+  const args = ['serve', '--state-dir', stateDir, '--port', '0'];
+  const a = startCli(args, agentEnv());
+  const b = startCli(args, agentEnv());
+  try {
+    const loser = await Promise.race([a.exited.then(() => a), b.exited.then(() => b)]);
+    const winner = loser === a ? b : a;
+    assert.equal(await loser.exited, 1, loser.output());
+    assert.match(loser.output(), /another agent \(pid \d+\) is serving from/);
+    await waitFor(async () => (await readDiscovery(stateDir))?.pid === winner.child.pid, 15_000, () => winner.output());
+    assert.equal(winner.child.exitCode, null, 'the winner is still running');
+    t.diagnostic(`pid ${winner.child.pid} won; pid ${loser.child.pid} refused`);
+  } finally {
+    await a.stop('SIGKILL');
+    await b.stop('SIGKILL');
+    await cleanup();
+  }
+});

@@ -7,7 +7,6 @@ import { createLogger, daemonLoggerOptions } from '../../log/createLogger.js';
 import { runDaemon } from '../../daemon/runDaemon.js';
 import { profileLocations } from '../../sources/profileLocations.js';
 import { readNetworkWithSysinfo } from '../../network/readNetwork.js';
-import { findRunningAgent } from '../agentClient.js';
 import { systemClock } from '../../clock.js';
 import { AgentError, ExitCode } from '../../errors.js';
 
@@ -53,16 +52,19 @@ export function registerServe(program: Command, deps: CommandDeps): void {
           expiryWarning: opts.expiryWarning,
           interface: opts.interface,
         });
-        const other = await findRunningAgent(settings.stateDir);
-        if (other && other.discovery.pid !== process.pid) {
-          throw new AgentError(`another agent (pid ${other.discovery.pid}) is serving from ${settings.stateDir}; stop it or use another --state-dir`, {
-            exitCode: ExitCode.runtime,
-            code: 'already-running',
-          });
-        }
         const logger = await createLogger(daemonLoggerOptions(settings, { stderrIsTTY: Boolean(process.stderr.isTTY), noColor: Boolean(deps.ctx.env.NO_COLOR) }));
+        // First SIGINT/SIGTERM: graceful stop. A second one: drop open connections at once.
+        let signals = 0;
+        let force: () => void = () => {};
+        const forceStop = new Promise<void>((resolve) => (force = resolve));
         const stopSignal = new Promise<string>((resolve) => {
-          for (const signal of ['SIGINT', 'SIGTERM'] as const) deps.ctx.onSignal(signal, () => resolve(signal));
+          for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+            deps.ctx.onSignal(signal, () => {
+              signals += 1;
+              if (signals === 1) resolve(signal);
+              else force();
+            });
+          }
         });
         const home = deps.ctx.env.HOME ?? deps.ctx.env.USERPROFILE ?? os.homedir();
         return runDaemon({
@@ -73,6 +75,7 @@ export function registerServe(program: Command, deps: CommandDeps): void {
           watchFiles: profileLocations(settings, home).map((l) => l.path),
           readNetwork: readNetworkWithSysinfo,
           stopSignal,
+          forceStop,
         });
       }),
     );
