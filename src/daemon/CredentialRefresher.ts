@@ -125,7 +125,7 @@ export class CredentialRefresher {
   /** Collapses a burst of events (truncate, write, rename) into one read shortly after. */
   private trigger(): void {
     clearTimeout(this.debounce);
-    this.debounce = setTimeout(() => void this.refresh('file-changed'), 15);
+    this.debounce = setTimeout(() => void this.refresh('file-changed'), 30);
     this.debounce.unref();
   }
 

@@ -66,6 +66,7 @@ export function createLinuxServiceManager(options: LinuxServiceManagerOptions): 
       nodePath: config.nodePath,
       args: serveArguments(bundlePath, config.configFile),
       stateDir: config.stateDir,
+      logDir,
       environment: serviceEnvironment({ ...config, logDir }, posix, tokenGroup),
       user: SERVICE_USER,
       group: SERVICE_GROUP,
@@ -76,6 +77,7 @@ export function createLinuxServiceManager(options: LinuxServiceManagerOptions): 
     if (packaging) {
       // The package's own scripts create the account; StateDirectory= creates /var/lib/… at start.
       if (!config.stateDir.startsWith('/var/lib/')) created.push(...(await files.ensureDir(at(config.stateDir))).map(toTarget));
+      if (!logDir.startsWith(`${config.stateDir}/`)) created.push(...(await files.ensureDir(at(logDir))).map(toTarget));
     } else {
       if ((await runner.run('getent', ['group', SERVICE_GROUP])).code !== 0) await run('groupadd', ['--system', SERVICE_GROUP]);
       if ((await runner.run('getent', ['passwd', SERVICE_USER])).code !== 0) {

@@ -7,6 +7,8 @@ export interface SystemdUnitOptions {
   /** node's arguments: bundle, options, `serve`. */
   args: readonly string[];
   stateDir: string;
+  /** Log folder when it is outside the state folder: also made writable. */
+  logDir?: string;
   environment: ReadonlyArray<readonly [string, string]>;
   user: string;
   group: string;
@@ -32,9 +34,9 @@ function environmentLine(name: string, value: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(assignment) ? `Environment=${assignment}` : `Environment="${assignment.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
-function checkStateDir(stateDir: string): void {
-  if (!path.posix.isAbsolute(stateDir) || /[\s"'\\%$]/.test(stateDir)) {
-    throw usageError(`state dir "${stateDir}" cannot go into a systemd unit: use an absolute path without spaces, quotes, backslashes, % or $`);
+function checkWritableDir(what: string, dir: string): void {
+  if (!path.posix.isAbsolute(dir) || /[\s"'\\%$]/.test(dir)) {
+    throw usageError(`${what} "${dir}" cannot go into a systemd unit: use an absolute path without spaces, quotes, backslashes, % or $`);
   }
 }
 
@@ -46,7 +48,9 @@ function checkStateDir(stateDir: string): void {
  * checks only: it can read those files and never write them.
  */
 export function renderSystemdUnit(options: SystemdUnitOptions): string {
-  checkStateDir(options.stateDir);
+  checkWritableDir('state dir', options.stateDir);
+  const outsideLogDir = options.logDir && !options.logDir.startsWith(`${options.stateDir}/`) ? options.logDir : undefined;
+  if (outsideLogDir) checkWritableDir('log dir', outsideLogDir);
   if (!path.posix.isAbsolute(options.nodePath)) throw usageError(`node path "${options.nodePath}" must be absolute`);
   const capabilities = ['CAP_DAC_READ_SEARCH', ...(options.port > 0 && options.port < 1024 ? ['CAP_NET_BIND_SERVICE'] : [])].join(' ');
   const underVarLib = /^\/var\/lib\/[^/]+(\/[^/]+)*$/.test(options.stateDir) ? options.stateDir.slice('/var/lib/'.length) : undefined;
@@ -77,7 +81,7 @@ export function renderSystemdUnit(options: SystemdUnitOptions): string {
     'ProtectSystem=strict',
     '# The agent only reads /home/*/.aws and /root/.aws; "yes" would hide the profile.',
     'ProtectHome=read-only',
-    `ReadWritePaths=${options.stateDir}`,
+    `ReadWritePaths=${[options.stateDir, ...(outsideLogDir ? [outsideLogDir] : [])].join(' ')}`,
     ...(underVarLib ? [`StateDirectory=${underVarLib}`, 'StateDirectoryMode=0755'] : []),
     'PrivateTmp=yes',
     'PrivateDevices=yes',

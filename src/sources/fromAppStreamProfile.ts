@@ -21,6 +21,9 @@ export interface FromAppStreamProfileInit {
 }
 
 const DEFAULT_PROFILE = 'appstream_machine_role';
+/** A static-keys file younger than this is read again, so a rewrite in progress is not served. */
+const QUIET_MS = 25;
+const AWS_SECRET = /^[A-Za-z0-9/+]{40}$/;
 
 const unavailable = (message: string, code: string, transient = false): AgentError =>
   new AgentError(message, { exitCode: ExitCode.credentialsUnavailable, code, transient });
@@ -32,6 +35,8 @@ const unavailable = (message: string, code: string, transient = false): AgentErr
 export function fromAppStreamProfile(init: FromAppStreamProfileInit): CredentialSource {
   const retries = init.retries ?? 4;
   const retryDelayMs = init.retryDelayMs ?? 75;
+  // Inode of each file at its last good read, to tell in-place rewrites from renames.
+  const inodes = new Map<string, number>();
   return async () => {
     if (guardedProfiles(init.env).includes(init.profile)) {
       throw usageError(
@@ -41,7 +46,7 @@ export function fromAppStreamProfile(init: FromAppStreamProfileInit): Credential
     }
     for (let attempt = 0; ; attempt += 1) {
       try {
-        return await resolveOnce(init);
+        return await resolveOnce(init, inodes);
       } catch (error) {
         if (!isAgentError(error) || !error.transient || attempt >= retries) throw error;
         await init.clock.sleep(retryDelayMs * (attempt + 1));
@@ -50,7 +55,7 @@ export function fromAppStreamProfile(init: FromAppStreamProfileInit): Credential
   };
 }
 
-async function resolveOnce(init: FromAppStreamProfileInit): Promise<SourcedCredentials> {
+async function resolveOnce(init: FromAppStreamProfileInit, inodes: Map<string, number>): Promise<SourcedCredentials> {
   const searched: string[] = [];
   // An empty file is usually an in-place rewrite caught between truncate and write.
   let sawEmptyFile = false;
@@ -70,8 +75,20 @@ async function resolveOnce(init: FromAppStreamProfileInit): Promise<SourcedCrede
     const section = profileSection(parseProfileFile(location.path, file.text), init.profile, location.isConfigFile);
     if (!section) continue;
     const where = `${location.path} [${location.isConfigFile ? `profile ${init.profile}` : init.profile}]`;
-    if (section.aws_access_key_id || section.aws_secret_access_key || section.aws_session_token) {
-      return staticKeys(section, where, file.mtimeMs);
+    const hasKeys = Boolean(section.aws_access_key_id || section.aws_secret_access_key || section.aws_session_token);
+    // The AWS CLI's order: static keys in the credentials file, then credential_process, then
+    // static keys in the config file.
+    if (hasKeys && !(location.isConfigFile && section.credential_process)) {
+      // Same inode as last time means an in-place rewrite, which a reader can catch before the
+      // writer is done; if it was just written, read again shortly. A rename is complete by
+      // construction, so it is served at once.
+      const rewrittenInPlace = inodes.get(location.path) === file.ino;
+      if (rewrittenInPlace && init.clock.now() - file.mtimeMs < QUIET_MS) {
+        throw unavailable(`${location.path}: changed ${Math.round(init.clock.now() - file.mtimeMs)} ms ago, still settling`, 'file-changing', true);
+      }
+      const result = staticKeys(section, where, file.mtimeMs);
+      inodes.set(location.path, file.ino);
+      return result;
     }
     if (section.credential_process) {
       return fromProcessEntry(init, section.credential_process, where);
@@ -91,9 +108,16 @@ async function resolveOnce(init: FromAppStreamProfileInit): Promise<SourcedCrede
 
 function staticKeys(section: Record<string, string>, where: string, mtimeMs: number): SourcedCredentials {
   const missing = ['aws_access_key_id', 'aws_secret_access_key'].filter((key) => !section[key]);
+  const keyId = section.aws_access_key_id ?? '';
+  // Temporary (ASIA) keys are useless without their session token: a writer caught mid-write.
+  if (keyId.startsWith('ASIA') && !section.aws_session_token) missing.push('aws_session_token');
   if (missing.length > 0) {
     // Often a writer caught mid-write; the caller retries briefly before reporting.
     throw unavailable(`${where}: missing ${missing.join(' and ')}`, 'profile-incomplete', true);
+  }
+  if (/^A[SK]IA/.test(keyId) && !AWS_SECRET.test(section.aws_secret_access_key!)) {
+    // AWS secret keys are 40 base64 characters; anything else here is a truncated write.
+    throw unavailable(`${where}: aws_secret_access_key is not 40 characters (a truncated write?)`, 'profile-incomplete', true);
   }
   return {
     credentials: {
@@ -116,9 +140,13 @@ async function fromProcessEntry(init: FromAppStreamProfileInit, command: string,
   }
   const credentials = await runCredentialProcess({
     command,
-    profile: init.profile,
+    where,
     timeoutMs: init.processTimeoutMs,
     env: withGuard(init.env, init.profile),
+  }).catch((error: unknown) => {
+    // The same refusal one level down (through a wrapper script) is still a config error.
+    if (isAgentError(error) && error.code === 'recursion') throw usageError(error.message, 'recursion');
+    throw error;
   });
   return { credentials, origin: `credential_process in ${where}` };
 }

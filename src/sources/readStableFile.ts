@@ -4,6 +4,7 @@ import type { FileSystem } from './fileSystem.js';
 export interface StableFile {
   text: string;
   mtimeMs: number;
+  ino: number;
 }
 
 /**
@@ -31,7 +32,7 @@ export async function readStableFile(fs: FileSystem, path: string): Promise<Stab
       transient: true,
     });
   }
-  return { text: decodeText(path, bytes), mtimeMs: after.mtimeMs };
+  return { text: decodeText(path, bytes), mtimeMs: after.mtimeMs, ino: after.ino };
 }
 
 function missingOrUnreadable(path: string, error: unknown, vanishedMidRead = false): AgentError {

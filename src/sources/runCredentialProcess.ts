@@ -5,8 +5,8 @@ import type { Credentials } from '../credentials.js';
 
 export interface RunProcessOptions {
   command: string;
-  /** Names the profile in messages. */
-  profile: string;
+  /** Names the file and profile in messages: "/home/x/.aws/config [profile y]". */
+  where: string;
   timeoutMs: number;
   env: Readonly<Record<string, string | undefined>>;
 }
@@ -31,7 +31,7 @@ const fail = (message: string, code: string): AgentError =>
  * bounded output, and messages that never contain the output itself.
  */
 export function runCredentialProcess(options: RunProcessOptions): Promise<Credentials> {
-  const { command, profile, timeoutMs } = options;
+  const { command, where, timeoutMs } = options;
   return new Promise((resolve, reject) => {
     const child = spawn(command, {
       shell: true,
@@ -67,13 +67,16 @@ export function runCredentialProcess(options: RunProcessOptions): Promise<Creden
     });
     child.on('error', (error) => {
       clearTimeout(timer);
-      reject(fail(`profile ${profile}: credential_process could not start (${error.message})`, 'process-failed'));
+      reject(fail(`${where}: credential_process could not start (${error.message})`, 'process-failed'));
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      const prefix = `profile ${profile}: credential_process`;
+      const prefix = `${where}: credential_process`;
       if (timedOut) return reject(fail(`${prefix} did not finish within ${timeoutMs} ms and was killed`, 'process-timeout'));
       if (stdoutSize > MAX_OUTPUT) return reject(fail(`${prefix} printed more than ${MAX_OUTPUT} bytes`, 'process-output'));
+      if (code === 2 && stderrTail.includes('(recursion refused)')) {
+        return reject(fail(`${prefix} leads back to appstream-creds credential-process on the same profile (recursion refused)`, 'recursion'));
+      }
       if (code !== 0) {
         const hint = lastLine(stderrTail);
         return reject(fail(`${prefix} failed (${signal ? `signal ${signal}` : `exit ${code}`})${hint ? `: ${hint}` : ''}`, 'process-failed'));

@@ -90,6 +90,10 @@ test('unit content: restart policy, hardening, dedicated account, settings by en
   assert.match(lowPort, /^AmbientCapabilities=CAP_DAC_READ_SEARCH CAP_NET_BIND_SERVICE$/m);
   const elsewhere = renderSystemdUnit({ ...baseOptions, stateDir: '/srv/agent', nodePath: '/usr/bin/node', args: ['serve'] });
   assert.doesNotMatch(elsewhere, /StateDirectory=/, 'StateDirectory= only covers /var/lib');
+  const logsElsewhere = renderSystemdUnit({ ...baseOptions, logDir: '/var/log/appstream-creds', nodePath: '/usr/bin/node', args: ['serve'] });
+  assert.match(logsElsewhere, /^ReadWritePaths=\/var\/lib\/appstream-credential-agent \/var\/log\/appstream-creds$/m, 'a log dir outside the state dir is writable too');
+  const logsInside = renderSystemdUnit({ ...baseOptions, logDir: '/var/lib/appstream-credential-agent/logs', nodePath: '/usr/bin/node', args: ['serve'] });
+  assert.match(logsInside, /^ReadWritePaths=\/var\/lib\/appstream-credential-agent$/m);
 });
 
 test('state dirs systemd cannot carry and relative node paths are usage errors', () => {

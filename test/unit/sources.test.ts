@@ -61,11 +61,12 @@ describe('parseProfileFile', () => {
     assert.equal(sections.default?.region, 'us-east-1');
     assert.equal(profileSection(sections, P, true)?.credential_process, 'run it');
     assert.equal(profileSection(sections, P, false)?.aws_access_key_id, KEY);
-    assert.equal(profileSection(parseProfileFile('/f', `[${P}]\na = 1\n`), P, true)?.a, '1', 'config falls back to [x]');
+    assert.equal(profileSection(parseProfileFile('/f', `[${P}]\na = 1\n`), P, true), undefined, 'config reads [x] only for default, as the AWS CLI');
+    assert.equal(profileSection(parseProfileFile('/f', `[default]\na = 1\n`), 'default', true)?.a, '1');
     assert.equal(profileSection(parseProfileFile('/f', `[profile ${P}]\na = 1\n`), P, false), undefined, 'credentials file has no [profile x]');
   });
 
-  test('dotted profile names survive ini nesting, next to their dot-less prefix', () => {
+  test('dotted profile names are kept whole, next to their dot-less prefix', () => {
     const sections = parseProfileFile('/f', '[profile team.role.v2]\na = 1\n[profile team]\nb = 2\n[profile team.empty]\n[x.y]\nc = 3\n');
     assert.deepEqual(profileSection(sections, 'team.role.v2', true), { a: '1' });
     assert.deepEqual(profileSection(sections, 'team', true), { b: '2' });
@@ -85,9 +86,18 @@ describe('parseProfileFile', () => {
     }
   });
 
-  test('";" and "#" inside a credential_process command are kept, as botocore keeps them', { todo: 'bug: the ini package strips inline comments, cutting `sh -c "a; b"` to `sh -c "a`' }, () => {
+  test('";" and "#" inside a credential_process command are kept, as botocore keeps them', () => {
     const sections = parseProfileFile('/f', `[profile ${P}]\ncredential_process = sh -c "fetch; echo done" /opt/#1/x\n`);
     assert.equal(profileSection(sections, P, true)?.credential_process, 'sh -c "fetch; echo done" /opt/#1/x');
+  });
+
+  test('values are verbatim strings (no boolean coercion, no unquoting); nested blocks do not leak keys', () => {
+    const sections = parseProfileFile('/f', `[profile ${P}]\ncredential_process = false\nregion = "x"\ns3 =\n  region = nested\n  max_concurrent_requests = 4\noutput = json\n[profile ${P}]\nextra = merged\n`);
+    assert.deepEqual(profileSection(sections, P, true), { credential_process: 'false', region: '"x"', s3: '', output: 'json', extra: 'merged' });
+  });
+
+  test('a key before any section is malformed', () => {
+    assert.throws(() => parseProfileFile('/f', 'a = 1\n'), /\/f:1: malformed line; a "key = value" line before any \[section\]/);
   });
 });
 
@@ -95,7 +105,7 @@ describe('readStableFile', () => {
   test('returns the text (BOM stripped) and mtime of a file that holds still', async () => {
     const fs = new MemoryFs();
     fs.set('/f', `\uFEFF[${P}]\n`, 4_242);
-    assert.deepEqual(await readStableFile(fs, '/f'), { text: `[${P}]\n`, mtimeMs: 4_242 });
+    assert.deepEqual(await readStableFile(fs, '/f'), { text: `[${P}]\n`, mtimeMs: 4_242, ino: 1 });
   });
 
   test('a file changed while being read (rename or in-place rewrite) is a transient error', async () => {
@@ -159,8 +169,8 @@ describe('fromAppStreamProfile', () => {
     assert.equal(got.credentials.sessionToken, 'tok-ASIAFROMSECONDHOME01');
     assert.equal(got.issuedAt?.getTime(), 7_000, 'static keys are dated by the file mtime');
     assert.equal(got.origin, `static keys in /h2/.aws/credentials [${P}]`);
-    fs.set('/h1/.aws/config', `[profile ${P}]\naws_access_key_id = ASIAFROMFIRSTHOME001\naws_secret_access_key = ${SECRET}\n`);
-    assert.equal((await source(fs).resolve()).credentials.accessKeyId, 'ASIAFROMFIRSTHOME001', "the first home's config beats a later home");
+    fs.set('/h1/.aws/config', `[profile ${P}]\naws_access_key_id = AKIAFROMFIRSTHOME001\naws_secret_access_key = ${SECRET}\n`);
+    assert.equal((await source(fs).resolve()).credentials.accessKeyId, 'AKIAFROMFIRSTHOME001', "the first home's config beats a later home");
   });
 
   test('static keys win over credential_process in the same section and over the config file', async () => {
@@ -251,7 +261,7 @@ describe('fromAppStreamProfile', () => {
 });
 
 describe('runCredentialProcess', () => {
-  const run = (command: string, timeoutMs = 5_000) => runCredentialProcess({ command, profile: P, timeoutMs, env: { PATH: process.env.PATH } });
+  const run = (command: string, timeoutMs = 5_000) => runCredentialProcess({ command, where: `/f [${P}]`, timeoutMs, env: { PATH: process.env.PATH } });
   const printing = (json: unknown) => `printf '%s' '${typeof json === 'string' ? json : JSON.stringify(json)}'`;
   const good = { Version: 1, AccessKeyId: KEY, SecretAccessKey: SECRET, SessionToken: 'tok', Expiration: '2030-01-01T00:00:00Z', AccountId: '123456789012' };
 
