@@ -1,8 +1,9 @@
-// Builds dist/: the CLI bundle plus one bundle per heavy dependency. Everything runs with a
-// plain `node` and no node_modules (the installer ships dist/ as is). The heavy packages are
-// only loaded when a command needs them, so `credential-process` starts close to `node -e 0`.
+// Builds dist/: the CLI bundle plus one bundle per heavy dependency, and the WinSW service
+// wrapper for Windows. Everything runs with a plain `node` and no node_modules (the installer
+// ships dist/ as is). The heavy packages are only loaded when a command needs them, so
+// `credential-process` starts close to `node -e 0`.
 import { build } from 'esbuild';
-import { chmod, rm } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, rename, rm } from 'node:fs/promises';
 
 const LAZY = ['@aws-sdk/client-sts', 'systeminformation', 'pino', 'pino-roll', 'pino-pretty', 'prom-client', 'xml-crypto', '@xmldom/xmldom'];
 const vendorFile = (name) => `vendor/${name.replace(/^@/, '').replace(/\//g, '-')}.cjs`;
@@ -17,10 +18,23 @@ const lazyVendor = {
   },
 };
 
-await rm('dist', { recursive: true, force: true });
-const outfile = 'dist/appstream-creds.cjs';
+// Build beside dist/ and swap it in at the end, so a process using dist/ (a test, a running
+// agent) never sees it half-built or missing for long.
+const out = `dist.tmp-${process.pid}`;
+await rm(out, { recursive: true, force: true });
+const outfile = `${out}/appstream-creds.cjs`;
 await build({ ...common, entryPoints: ['src/main.ts'], outfile, banner: { js: '#!/usr/bin/env node' }, plugins: [lazyVendor] });
 await chmod(outfile, 0o755);
 await Promise.all(
-  LAZY.map((name) => build({ ...common, stdin: { contents: `module.exports = require(${JSON.stringify(name)});`, resolveDir: '.' }, outfile: `dist/${vendorFile(name)}` })),
+  LAZY.map((name) => build({ ...common, stdin: { contents: `module.exports = require(${JSON.stringify(name)});`, resolveDir: '.' }, outfile: `${out}/${vendorFile(name)}` })),
 );
+// WinSW answers the Windows service control manager; node-windows ships the executable.
+await mkdir(`${out}/winsw`, { recursive: true });
+for (const file of ['winsw.exe', 'winsw.exe.config']) await copyFile(`node_modules/node-windows/bin/winsw/${file}`, `${out}/winsw/${file}`);
+
+const old = `dist.old-${process.pid}`;
+await rename('dist', old).catch((error) => {
+  if (error.code !== 'ENOENT') throw error;
+});
+await rename(out, 'dist');
+await rm(old, { recursive: true, force: true });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, open, readFile, rm } from 'node:fs/promises';
+import { chmod, chown, mkdir, open, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../writeFileAtomic.js';
 
@@ -23,10 +23,15 @@ export async function prepareStateDir(stateDir: string): Promise<void> {
   await mkdir(stateDir, { recursive: true, mode: 0o755 });
 }
 
-/** Token file readable by its owner only (and a group when one is configured, see service/). */
-export async function writeTokenFile(stateDir: string, token: string, mode = 0o600): Promise<string> {
+/**
+ * Token file readable by its owner only, or also by one group (0640) when a gid is given, so
+ * script users in that group can use the agent (Linux service; Windows uses ACLs instead).
+ */
+export async function writeTokenFile(stateDir: string, token: string, gid?: number): Promise<string> {
   const file = tokenPath(stateDir);
+  const mode = gid === undefined ? 0o600 : 0o640;
   await writeFileAtomic(file, token, mode);
+  if (gid !== undefined) await chown(file, -1, gid);
   await chmod(file, mode); // the umask may have narrowed or widened the create mode
   return file;
 }

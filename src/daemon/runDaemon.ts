@@ -13,6 +13,7 @@ import { createMetrics } from '../serve/metrics.js';
 import { RequestCounters } from '../serve/requestCounters.js';
 import { Tracker } from '../tracker/Tracker.js';
 import { CredentialRefresher } from './CredentialRefresher.js';
+import { groupId } from './groupId.js';
 import { acquireStateLock, newToken, prepareStateDir, removeDiscovery, writeDiscovery, writeTokenFile, type AgentDiscovery } from './discovery.js';
 
 export interface DaemonDeps {
@@ -51,7 +52,6 @@ export async function runDaemon(deps: DaemonDeps): Promise<number> {
     });
   }
   const tracker = new Tracker({ clock, logger, timings: { refreshInterval: settings.refreshInterval, validity: settings.validity, refreshGrace: settings.refreshGrace, expiryWarning: settings.expiryWarning } });
-  tracker.evaluate();
   const counters = new RequestCounters();
   let network: EniVerdict = { ready: false, reason: 'not checked yet' };
   const token = newToken();
@@ -69,7 +69,9 @@ export async function runDaemon(deps: DaemonDeps): Promise<number> {
   });
 
   let port: number;
+  let tokenGid: number | undefined;
   try {
+    tokenGid = settings.tokenGroup && process.platform !== 'win32' ? await groupId(settings.tokenGroup) : undefined;
     port = await listen(server, settings.port);
   } catch (error) {
     await lock.release();
@@ -80,11 +82,12 @@ export async function runDaemon(deps: DaemonDeps): Promise<number> {
     pid: process.pid,
     url,
     credentialsUrl: `${url}/v1/credentials`,
-    tokenFile: await writeTokenFile(settings.stateDir, token),
+    tokenFile: await writeTokenFile(settings.stateDir, token, tokenGid),
     imdsEndpoint: settings.imds ? url : null,
     startedAt: new Date(clock.now()).toISOString(),
   };
   await writeDiscovery(settings.stateDir, discovery);
+  tracker.evaluate();
   logger.info({ url, stateDir: settings.stateDir, imds: settings.imds, profile: settings.profile }, 'agent listening');
   deps.onReady?.(discovery);
 
