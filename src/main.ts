@@ -21,6 +21,7 @@ const ctx: CliContext = {
   cwd: process.cwd(),
   selfScript: process.argv[1] ?? '',
   isTTY: Boolean(process.stdout.isTTY),
+  stderrIsTTY: Boolean(process.stderr.isTTY),
   onSignal(signal, handler) {
     process.on(signal, handler);
     return () => void process.off(signal, handler);

@@ -20,6 +20,8 @@ export interface CliContext {
   onSignal(signal: NodeJS.Signals, handler: () => void): () => void;
   /** Whether stdout is a terminal (affects formatting only, never data). */
   isTTY: boolean;
+  /** Whether stderr is a terminal: the daemon logs readable lines there instead of JSON. */
+  stderrIsTTY: boolean;
 }
 
 /** A command's handler resolves to the process exit code; errors are mapped by runCli. */

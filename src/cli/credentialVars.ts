@@ -7,7 +7,8 @@ export function credentialVars(credentials: Credentials & { expiration: Date }, 
     AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
     ...(credentials.sessionToken ? { AWS_SESSION_TOKEN: credentials.sessionToken } : {}),
     AWS_CREDENTIAL_EXPIRATION: credentials.expiration.toISOString(),
-    ...(region ? { AWS_REGION: region } : {}),
+    // botocore and the AWS CLI v1 read AWS_DEFAULT_REGION; the other SDKs AWS_REGION.
+    ...(region ? { AWS_REGION: region, AWS_DEFAULT_REGION: region } : {}),
   };
 }
 

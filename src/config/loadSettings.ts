@@ -38,25 +38,44 @@ function defaults(platform: NodeJS.Platform, env: LoadSettingsInput['env']): Raw
 }
 
 /** The standard AWS variables the design says we honour, below our own prefixed ones. */
-function awsEnv(env: LoadSettingsInput['env']): RawSettings {
-  const raw: RawSettings = {};
-  if (env.AWS_SHARED_CREDENTIALS_FILE) raw.credentialsFile = env.AWS_SHARED_CREDENTIALS_FILE;
-  if (env.AWS_CONFIG_FILE) raw.configFile = env.AWS_CONFIG_FILE;
-  const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
-  if (region) raw.region = region;
-  const sts = env.AWS_ENDPOINT_URL_STS ?? env.AWS_ENDPOINT_URL;
-  if (sts) raw.stsEndpoint = sts;
-  return raw;
+const AWS_VARIABLES: Array<[SettingKey, string[]]> = [
+  ['credentialsFile', ['AWS_SHARED_CREDENTIALS_FILE']],
+  ['configFile', ['AWS_CONFIG_FILE']],
+  ['region', ['AWS_REGION', 'AWS_DEFAULT_REGION']],
+  ['stsEndpoint', ['AWS_ENDPOINT_URL_STS', 'AWS_ENDPOINT_URL']],
+];
+
+/** Values from the environment, each with the variable it came from. */
+function fromEnv(env: LoadSettingsInput['env']): { aws: Layer; prefixed: Layer } {
+  const aws: Layer = { values: {}, origin: {} };
+  for (const [key, names] of AWS_VARIABLES) {
+    const name = names.find((n) => env[n]);
+    if (name) {
+      aws.values[key] = env[name];
+      aws.origin[key] = name;
+    }
+  }
+  const prefixed: Layer = { values: {}, origin: {} };
+  for (const key of SETTING_KEYS) {
+    const name = toEnvName(key);
+    const value = env[name];
+    if (value !== undefined && value !== '') {
+      prefixed.values[key] = value;
+      prefixed.origin[key] = name;
+    }
+  }
+  return { aws, prefixed };
 }
 
-function prefixedEnv(env: LoadSettingsInput['env']): RawSettings {
-  const raw: RawSettings = {};
-  for (const key of SETTING_KEYS) {
-    const value = env[toEnvName(key)];
-    if (value !== undefined && value !== '') raw[key] = value;
-  }
-  return raw;
+interface Layer {
+  values: RawSettings;
+  origin: Partial<Record<SettingKey, string>>;
 }
+
+const layer = (name: string, values: RawSettings): Layer => ({
+  values,
+  origin: Object.fromEntries(Object.keys(values).map((k) => [k, name])) as Partial<Record<SettingKey, string>>,
+});
 
 function configFile(path: string, readFile: LoadSettingsInput['readFile']): RawSettings {
   let text: string;
@@ -92,19 +111,21 @@ const definedOnly = (raw: RawSettings): RawSettings =>
  * what is allowed.
  */
 export function loadSettings(input: LoadSettingsInput, configPath?: string): Settings {
-  const layers: Array<[string, RawSettings]> = [
-    ['default', defaults(input.platform, input.env)],
-    ...(configPath ? ([[`--config ${configPath}`, configFile(configPath, input.readFile)]] as Array<[string, RawSettings]>) : []),
-    ['AWS environment', awsEnv(input.env)],
-    ['environment', prefixedEnv(input.env)],
-    ['flag', definedOnly(input.flags)],
+  const { aws, prefixed } = fromEnv(input.env);
+  const flags = definedOnly(input.flags);
+  const layers: Layer[] = [
+    layer('default', defaults(input.platform, input.env)),
+    ...(configPath ? [layer(`--config ${configPath}`, configFile(configPath, input.readFile))] : []),
+    aws,
+    prefixed,
+    { values: flags, origin: Object.fromEntries(Object.keys(flags).map((k) => [k, `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`])) },
   ];
   const merged: RawSettings = {};
   const origin: Partial<Record<SettingKey, string>> = {};
-  for (const [name, layer] of layers) {
-    for (const [key, value] of Object.entries(layer)) {
+  for (const { values, origin: from } of layers) {
+    for (const [key, value] of Object.entries(values)) {
       merged[key as SettingKey] = value;
-      origin[key as SettingKey] = name === 'environment' ? toEnvName(key) : name;
+      origin[key as SettingKey] = from[key as SettingKey];
     }
   }
   const result = settingsSchema.safeParse(merged);

@@ -10,9 +10,12 @@ export async function runDoctor(deps: DoctorDeps): Promise<Finding[]> {
   const findings = [...(await checkCredentials(deps, context)), ...(await checkNetwork(deps, context)), ...(await checkAgent(deps))];
   if (deps.serviceStatus) {
     const status = await deps.serviceStatus().catch((error: Error) => ({ state: 'unknown' as const, detail: error.message }));
+    // An agent that answers is what matters; how it was started (service, terminal) is detail.
+    const agentServing = findings.some((f) => f.path === 'agent' && f.code === 'ok');
     if (status.state === 'running') findings.push(finding('info', 'ok', 'service', status.detail, 'none needed'));
+    else if (status.state === 'stopped') findings.push(finding(deps.expectAgent && !agentServing ? 'error' : 'warning', 'service-stopped', 'service', status.detail, '`appstream-creds service start`; if it stops again, read the log under <state-dir>/logs'));
+    else if (agentServing) findings.push(finding('info', 'service-' + status.state, 'service', `${status.detail} (the agent runs outside the service)`, 'none needed'));
     else if (status.state === 'not-installed') findings.push(finding('warning', 'service-not-installed', 'service', status.detail, 'install it: `appstream-creds service install` (as administrator/root)'));
-    else if (status.state === 'stopped') findings.push(finding(deps.expectAgent ? 'error' : 'warning', 'service-stopped', 'service', status.detail, '`appstream-creds service start`; if it stops again, read the log under <state-dir>/logs'));
     else findings.push(finding('warning', 'service-unknown', 'service', status.detail, 'check the service manager (systemctl status appstream-credential-agent / services.msc)'));
   }
   return findings;

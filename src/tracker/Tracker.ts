@@ -71,8 +71,12 @@ export class Tracker implements TrackerView {
       origin: sourced.origin,
       expirySource: credentials.expiration ? 'source' : 'estimated',
     };
-    if (existing) this.history[index] = generation;
-    else {
+    if (existing) {
+      this.history[index] = generation;
+      // The same key id with another secret means an earlier read caught a torn write.
+      const torn = existing.credentials.secretAccessKey !== credentials.secretAccessKey || existing.credentials.sessionToken !== credentials.sessionToken;
+      if (torn) this.logger?.warn({ generation: generation.id, keyId: maskKeyId(credentials.accessKeyId) }, 'known key id came back with a different secret or token; replacing it');
+    } else {
       this.history.push(generation);
       if (this.history.length > this.maxGenerations) this.history.shift();
       this.logger?.info(

@@ -62,6 +62,8 @@ export interface SandboxAgentOptions {
   imds?: boolean;
   /** Extra env for the agent (e.g. APPSTREAM_CREDS_LOG_LEVEL=debug). */
   agentEnv?: Record<string, string>;
+  /** The agent's refreshInterval when it must differ from the simulator's (the agent's minimum is 1s). */
+  agentRefreshInterval?: string;
   /** Start the simulator? (false: the test writes the profile itself). */
   simulate?: boolean;
 }
@@ -83,22 +85,29 @@ export async function startSandboxAgent(options: SandboxAgentOptions): Promise<S
   const simulator = options.simulate === false ? undefined : startCli(simArgs);
   if (simulator) await waitFor(async () => (await readFile(path.join(dir, 'simulator', 'current.json'), 'utf8').catch(() => '')).length > 0, 15_000, () => `simulator did not write a generation: ${simulator.output()}`);
 
-  const agentArgs = ['serve', '--state-dir', stateDir, '--port', '0', '--refresh-interval', refresh, '--validity', validity, '--expiry-warning', '1s', '--refresh-grace', '1s'];
+  const agentArgs = ['serve', '--state-dir', stateDir, '--port', '0', '--refresh-interval', options.agentRefreshInterval ?? refresh, '--validity', validity, '--expiry-warning', '1s', '--refresh-grace', '1s'];
   if (options.imds) agentArgs.push('--imds');
   const agent = startCli(agentArgs, { AWS_SHARED_CREDENTIALS_FILE: credentialsFile, AWS_CONFIG_FILE: configFile, ...options.agentEnv });
   const discoveryFile = path.join(stateDir, 'agent.json');
   let discovery: Discovery | undefined;
-  await waitFor(
-    async () => {
-      discovery = JSON.parse(await readFile(discoveryFile, 'utf8').catch(() => 'null')) as Discovery | undefined;
-      return Boolean(discovery && discovery.pid === agent.child.pid);
-    },
-    15_000,
-    () => `agent did not publish ${discoveryFile}: ${agent.output()}`,
-  );
-  const token = (await readFile(discovery!.tokenFile, 'utf8')).trim();
-  // Ready = the agent serves credentials.
-  await waitFor(async () => (await fetch(`${discovery!.url}/healthz`).catch(() => undefined))?.status === 200, 15_000, () => `agent never became healthy: ${agent.output()}`);
+  let token: string;
+  try {
+    await waitFor(
+      async () => {
+        discovery = JSON.parse(await readFile(discoveryFile, 'utf8').catch(() => 'null')) as Discovery | undefined;
+        return Boolean(discovery && discovery.pid === agent.child.pid);
+      },
+      15_000,
+      () => `agent did not publish ${discoveryFile}: ${agent.output()}`,
+    );
+    token = (await readFile(discovery!.tokenFile, 'utf8')).trim();
+    // Ready = the agent serves credentials.
+    await waitFor(async () => (await fetch(`${discovery!.url}/healthz`).catch(() => undefined))?.status === 200, 15_000, () => `agent never became healthy: ${agent.output()}`);
+  } catch (error) {
+    // Leave no process behind when the setup itself fails.
+    await Promise.all([agent.stop('SIGKILL'), simulator?.stop('SIGKILL')]);
+    throw error;
+  }
   return {
     simulator: simulator ?? startCli(['--help']),
     agent,

@@ -25,6 +25,7 @@ async function service(argv: string[], overrides: ServiceCommandOverrides, conte
     selfScript: '/somewhere/src/main.ts',
     onSignal: () => () => undefined,
     isTTY: false,
+    stderrIsTTY: false,
     ...context,
   };
   const slot = { code: 0 };

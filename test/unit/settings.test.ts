@@ -126,7 +126,7 @@ describe('loadSettings', () => {
   test('a bad value names the setting, where it came from and what is allowed', () => {
     rejects({ env: { APPSTREAM_CREDS_VALIDITY: 'forever' } }, 'setting validity', 'APPSTREAM_CREDS_VALIDITY', '"forever"', '90s, 10m or 1h');
     rejects({ config: { waitTimeout: '5 minutes' } }, 'setting waitTimeout', `--config ${CONFIG}`, '90s, 10m or 1h');
-    rejects({ flags: { refreshInterval: '10' } }, 'setting refreshInterval', 'flag');
+    rejects({ flags: { refreshInterval: '10' } }, 'setting refreshInterval', 'from --refresh-interval');
     rejects({ env: { APPSTREAM_CREDS_VALIDITY: '500ms' } }, 'setting validity', 'at least 1s');
     rejects({ env: { APPSTREAM_CREDS_PROCESS_TIMEOUT: '50ms' } }, 'setting processTimeout', 'at least 100ms');
     rejects({ env: { APPSTREAM_CREDS_PORT: '70000' } }, 'setting port', 'APPSTREAM_CREDS_PORT', 'an integer from 0 to 65535');
@@ -172,4 +172,15 @@ describe('default homes and state dir', () => {
   test('Linux: the image builder home first', () => {
     assert.equal(defaultHomeDirs('linux', {})[0], '/home/ImageBuilderAdmin');
   });
+});
+
+test('a bad value from a standard AWS variable names that variable', () => {
+  assert.throws(
+    () => loadSettings({ flags: {}, env: { AWS_DEFAULT_REGION: 'nowhere' }, platform: 'linux', readFile: () => '' }),
+    /setting region \(from AWS_DEFAULT_REGION\): an AWS region like us-east-1/,
+  );
+  assert.throws(
+    () => loadSettings({ flags: {}, env: { AWS_ENDPOINT_URL_STS: 'not a url' }, platform: 'linux', readFile: () => '' }),
+    /setting stsEndpoint \(from AWS_ENDPOINT_URL_STS\)/,
+  );
 });

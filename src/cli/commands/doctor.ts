@@ -6,6 +6,8 @@ import { runDoctor } from '../../doctor/runDoctor.js';
 import { readNetworkWithSysinfo } from '../../network/readNetwork.js';
 import { stsEndpointUrl, stsIdentity } from '../../network/probes.js';
 import { systemClock } from '../../clock.js';
+import { createServiceManager } from '../../service/createServiceManager.js';
+import { nodeCommandRunner } from '../../service/nodeCommandRunner.js';
 import { ExitCode } from '../../errors.js';
 import { formatFindings, formatFindingsJson, hasErrors } from '../../kit/findings.js';
 
@@ -43,6 +45,7 @@ export function registerDoctor(program: Command, deps: CommandDeps): void {
             return date ? new Date(date) : undefined;
           },
           expectAgent: opts.agent,
+          serviceStatus: () => createServiceManager(process.platform, nodeCommandRunner, { env: deps.ctx.env }).status(),
         });
         deps.ctx.io.stdout(opts.json ? formatFindingsJson(findings) : formatFindings(findings, 'doctor'));
         return hasErrors(findings) ? ExitCode.checkFailed : ExitCode.ok;

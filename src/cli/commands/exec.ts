@@ -43,7 +43,7 @@ export function registerExec(program: Command, deps: CommandDeps): void {
           for (const name of STATIC_VARS) delete env[name];
           env.AWS_CONTAINER_CREDENTIALS_FULL_URI = agent.discovery.credentialsUrl;
           env.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE = agent.discovery.tokenFile;
-          if (settings.region) env.AWS_REGION = settings.region;
+          if (settings.region) env.AWS_REGION = env.AWS_DEFAULT_REGION = settings.region;
         } else {
           const { generation } = await readCurrentCredentials(settings, deps, logger);
           Object.assign(env, credentialVars(generation.credentials, settings.region));

@@ -52,7 +52,7 @@ export function registerServe(program: Command, deps: CommandDeps): void {
           expiryWarning: opts.expiryWarning,
           interface: opts.interface,
         });
-        const logger = await createLogger(daemonLoggerOptions(settings, { stderrIsTTY: Boolean(process.stderr.isTTY), noColor: Boolean(deps.ctx.env.NO_COLOR) }));
+        const logger = await createLogger(daemonLoggerOptions(settings, { stderrIsTTY: deps.ctx.stderrIsTTY, noColor: Boolean(deps.ctx.env.NO_COLOR) }));
         // First SIGINT/SIGTERM: graceful stop. A second one: drop open connections at once.
         let signals = 0;
         let force: () => void = () => {};
