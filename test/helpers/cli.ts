@@ -26,12 +26,13 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRun
   const prefix = options.prefix ?? [];
   const command = prefix.length > 0 ? prefix[0]! : process.execPath;
   const argv = prefix.length > 0 ? [...prefix.slice(1), process.execPath, cliPath, ...args] : [cliPath, ...args];
+  return runProgram(command, argv, options);
+}
+
+/** Runs any program with cleanEnv(env) and captures its output; a timeout kills it. */
+export function runProgram(command: string, args: string[], options: Omit<CliOptions, 'prefix'> = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, argv, {
-      cwd: options.cwd ?? repoRoot,
-      env: cleanEnv(options.env),
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const child = spawn(command, args, { cwd: options.cwd ?? repoRoot, env: cleanEnv(options.env), stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

@@ -3,34 +3,15 @@
  * HTTP request helper for the header-level checks fetch() cannot make (Host, X-Forwarded-For).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
-import { cleanEnv, repoRoot } from './cli.js';
+import { runProgram as runAnyProgram, type CliRun } from './cli.js';
 
-export interface ProgramRun {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
+export type ProgramRun = CliRun;
 
 /** Runs a program from the repo root with cleanEnv(env): no AWS_* from the parent leaks in. */
-export function runProgram(command: string, args: string[], env: Record<string, string | undefined> = {}, timeoutMs = 60_000): Promise<ProgramRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: repoRoot, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
-}
+export const runProgram = (command: string, args: string[], env: Record<string, string | undefined> = {}, timeoutMs = 60_000): Promise<ProgramRun> =>
+  runAnyProgram(command, args, { env, timeoutMs });
 
 /**
  * Variables every client run gets: the region (botocore 1.x reads only AWS_DEFAULT_REGION, the

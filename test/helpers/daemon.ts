@@ -2,15 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { cleanEnv, cliPath, repoRoot } from './cli.js';
+import type { AgentDiscovery } from '../../src/daemon/discovery.js';
 
-export interface Discovery {
-  pid: number;
-  url: string;
-  credentialsUrl: string;
-  tokenFile: string;
-  imdsEndpoint: string | null;
-  startedAt: string;
-}
+export type Discovery = AgentDiscovery;
 
 export interface RunningProcess {
   child: ChildProcess;

@@ -4,10 +4,9 @@
  * need to drive real clients (AWS CLI v1, boto3) against a simulated sandbox.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { cleanEnv, cliPath, repoRoot, runCli, type CliRun } from './cli.js';
+import { cliPath, runCli, runProgram, type CliRun } from './cli.js';
 import { ROLE_ARN } from './moto.js';
 
 export interface Secret {
@@ -128,29 +127,11 @@ export function assertNoSecrets(text: string, secrets: Secrets | readonly Secret
 // ---------------------------------------------------------------------------------------
 // Real clients against a simulated sandbox (shared by the e2e tests).
 
-export interface Captured {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
+export type Captured = CliRun;
 
 /** Runs any program with an explicit environment (cleanEnv + extra) and captures its output. */
-export function capture(command: string, args: string[], env: Record<string, string | undefined> = {}, timeoutMs = 60_000): Promise<Captured> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: repoRoot, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
-}
+export const capture = (command: string, args: string[], env: Record<string, string | undefined> = {}, timeoutMs = 60_000): Promise<Captured> =>
+  runProgram(command, args, { env, timeoutMs });
 
 const quote = (value: string): string => `"${value}"`;
 
