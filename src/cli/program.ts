@@ -18,7 +18,7 @@ export function buildProgram(ctx: CliContext, slot: ExitSlot): Command {
   const program = new Command('appstream-creds');
   program
     .description(
-      'Credentials for scripts on Amazon AppStream 2.0 instances: waits for the VPC network interface,\n' +
+      'Credentials for scripts on Amazon AppStream 2.0 instances: waits for the VPC network interface, ' +
         'reads and tracks the appstream_machine_role profile, and hands the credentials to local scripts.',
     )
     .option('--config <file>', 'JSON settings file (flags > APPSTREAM_CREDS_* env > this file > defaults)')

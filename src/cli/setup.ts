@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import type { Command } from 'commander';
-import { loadSettings, type RawSettings } from '../config/loadSettings.js';
+import { loadSettings, type LoadSettingsInput, type RawSettings } from '../config/loadSettings.js';
 import type { Settings } from '../config/settingsSchema.js';
 import { globalFlags, type CommandDeps } from './commandDeps.js';
 import { createLogger, type Logger } from '../log/createLogger.js';
@@ -13,11 +13,12 @@ import type { CredentialSource } from '../credentials.js';
 import { Tracker } from '../tracker/Tracker.js';
 
 /** Settings for a command: global flags plus the command's own, validated once. */
-export function commandSettings(command: Command, deps: CommandDeps, own: RawSettings = {}): Settings {
+export function commandSettings(command: Command, deps: CommandDeps, own: RawSettings = {}, flagNames?: LoadSettingsInput['flagNames']): Settings {
   const flags = globalFlags(command);
   return loadSettings(
     {
       flags: { profile: flags.profile, stateDir: flags.stateDir, logLevel: flags.logLevel, ...own },
+      ...(flagNames ? { flagNames } : {}),
       env: deps.ctx.env,
       platform: process.platform,
       readFile: (path) => readFileSync(path, 'utf8'),

@@ -9,6 +9,8 @@ export interface LoadSettingsInput {
   flags: RawSettings;
   env: Readonly<Record<string, string | undefined>>;
   platform: NodeJS.Platform;
+  /** Flags whose name differs from the setting's (`--timeout` sets waitTimeout), for messages. */
+  flagNames?: Partial<Record<SettingKey, string>>;
   /** Reads the --config file; injected so tests need no disk. */
   readFile: (path: string) => string;
 }
@@ -118,7 +120,7 @@ export function loadSettings(input: LoadSettingsInput, configPath?: string): Set
     ...(configPath ? [layer(`--config ${configPath}`, configFile(configPath, input.readFile))] : []),
     aws,
     prefixed,
-    { values: flags, origin: Object.fromEntries(Object.keys(flags).map((k) => [k, `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`])) },
+    { values: flags, origin: Object.fromEntries(Object.keys(flags).map((k) => [k, input.flagNames?.[k as SettingKey] ?? `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`])) },
   ];
   const merged: RawSettings = {};
   const origin: Partial<Record<SettingKey, string>> = {};

@@ -36,7 +36,7 @@ export function registerWait(program: Command, deps: CommandDeps): void {
     )
     .action(
       runAction(deps.ctx, deps.slot, async (opts: WaitOptions, command: Command) => {
-        const settings = commandSettings(command, deps, { waitTimeout: opts.timeout, probe: opts.probe, interface: opts.interface });
+        const settings = commandSettings(command, deps, { waitTimeout: opts.timeout, probe: opts.probe, interface: opts.interface }, { waitTimeout: '--timeout' });
         const controller = new AbortController();
         const off = deps.ctx.onSignal('SIGINT', () => controller.abort());
         try {
