@@ -2,9 +2,9 @@
  * Composition root: the only module that reads process.env, touches process.stdout and
  * sets the exit code.
  */
-import { runCli } from './cli/program.js';
 import type { CliContext } from './cli/context.js';
 import { reportError } from './cli/runAction.js';
+import { parseFastCredentialProcess } from './cli/fastCredentialProcess.js';
 
 // Snapshot first: children started by `exec` get the user's environment untouched.
 const env = { ...process.env };
@@ -35,7 +35,14 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   process.stdout.destroy();
 });
 
-runCli(process.argv.slice(2), ctx).then(
+const argv = process.argv.slice(2);
+// Decided once, here: the hot command skips building the commander program (see fastCredentialProcess.ts).
+const fast = parseFastCredentialProcess(argv);
+const run = fast
+  ? import('./cli/fastCredentialProcess.js').then((m) => m.runFastCredentialProcess(ctx, fast))
+  : import('./cli/program.js').then((m) => m.runCli(argv, ctx));
+
+run.then(
   (code) => {
     process.exitCode = code;
   },

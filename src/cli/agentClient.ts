@@ -1,4 +1,3 @@
-import http from 'node:http';
 import { readFile } from 'node:fs/promises';
 import type { Credentials } from '../credentials.js';
 import { processAlive, readDiscovery, type AgentDiscovery } from '../daemon/discovery.js';
@@ -55,7 +54,9 @@ export async function fetchFromAgent(agent: RunningAgent, timeoutMs = 3_000): Pr
   }
 }
 
-export function get(url: string, headers: Record<string, string>, timeoutMs: number): Promise<{ status: number; body: string }> {
+export async function get(url: string, headers: Record<string, string>, timeoutMs: number): Promise<{ status: number; body: string }> {
+  // Loaded here, not at start-up: direct-mode credential-process never needs it.
+  const http = await import('node:http');
   return new Promise((resolve, reject) => {
     const req = http.get(url, { headers, timeout: timeoutMs, agent: false }, (res) => {
       let body = '';

@@ -3,7 +3,7 @@ import os from 'node:os';
 import type { Command } from 'commander';
 import { loadSettings, type LoadSettingsInput, type RawSettings } from '../config/loadSettings.js';
 import type { Settings } from '../config/settingsSchema.js';
-import { globalFlags, type CommandDeps } from './commandDeps.js';
+import { globalFlags, type CommandDeps, type GlobalFlags } from './commandDeps.js';
 import { createLogger, type Logger } from '../log/createLogger.js';
 import { fromAppStreamProfile } from '../sources/fromAppStreamProfile.js';
 import { profileLocations } from '../sources/profileLocations.js';
@@ -14,7 +14,10 @@ import { Tracker } from '../tracker/Tracker.js';
 
 /** Settings for a command: global flags plus the command's own, validated once. */
 export function commandSettings(command: Command, deps: CommandDeps, own: RawSettings = {}, flagNames?: LoadSettingsInput['flagNames']): Settings {
-  const flags = globalFlags(command);
+  return settingsFromFlags(globalFlags(command), deps, own, flagNames);
+}
+
+export function settingsFromFlags(flags: GlobalFlags, deps: CommandDeps, own: RawSettings = {}, flagNames?: LoadSettingsInput['flagNames']): Settings {
   return loadSettings(
     {
       flags: { profile: flags.profile, stateDir: flags.stateDir, logLevel: flags.logLevel, ...own },

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { chmod, chown, mkdir, open, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../writeFileAtomic.js';
@@ -17,7 +16,10 @@ export const discoveryPath = (stateDir: string): string => path.join(stateDir, '
 export const tokenPath = (stateDir: string): string => path.join(stateDir, 'token');
 
 /** 256 random bits, hex: safe in a header and in a file. */
-export const newToken = (): string => randomBytes(32).toString('hex');
+export async function newToken(): Promise<string> {
+  const { randomBytes } = await import('node:crypto'); // only the daemon needs it
+  return randomBytes(32).toString('hex');
+}
 
 export async function prepareStateDir(stateDir: string): Promise<void> {
   await mkdir(stateDir, { recursive: true, mode: 0o755 });

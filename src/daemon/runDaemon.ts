@@ -54,7 +54,7 @@ export async function runDaemon(deps: DaemonDeps): Promise<number> {
   const tracker = new Tracker({ clock, logger, timings: { refreshInterval: settings.refreshInterval, validity: settings.validity, refreshGrace: settings.refreshGrace, expiryWarning: settings.expiryWarning } });
   const counters = new RequestCounters();
   let network: EniVerdict = { ready: false, reason: 'not checked yet' };
-  const token = newToken();
+  const token = await newToken();
   const server = createAgentServer({
     tracker,
     token,

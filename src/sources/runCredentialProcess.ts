@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { z } from 'zod';
 import { AgentError, ExitCode } from '../errors.js';
 import type { Credentials } from '../credentials.js';
@@ -30,8 +29,10 @@ const fail = (message: string, code: string): AgentError =>
  * stdout, Version 1) but with what they lack: a timeout that kills the whole process tree,
  * bounded output, and messages that never contain the output itself.
  */
-export function runCredentialProcess(options: RunProcessOptions): Promise<Credentials> {
+export async function runCredentialProcess(options: RunProcessOptions): Promise<Credentials> {
   const { command, where, timeoutMs } = options;
+  // Loaded on demand: static-keys profiles never start a process.
+  const { spawn } = await import('node:child_process');
   return new Promise((resolve, reject) => {
     const child = spawn(command, {
       shell: true,

@@ -1,10 +1,8 @@
 import type { Command } from 'commander';
 import type { CommandDeps } from '../commandDeps.js';
 import { runAction } from '../runAction.js';
-import { commandLogger, commandSettings } from '../setup.js';
-import { currentCredentials } from '../currentCredentials.js';
-import { processJson } from '../credentialVars.js';
-import { ExitCode } from '../../errors.js';
+import { commandSettings } from '../setup.js';
+import { printCredentialProcess } from '../printCredentialProcess.js';
 
 export function registerCredentialProcess(program: Command, deps: CommandDeps): void {
   program
@@ -20,11 +18,7 @@ export function registerCredentialProcess(program: Command, deps: CommandDeps): 
     )
     .action(
       runAction(deps.ctx, deps.slot, async (_opts: unknown, command: Command) => {
-        const settings = commandSettings(command, deps);
-        const logger = await commandLogger(settings, 'warn');
-        const { credentials } = await currentCredentials(settings, deps, logger);
-        deps.ctx.io.stdout(processJson(credentials));
-        return ExitCode.ok;
+        return printCredentialProcess(commandSettings(command, deps), deps);
       }),
     );
 }
