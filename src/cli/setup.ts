@@ -56,11 +56,6 @@ export function trackerFor(settings: Settings, clock: Clock, logger: Logger | un
     clock,
     logger,
     networkReady,
-    timings: {
-      refreshInterval: settings.refreshInterval,
-      validity: settings.validity,
-      refreshGrace: settings.refreshGrace,
-      expiryWarning: settings.expiryWarning,
-    },
+    timings: settings,
   });
 }

@@ -5,6 +5,7 @@ import { AgentError, ExitCode, isAgentError } from '../errors.js';
 import { formatDuration } from '../config/duration.js';
 import { pollUntil } from '../pollUntil.js';
 import { waitForNetwork } from '../network/waitForNetwork.js';
+import { eniCriteria } from '../network/evaluateEni.js';
 import type { EniVerdict, ReadNetwork } from '../network/types.js';
 import { stsEndpointUrl, stsProbe, tcpProbe, type ProbeResult } from '../network/probes.js';
 
@@ -36,7 +37,7 @@ export async function waitForReady(init: WaitForReadyInit): Promise<ReadyReport>
 
   const verdict = await waitForNetwork({
     readNetwork: init.readNetwork,
-    criteria: { excludeCidrs: settings.excludeCidrs, ...(settings.interface ? { match: settings.interface } : {}) },
+    criteria: eniCriteria(settings),
     clock,
     deadline,
     signal: init.signal,
@@ -80,10 +81,11 @@ export async function waitForReady(init: WaitForReadyInit): Promise<ReadyReport>
     });
   }
 
-  let probe: ProbeResult | null = null;
+  let probe = null as ProbeResult | null; // assigned inside the poll; the cast stops narrowing to null
   if (settings.probe !== 'none') {
     const url = stsEndpointUrl(settings.region, settings.stsEndpoint);
-    probe = (await pollUntil({
+    // `probe` always holds the latest attempt: the success, or the reason for a timeout.
+    await pollUntil({
       clock,
       deadline,
       signal: init.signal,
@@ -94,7 +96,7 @@ export async function waitForReady(init: WaitForReadyInit): Promise<ReadyReport>
         return probe.ok ? probe : undefined;
       },
       onWait: (elapsed) => init.onProgress(`the ${settings.probe} probe`, probe?.detail ?? 'not run yet', elapsed),
-    })) ?? probe;
+    });
     if (!probe?.ok) {
       throw new AgentError(`timed out after ${budget} waiting for the network: ${probe?.detail ?? 'probe did not run'}`, {
         exitCode: ExitCode.networkTimeout,

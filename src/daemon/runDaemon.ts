@@ -5,7 +5,7 @@ import type { Settings } from '../config/settingsSchema.js';
 import type { CredentialSource } from '../credentials.js';
 import { AgentError, ExitCode } from '../errors.js';
 import type { Logger } from '../log/createLogger.js';
-import { evaluateEni } from '../network/evaluateEni.js';
+import { eniCriteria } from '../network/evaluateEni.js';
 import type { EniVerdict, ReadNetwork } from '../network/types.js';
 import { waitForNetwork } from '../network/waitForNetwork.js';
 import { createAgentServer } from '../serve/createAgentServer.js';
@@ -51,7 +51,7 @@ export async function runDaemon(deps: DaemonDeps): Promise<number> {
       code: 'already-running',
     });
   }
-  const tracker = new Tracker({ clock, logger, timings: { refreshInterval: settings.refreshInterval, validity: settings.validity, refreshGrace: settings.refreshGrace, expiryWarning: settings.expiryWarning } });
+  const tracker = new Tracker({ clock, logger, timings: settings });
   const counters = new RequestCounters();
   let network: EniVerdict = { ready: false, reason: 'not checked yet' };
   const token = await newToken();
@@ -106,11 +106,12 @@ export async function runDaemon(deps: DaemonDeps): Promise<number> {
     if (!stopping.signal.aborted) queueMicrotask(scheduleEvaluate);
   });
 
+  const criteria = eniCriteria(settings);
   const pipeline = (async () => {
     let lastReason = '';
     network = await waitForNetwork({
       readNetwork: deps.readNetwork,
-      criteria: { excludeCidrs: settings.excludeCidrs, ...(settings.interface ? { match: settings.interface } : {}) },
+      criteria,
       clock,
       deadline: Number.POSITIVE_INFINITY,
       signal: stopping.signal,
@@ -128,7 +129,8 @@ export async function runDaemon(deps: DaemonDeps): Promise<number> {
     scheduleEvaluate();
     // Once ready the ENI is re-checked rarely: systeminformation calls are not cheap.
     const recheck = async (): Promise<void> => {
-      const verdict = await deps.readNetwork().then((s) => evaluateEni(s, { excludeCidrs: settings.excludeCidrs, ...(settings.interface ? { match: settings.interface } : {}) }), (e: Error) => ({ ready: false, reason: e.message }) as EniVerdict);
+      // A deadline of now: exactly one check, with the same error handling as the wait.
+      const verdict = await waitForNetwork({ readNetwork: deps.readNetwork, criteria, clock, deadline: clock.now() });
       if (verdict.ready !== network.ready) logger[verdict.ready ? 'info' : 'warn']({ reason: verdict.reason }, verdict.ready ? 'network back' : `network lost: ${verdict.reason}`);
       network = verdict;
       if (!stopping.signal.aborted) networkTimer = setTimeout(() => void recheck(), SLOW_NETWORK_CHECK_MS).unref();

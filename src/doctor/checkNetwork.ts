@@ -1,5 +1,5 @@
 import { finding, type Finding } from '../kit/findings.js';
-import { evaluateEni } from '../network/evaluateEni.js';
+import { eniCriteria, evaluateEni } from '../network/evaluateEni.js';
 import type { DoctorContext, DoctorDeps } from './types.js';
 
 const SKEW_ERROR_MS = 5 * 60_000; // SigV4 rejects requests more than 5 minutes off
@@ -10,7 +10,7 @@ export async function checkNetwork(deps: DoctorDeps, context: DoctorContext): Pr
   const { settings } = deps;
   let verdict;
   try {
-    verdict = evaluateEni(await deps.readNetwork(), { excludeCidrs: settings.excludeCidrs, ...(settings.interface ? { match: settings.interface } : {}) });
+    verdict = evaluateEni(await deps.readNetwork(), eniCriteria(settings));
   } catch (error) {
     verdict = { ready: false, reason: `cannot read the interfaces (${(error as Error).message})` };
   }

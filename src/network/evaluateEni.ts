@@ -7,6 +7,12 @@ export interface EniCriteria {
   match?: string;
 }
 
+/** The ENI criteria a command's settings describe. */
+export const eniCriteria = (settings: { excludeCidrs: readonly string[]; interface?: string }): EniCriteria => ({
+  excludeCidrs: settings.excludeCidrs,
+  ...(settings.interface ? { match: settings.interface } : {}),
+});
+
 const MAC = /^([0-9a-f]{2}[:-]){5}[0-9a-f]{2}$/i;
 
 /**

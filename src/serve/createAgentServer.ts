@@ -3,7 +3,7 @@ import type { Registry } from 'prom-client';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log/createLogger.js';
 import type { TrackerView } from '../tracker/types.js';
-import { describeTracker } from '../cli/describeTracker.js';
+import { describeTracker } from '../tracker/describeTracker.js';
 import { checkHost, checkNoBody, checkNotForwarded, tokenChecker, type Refusal } from './guards.js';
 import { containerBody, imdsBody, jsonHeaders } from './credentialsBody.js';
 import { ImdsTokenStore } from './imdsTokens.js';

@@ -6,55 +6,43 @@ export interface PreparedBody {
   readonly headers: readonly string[];
 }
 
-const cache = new WeakMap<Generation, PreparedBody>();
-
 /**
- * The container-provider JSON, serialized once per generation: the hot path only looks the
- * buffer up. A generation object is immutable, so its body never goes stale.
+ * A body serialized once per generation: the hot path only looks the buffer up. A generation
+ * object is immutable, so its body never goes stale, and the WeakMap lets old ones go.
  */
-export function containerBody(generation: Generation): PreparedBody {
-  let prepared = cache.get(generation);
-  if (!prepared) {
-    const c = generation.credentials;
-    const body = Buffer.from(
-      JSON.stringify({
-        AccessKeyId: c.accessKeyId,
-        SecretAccessKey: c.secretAccessKey,
-        Token: c.sessionToken ?? '',
-        Expiration: c.expiration.toISOString(),
-        ...(c.accountId ? { AccountId: c.accountId } : {}),
-        ...(c.roleArn ? { RoleArn: c.roleArn } : {}),
-      }),
-    );
-    prepared = { body, headers: jsonHeaders(body) };
-    cache.set(generation, prepared);
-  }
-  return prepared;
+function oncePerGeneration(render: (generation: Generation) => Record<string, unknown>): (generation: Generation) => PreparedBody {
+  const cache = new WeakMap<Generation, PreparedBody>();
+  return (generation) => {
+    let prepared = cache.get(generation);
+    if (!prepared) {
+      const body = Buffer.from(JSON.stringify(render(generation)));
+      prepared = { body, headers: jsonHeaders(body) };
+      cache.set(generation, prepared);
+    }
+    return prepared;
+  };
 }
 
-const imdsCache = new WeakMap<Generation, PreparedBody>();
+/** The container-provider JSON (AWS_CONTAINER_CREDENTIALS_FULL_URI). */
+export const containerBody = oncePerGeneration(({ credentials: c }) => ({
+  AccessKeyId: c.accessKeyId,
+  SecretAccessKey: c.secretAccessKey,
+  Token: c.sessionToken ?? '',
+  Expiration: c.expiration.toISOString(),
+  ...(c.accountId ? { AccountId: c.accountId } : {}),
+  ...(c.roleArn ? { RoleArn: c.roleArn } : {}),
+}));
 
-/** The EC2 instance-metadata credentials document, also once per generation. */
-export function imdsBody(generation: Generation): PreparedBody {
-  let prepared = imdsCache.get(generation);
-  if (!prepared) {
-    const c = generation.credentials;
-    const body = Buffer.from(
-      JSON.stringify({
-        Code: 'Success',
-        LastUpdated: new Date(generation.firstSeenAt).toISOString(),
-        Type: 'AWS-HMAC',
-        AccessKeyId: c.accessKeyId,
-        SecretAccessKey: c.secretAccessKey,
-        Token: c.sessionToken ?? '',
-        Expiration: c.expiration.toISOString(),
-      }),
-    );
-    prepared = { body, headers: jsonHeaders(body) };
-    imdsCache.set(generation, prepared);
-  }
-  return prepared;
-}
+/** The EC2 instance-metadata credentials document. */
+export const imdsBody = oncePerGeneration(({ credentials: c, firstSeenAt }) => ({
+  Code: 'Success',
+  LastUpdated: new Date(firstSeenAt).toISOString(),
+  Type: 'AWS-HMAC',
+  AccessKeyId: c.accessKeyId,
+  SecretAccessKey: c.secretAccessKey,
+  Token: c.sessionToken ?? '',
+  Expiration: c.expiration.toISOString(),
+}));
 
 export function jsonHeaders(body: Buffer): string[] {
   return ['content-type', 'application/json', 'content-length', String(body.length), 'cache-control', 'no-store'];

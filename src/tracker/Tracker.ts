@@ -41,7 +41,9 @@ export class Tracker implements TrackerView {
 
   constructor(init: TrackerInit) {
     this.clock = init.clock;
-    this.timings = { ...init.timings };
+    // Only the four periods: callers may pass the whole settings object.
+    const { refreshInterval, validity, refreshGrace, expiryWarning } = init.timings;
+    this.timings = { refreshInterval, validity, refreshGrace, expiryWarning };
     this.logger = init.logger;
     this.networkReady = init.networkReady ?? false;
     this.maxGenerations = init.maxGenerations ?? 24;

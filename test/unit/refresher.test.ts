@@ -5,10 +5,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { logCapture } from '../helpers/logCapture.js';
 import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { CredentialRefresher, type RefresherInit } from '../../src/daemon/CredentialRefresher.js';
 import { Tracker } from '../../src/tracker/Tracker.js';
 import { createLogger } from '../../src/log/createLogger.js';
@@ -23,13 +23,7 @@ const T0 = Date.parse('2026-01-01T00:00:00Z');
 function setup(over: Partial<RefresherInit> & { source: CredentialSource }) {
   let now = T0;
   const clock = { now: () => now, sleep: async () => {} };
-  const lines: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk, _enc, done) {
-      for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
+  const { lines, sink } = logCapture();
   const ready = (async () => {
     const logger = await createLogger({ level: 'debug', destination: sink });
     const tracker = new Tracker({ clock, logger, networkReady: true, timings: { refreshInterval: H, validity: 6 * H, refreshGrace: 10 * M, expiryWarning: 30 * M } });

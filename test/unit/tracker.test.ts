@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
+import { logCapture } from '../helpers/logCapture.js';
 import { Tracker } from '../../src/tracker/Tracker.js';
 import { createLogger } from '../../src/log/createLogger.js';
 import type { SourcedCredentials } from '../../src/credentials.js';
@@ -13,13 +13,7 @@ const timings = { refreshInterval: H, validity: 6 * H, refreshGrace: 10 * M, exp
 function setup(networkReady = true) {
   let now = Date.parse('2026-01-01T00:00:00Z');
   const clock = { now: () => now, sleep: async () => {} };
-  const lines: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk, _enc, done) {
-      for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
+  const { lines, sink } = logCapture();
   return {
     clock,
     lines,

@@ -4,7 +4,7 @@ import { runAction } from '../runAction.js';
 import { commandSettings, directSource, trackerFor } from '../setup.js';
 import { ExitCode, isAgentError } from '../../errors.js';
 import { systemClock } from '../../clock.js';
-import { describeTracker, renderStatus, type StatusReport } from '../describeTracker.js';
+import { describeTracker, renderStatus, type StatusReport } from '../../tracker/describeTracker.js';
 import { findRunningAgent, get } from '../agentClient.js';
 
 export function registerStatus(program: Command, deps: CommandDeps): void {

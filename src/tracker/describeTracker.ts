@@ -1,6 +1,6 @@
 import { maskKeyId } from '../credentials.js';
 import { formatDuration } from '../config/duration.js';
-import type { TrackerView } from '../tracker/types.js';
+import type { TrackerView } from './types.js';
 
 export interface StatusReport {
   state: string;
