@@ -2,6 +2,9 @@ export const ENV_FORMATS = ['bash', 'powershell', 'cmd', 'fish', 'dotenv'] as co
 export type EnvFormat = (typeof ENV_FORMATS)[number];
 
 const posixQuote = (value: string): string => `'${value.replace(/'/g, `'\\''`)}'`;
+// fish reads \\ and \' as escapes inside single quotes, so both are escaped (POSIX quoting would
+// turn a trailing backslash into an unterminated string).
+const fishQuote = (value: string): string => `'${value.replace(/[\\']/g, (c) => `\\${c}`)}'`;
 const psQuote = (value: string): string => `'${value.replace(/'/g, "''")}'`;
 
 /** Renders variables so the target shell sets them verbatim; values are quoted for each shell. */
@@ -11,7 +14,7 @@ export function formatEnv(vars: Record<string, string>, format: EnvFormat): stri
       case 'bash':
         return `export ${name}=${posixQuote(value)}`;
       case 'fish':
-        return `set -gx ${name} ${posixQuote(value)}`;
+        return `set -gx ${name} ${fishQuote(value)}`;
       case 'powershell':
         return `$Env:${name} = ${psQuote(value)}`;
       case 'cmd':
