@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { AgentError } from '../errors.js';
 
 export interface MintedCredentials {
   AccessKeyId: string;
@@ -29,7 +30,14 @@ export interface StsMintInit {
   region: string;
   durationSeconds: number;
   sessionName: string;
+  /**
+   * Who calls AssumeRole (AppStream's service principal, played by the developer). Without one,
+   * a placeholder key signs: only an STS that skips signature checks accepts it.
+   */
+  caller?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
 }
+
+const PLACEHOLDER_CALLER = { accessKeyId: 'AKIASIMULATORCALLER0', secretAccessKey: 'simulator-caller-not-secret' };
 
 /** Real temporary credentials from STS AssumeRole (moto's server in tests). */
 export async function mintStsCredentials(init: StsMintInit, expiresAt: Date): Promise<MintedCredentials> {
@@ -37,14 +45,17 @@ export async function mintStsCredentials(init: StsMintInit, expiresAt: Date): Pr
   const client = new STSClient({
     region: init.region,
     endpoint: init.endpoint,
-    // The simulator stands in for AppStream's service principal; moto accepts any caller.
-    credentials: { accessKeyId: 'AKIASIMULATORCALLER0', secretAccessKey: 'simulator-caller-not-secret' },
+    credentials: init.caller ?? PLACEHOLDER_CALLER,
     maxAttempts: 2,
   });
   try {
-    const result = await client.send(
-      new AssumeRoleCommand({ RoleArn: init.roleArn, RoleSessionName: init.sessionName, DurationSeconds: init.durationSeconds }),
-    );
+    const result = await client
+      .send(new AssumeRoleCommand({ RoleArn: init.roleArn, RoleSessionName: init.sessionName, DurationSeconds: init.durationSeconds }))
+      .catch((error: Error) => {
+        // An STS that checks signatures refuses the placeholder caller: say what to set.
+        const hint = init.caller ? '' : '; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY to a caller allowed to assume the role';
+        throw new AgentError(`simulate: STS AssumeRole of ${init.roleArn} at ${init.endpoint} failed (${error.name}: ${error.message})${hint}`, { code: 'sts-assume-role-failed', cause: error });
+      });
     const c = result.Credentials;
     if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken) throw new Error('STS AssumeRole returned no credentials');
     return {

@@ -58,7 +58,7 @@ for (const form of ['static', 'process'] as const) {
         const watcher = watchSecrets(dir, 100);
         const sim = await runCli(
           ['--log-level', 'debug', 'simulate', '--dir', dir, '--form', form, '--rotations', '2', '--refresh-interval', '1s', '--validity', '30m', '--sts-endpoint', moto.url, '--role-arn', ROLE_ARN],
-          { env: DEBUG },
+          { env: { ...DEBUG, ...moto.callerEnv } },
         );
         const secrets = await watcher.stop();
         assert.equal(sim.code, 0, sim.stderr);

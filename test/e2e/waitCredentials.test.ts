@@ -43,7 +43,8 @@ test('wait: the profile appears while waiting -> exit 0', async () => {
 
 test('wait --probe sts and --probe tcp against moto succeed; tcp to a closed port times out with exit 3', async () => {
   await withSandbox(async (dir) => {
-    await runCli(['simulate', '--dir', dir, '--rotations', '1', '--validity', '6h', '--sts-endpoint', moto.url, '--role-arn', 'arn:aws:iam::123456789012:role/appstream-fleet-machine-role']);
+    const sim = await runCli(['simulate', '--dir', dir, '--rotations', '1', '--validity', '6h', '--sts-endpoint', moto.url, '--role-arn', moto.roleArn], { env: moto.callerEnv });
+    assert.equal(sim.code, 0, sim.stderr);
     const env = { ...files(dir), AWS_ENDPOINT_URL_STS: moto.url, AWS_REGION: 'us-east-1' };
     const sts = await runCli(['wait', '--timeout', '20s', '--probe', 'sts', '--json'], { env });
     assert.equal(sts.code, 0, sts.stderr);

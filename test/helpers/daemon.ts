@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { cleanEnv, cliPath, repoRoot } from './cli.js';
+import { ROLE_ARN, stsCallerEnv } from './moto.js';
 import type { AgentDiscovery } from '../../src/daemon/discovery.js';
 
 export type Discovery = AgentDiscovery;
@@ -75,8 +76,9 @@ export async function startSandboxAgent(options: SandboxAgentOptions): Promise<S
   const stateDir = path.join(dir, 'state');
   const simArgs = ['simulate', '--dir', dir, '--form', options.form ?? 'static', '--refresh-interval', refresh, '--validity', validity, '--rotations', String(options.rotations ?? 0)];
   if (options.inPlace) simArgs.push('--in-place');
-  if (options.stsEndpoint) simArgs.push('--sts-endpoint', options.stsEndpoint, '--role-arn', options.roleArn ?? 'arn:aws:iam::123456789012:role/appstream-fleet-machine-role');
-  const simulator = options.simulate === false ? undefined : startCli(simArgs);
+  if (options.stsEndpoint) simArgs.push('--sts-endpoint', options.stsEndpoint, '--role-arn', options.roleArn ?? ROLE_ARN);
+  // Against a moto this process started, the simulator signs AssumeRole with its admin key.
+  const simulator = options.simulate === false ? undefined : startCli(simArgs, stsCallerEnv(options.stsEndpoint));
   if (simulator) await waitFor(async () => (await readFile(path.join(dir, 'simulator', 'current.json'), 'utf8').catch(() => '')).length > 0, 15_000, () => `simulator did not write a generation: ${simulator.output()}`);
 
   const agentArgs = ['serve', '--state-dir', stateDir, '--port', '0', '--refresh-interval', options.agentRefreshInterval ?? refresh, '--validity', validity, '--expiry-warning', '1s', '--refresh-grace', '1s'];

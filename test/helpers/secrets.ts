@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { cliPath, runCli, runProgram, type CliRun } from './cli.js';
-import { ROLE_ARN } from './moto.js';
+import { ROLE_ARN, stsCallerEnv } from './moto.js';
 
 export interface Secret {
   /** Where the value came from, e.g. "SecretAccessKey (simulator/current.json)". */
@@ -142,7 +142,7 @@ const quote = (value: string): string => `"${value}"`;
 export async function simulateOnce(dir: string, form: 'static' | 'process', stsUrl: string, extraEnv: Record<string, string> = {}, extraArgs: string[] = []): Promise<CliRun> {
   const run = await runCli(
     ['simulate', '--dir', dir, '--form', form, '--rotations', '1', '--validity', '30m', '--sts-endpoint', stsUrl, '--role-arn', ROLE_ARN, ...extraArgs],
-    { env: extraEnv },
+    { env: { ...stsCallerEnv(stsUrl), ...extraEnv } },
   );
   assert.equal(run.code, 0, `simulate failed: ${run.stderr}`);
   return run;

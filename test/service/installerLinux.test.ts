@@ -74,7 +74,10 @@ test('install.sh with DESTDIR lays down dist, launcher, unit and profile snippet
     // Run the installed copy (no node_modules near it) the way the unit does, with the unit's
     // environment; only the host-specific parts move into the sandbox: state dir and port 0.
     const sim = path.join(work, 'sim');
-    const simulate = spawnSync(process.execPath, [bundle, 'simulate', '--dir', sim, '--rotations', '1', '--validity', '6h'], { cwd: work, env: cleanEnv(), encoding: 'utf8', timeout: 30_000 });
+    // Real credentials from moto (authentication on), so the boto3 sample's call below proves them.
+    const moto = await startMoto();
+    t.after(() => moto.stop());
+    const simulate = spawnSync(process.execPath, [bundle, 'simulate', '--dir', sim, '--rotations', '1', '--validity', '6h', '--sts-endpoint', moto.url, '--role-arn', moto.roleArn], { cwd: work, env: cleanEnv(moto.callerEnv), encoding: 'utf8', timeout: 30_000 });
     assert.equal(simulate.status, 0, simulate.stderr);
     const stateDir = path.join(work, 'state');
     const serviceEnv: Record<string, string> = { ...unit.environment, APPSTREAM_CREDS_STATE_DIR: stateDir, APPSTREAM_CREDS_LOG_DIR: path.join(stateDir, 'logs'), APPSTREAM_CREDS_PORT: '0' };
@@ -93,7 +96,6 @@ test('install.sh with DESTDIR lays down dist, launcher, unit and profile snippet
     agent.stdout.setEncoding('utf8').on('data', (d: string) => (agentOutput += d));
     agent.stderr.setEncoding('utf8').on('data', (d: string) => (agentOutput += d));
     const exited = new Promise<number | null>((resolve) => agent.on('exit', (code) => resolve(code)));
-    const moto = await startMoto();
     try {
       const discoveryFile = path.join(stateDir, 'agent.json');
       await waitFor(async () => existsSync(discoveryFile), 20_000, () => `agent never wrote ${discoveryFile}: ${agentOutput}`);
@@ -116,14 +118,13 @@ test('install.sh with DESTDIR lays down dist, launcher, unit and profile snippet
         timeout: 60_000,
       });
       assert.equal(boto.status, 0, boto.stderr);
-      assert.match(boto.stdout, /^arn:aws:(iam|sts)::\d{12}:/);
+      assert.ok(boto.stdout.startsWith(moto.assumedRolePrefix), boto.stdout);
 
       // The unit's log folder setting takes effect.
       await waitFor(async () => existsSync(path.join(stateDir, 'logs')) && readdirSync(path.join(stateDir, 'logs')).some((f) => f.endsWith('.log')), 10_000, () => `no log file in ${stateDir}/logs: ${agentOutput}`);
     } finally {
       agent.kill('SIGTERM');
       await exited;
-      await moto.stop();
     }
     assert.ok(!existsSync(path.join(stateDir, 'agent.json')), 'clean shutdown removes agent.json');
 

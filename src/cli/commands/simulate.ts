@@ -8,7 +8,7 @@ import { AgentError, ExitCode, usageError } from '../../errors.js';
 import { parseDuration, formatDuration } from '../../config/duration.js';
 import { systemClock } from '../../clock.js';
 import { Simulator, readCurrentGeneration, type ProfileForm } from '../../simulate/Simulator.js';
-import { mintFakeCredentials, mintStsCredentials } from '../../simulate/mintCredentials.js';
+import { mintFakeCredentials, mintStsCredentials, type StsMintInit } from '../../simulate/mintCredentials.js';
 import { maskKeyId } from '../../credentials.js';
 import { processJson } from '../credentialVars.js';
 
@@ -28,6 +28,13 @@ interface SimulateOptions {
 
 const quote = (value: string): string => `"${value.replace(/"/g, '\\"')}"`;
 
+/** The AssumeRole caller from the standard variables; none means an unsigned-STS placeholder. */
+function stsCaller(env: Readonly<Record<string, string | undefined>>): StsMintInit['caller'] {
+  const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey, AWS_SESSION_TOKEN: sessionToken } = env;
+  if (!accessKeyId || !secretAccessKey) return undefined;
+  return { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) };
+}
+
 export function registerSimulate(program: Command, deps: CommandDeps): void {
   program
     .command('simulate')
@@ -40,7 +47,7 @@ export function registerSimulate(program: Command, deps: CommandDeps): void {
     .option('--rotations <n>', 'stop after this many generations (0 = run until interrupted)', '0')
     .option('--in-place', 'rewrite files in place instead of temp-file-and-rename')
     .option('--sts-endpoint <url>', 'mint real credentials with STS AssumeRole at this endpoint')
-    .option('--role-arn <arn>', 'role to assume with --sts-endpoint')
+    .option('--role-arn <arn>', 'role to assume with --sts-endpoint (signed with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN when set)')
     .option('--region <region>', 'region for STS (default: AWS_REGION or us-east-1)')
     .option('--emit', 'print the current generation as credential_process JSON (the process form calls this)')
     .addHelpText(
@@ -70,6 +77,7 @@ export function registerSimulate(program: Command, deps: CommandDeps): void {
         const refreshMs = (opts.refreshInterval ? parseDuration(opts.refreshInterval, '--refresh-interval') : settings.refreshInterval) / speed;
         const validityMs = (opts.validity ? parseDuration(opts.validity, '--validity') : settings.validity) / speed;
         const region = opts.region ?? settings.region ?? 'us-east-1';
+        const caller = stsCaller(deps.ctx.env);
 
         const simulator = new Simulator({
           dir,
@@ -83,7 +91,7 @@ export function registerSimulate(program: Command, deps: CommandDeps): void {
           mint: (expiresAt, generation) =>
             opts.stsEndpoint && opts.roleArn
               ? mintStsCredentials(
-                  { endpoint: opts.stsEndpoint, roleArn: opts.roleArn, region, sessionName: `appstream-sim-${generation}`, durationSeconds: Math.max(900, Math.ceil(validityMs / 1000)) },
+                  { endpoint: opts.stsEndpoint, roleArn: opts.roleArn, region, sessionName: `appstream-sim-${generation}`, caller, durationSeconds: Math.max(900, Math.ceil(validityMs / 1000)) },
                   expiresAt,
                 )
               : Promise.resolve(mintFakeCredentials(expiresAt)),
