@@ -1,4 +1,4 @@
-/** Exit codes are part of the public contract (DESIGN.md); scripts branch on them. */
+/** Exit codes are part of the public contract (docs/contract.md); scripts branch on them. */
 export const ExitCode = {
   ok: 0,
   runtime: 1,

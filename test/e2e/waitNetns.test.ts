@@ -1,5 +1,5 @@
 /**
- * `appstream-creds wait` inside real network namespaces (DESIGN.md, "Real parts for tests"):
+ * `appstream-creds wait` inside real network namespaces (docs/architecture.md, "Real parts for tests"):
  * the shipped bundle runs under `ip netns exec`, and a veth pair plays the customer ENI.
  * Needs root and iproute2 (skipped with the reason otherwise) and `node scripts/build.mjs`.
  *

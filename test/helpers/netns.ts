@@ -1,5 +1,5 @@
 /**
- * Network namespaces for the `wait` end-to-end tests (DESIGN.md, "Real parts for tests"):
+ * Network namespaces for the `wait` end-to-end tests (docs/architecture.md, "Real parts for tests"):
  * a fresh namespace holds only loopback; a veth pair plays the customer ENI. The inner end
  * lives in the namespace with a test address (10.213.x.y) and, optionally, the default
  * route. The outer end stays in the root namespace, is brought up (so the inner end's

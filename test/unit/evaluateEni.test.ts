@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { evaluateEni } from '../../src/network/evaluateEni.js';
 import type { InterfaceInfo, NetworkSnapshot } from '../../src/network/types.js';
 
-/** The settings default (DESIGN.md): management network, link-local, loopback. */
+/** The settings default (docs/contract.md): management network, link-local, loopback. */
 const DEFAULT_EXCLUDES = ['198.19.0.0/16', '169.254.0.0/16', '127.0.0.0/8'];
 const criteria = (match?: string) => ({ excludeCidrs: DEFAULT_EXCLUDES, ...(match === undefined ? {} : { match }) });
 
