@@ -2,7 +2,7 @@ import type { CliContext } from './context.js';
 import type { GlobalFlags } from './commandDeps.js';
 import { printCredentialProcess } from './printCredentialProcess.js';
 import { reportError } from './runAction.js';
-import { settingsFromFlags } from './setup.js';
+import { settingsFromFlags } from './commandSetup.js';
 
 const FLAGS: Record<string, keyof GlobalFlags> = {
   '--profile': 'profile',

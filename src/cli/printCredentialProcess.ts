@@ -1,14 +1,14 @@
 import type { Settings } from '../config/settingsSchema.js';
 import { ExitCode } from '../errors.js';
 import type { CommandDeps } from './commandDeps.js';
-import { currentCredentials } from './currentCredentials.js';
-import { processJson } from './credentialVars.js';
-import { commandLogger } from './setup.js';
+import { currentCredentials } from '../client/currentCredentials.js';
+import { processJson } from '../client/credentialVars.js';
+import { commandLogger, directSource } from './commandSetup.js';
 
 /** The credential-process command's work, shared by commander's route and the fast path. */
 export async function printCredentialProcess(settings: Settings, deps: CommandDeps): Promise<number> {
   const logger = await commandLogger(settings, 'warn');
-  const { credentials } = await currentCredentials(settings, deps, logger);
+  const { credentials } = await currentCredentials(settings, { source: directSource(settings, deps), logger });
   deps.ctx.io.stdout(processJson(credentials));
   return ExitCode.ok;
 }

@@ -14,7 +14,7 @@ import { registerPolicy } from './commands/policy.js';
 import { registerSaml } from './commands/saml.js';
 import { registerService } from './commands/service.js';
 
-export function buildProgram(ctx: CliContext, slot: ExitSlot): Command {
+function buildProgram(ctx: CliContext, slot: ExitSlot): Command {
   const program = new Command('appstream-creds');
   program
     .description(

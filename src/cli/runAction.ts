@@ -1,4 +1,4 @@
-import { AgentError, ExitCode, isAgentError } from '../errors.js';
+import { ExitCode, isAgentError } from '../errors.js';
 import type { CliContext, CommandResult } from './context.js';
 
 /** Holds the exit code that the composition root will use; one per CLI invocation, never global. */
@@ -36,5 +36,3 @@ export function reportError(ctx: CliContext, error: unknown): number {
   }
   return ExitCode.runtime;
 }
-
-export { AgentError };

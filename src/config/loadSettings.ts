@@ -1,6 +1,7 @@
 import { ALLOWED, SETTING_KEYS, settingsSchema, type SettingKey, type Settings } from './settingsSchema.js';
 import { defaultHomeDirs, defaultStateDir } from './defaultHomes.js';
 import { usageError } from '../errors.js';
+import { DEFAULT_PORT, DEFAULT_PROFILE } from '../agent/contract.js';
 
 export type RawSettings = Partial<Record<SettingKey, unknown>>;
 
@@ -20,7 +21,7 @@ const toEnvName = (key: string): string => ENV_PREFIX + key.replace(/[A-Z]/g, (c
 
 function defaults(platform: NodeJS.Platform, env: LoadSettingsInput['env']): RawSettings {
   return {
-    profile: 'appstream_machine_role',
+    profile: DEFAULT_PROFILE,
     stateDir: defaultStateDir(platform, env),
     homeDirs: defaultHomeDirs(platform, env),
     refreshInterval: '1h',
@@ -31,7 +32,7 @@ function defaults(platform: NodeJS.Platform, env: LoadSettingsInput['env']): Raw
     processTimeout: '30s',
     excludeCidrs: ['198.19.0.0/16', '169.254.0.0/16', '127.0.0.0/8'],
     probe: 'none',
-    port: 9920,
+    port: DEFAULT_PORT,
     imds: false,
     logMaxSizeMb: 10,
     logMaxFiles: 5,

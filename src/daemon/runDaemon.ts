@@ -8,13 +8,14 @@ import type { Logger } from '../log/createLogger.js';
 import { eniCriteria } from '../network/evaluateEni.js';
 import type { EniVerdict, ReadNetwork } from '../network/types.js';
 import { waitForNetwork } from '../network/waitForNetwork.js';
-import { createAgentServer } from '../serve/createAgentServer.js';
-import { createMetrics } from '../serve/metrics.js';
-import { RequestCounters } from '../serve/requestCounters.js';
+import { createAgentServer } from '../http/createAgentServer.js';
+import { createMetrics } from '../http/metrics.js';
+import { RequestCounters } from '../http/requestCounters.js';
 import { Tracker } from '../tracker/Tracker.js';
 import { CredentialRefresher } from './CredentialRefresher.js';
 import { groupId } from './groupId.js';
-import { acquireStateLock, newToken, prepareStateDir, removeDiscovery, writeDiscovery, writeTokenFile, type AgentDiscovery } from './discovery.js';
+import { acquireStateLock, newToken, prepareStateDir, removeDiscovery, writeDiscovery, writeTokenFile } from '../agent/discovery.js';
+import { agentUrl, credentialsUrl, type AgentDiscovery } from '../agent/contract.js';
 
 export interface DaemonDeps {
   settings: Settings;
@@ -77,11 +78,11 @@ export async function runDaemon(deps: DaemonDeps): Promise<number> {
     await lock.release();
     throw error;
   }
-  const url = `http://127.0.0.1:${port}`;
+  const url = agentUrl(port);
   const discovery: AgentDiscovery = {
     pid: process.pid,
     url,
-    credentialsUrl: `${url}/v1/credentials`,
+    credentialsUrl: credentialsUrl(url),
     tokenFile: await writeTokenFile(settings.stateDir, token, tokenGid),
     imdsEndpoint: settings.imds ? url : null,
     startedAt: new Date(clock.now()).toISOString(),

@@ -1,7 +1,8 @@
 import { readFile, stat } from 'node:fs/promises';
-import { finding, type Finding } from '../kit/findings.js';
-import { discoveryPath, processAlive, readDiscovery, tokenPath } from '../daemon/discovery.js';
-import { get } from '../cli/agentClient.js';
+import { finding, type Finding } from '../findings.js';
+import { processAlive, readDiscovery } from '../agent/discovery.js';
+import { discoveryPath, tokenPath } from '../agent/contract.js';
+import { get } from '../agent/agentClient.js';
 import type { DoctorDeps } from './types.js';
 
 const START_FIX = 'start it: `appstream-creds service start` (or `appstream-creds serve` in a terminal)';

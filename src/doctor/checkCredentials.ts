@@ -1,8 +1,8 @@
-import { finding, type Finding } from '../kit/findings.js';
+import { finding, type Finding } from '../findings.js';
 import { isAgentError } from '../errors.js';
 import { maskKeyId } from '../credentials.js';
 import { formatDuration } from '../config/duration.js';
-import { Tracker } from '../tracker/Tracker.js';
+import { classifyReading } from '../tracker/classifyReading.js';
 import type { DoctorContext, DoctorDeps } from './types.js';
 
 /** The profile (found, which form) and the credentials it yields (expiry, refresh). */
@@ -22,9 +22,7 @@ export async function checkCredentials(deps: DoctorDeps, context: DoctorContext)
           : 'repair or remove the file named in the message; AppStream rewrites it at the next refresh';
     return [finding('error', code, 'profile', message, fix)];
   }
-  const tracker = new Tracker({ clock, networkReady: true, timings: settings });
-  const generation = tracker.observe(sourced);
-  const state = tracker.state();
+  const { observed: generation, state } = classifyReading({ sourced }, { clock, timings: settings });
   const findings: Finding[] = [finding('info', 'ok', 'profile', `found: ${sourced.origin}`, 'none needed')];
   const remaining = generation.expiresAt - clock.now();
   const key = maskKeyId(generation.credentials.accessKeyId);

@@ -1,4 +1,4 @@
-import { finding, type Finding } from '../kit/findings.js';
+import { finding, type Finding } from '../findings.js';
 import { eniCriteria, evaluateEni } from '../network/evaluateEni.js';
 import type { DoctorContext, DoctorDeps } from './types.js';
 
@@ -19,7 +19,6 @@ export async function checkNetwork(deps: DoctorDeps, context: DoctorContext): Pr
       finding('error', 'no-eni', 'eni', verdict.reason, 'the customer VPC interface is not up yet: wait for it (`appstream-creds wait`), or check the fleet\'s VPC subnet and security groups; set `interface` if the ENI has an unusual name'),
     ];
   }
-  context.networkReady = true;
   const findings: Finding[] = [finding('info', 'ok', 'eni', `${verdict.eni.name} ${verdict.eni.address} carries the default route`, 'none needed')];
 
   const date = await deps.stsDate().catch(() => undefined);

@@ -1,4 +1,4 @@
-import { finding, type Finding } from '../kit/findings.js';
+import { finding, type Finding } from '../findings.js';
 import { checkAgent } from './checkAgent.js';
 import { checkCredentials } from './checkCredentials.js';
 import { checkNetwork } from './checkNetwork.js';
@@ -6,7 +6,7 @@ import type { DoctorContext, DoctorDeps } from './types.js';
 
 /** Runs every check in pipeline order; later checks use what earlier ones learned. */
 export async function runDoctor(deps: DoctorDeps): Promise<Finding[]> {
-  const context: DoctorContext = { networkReady: false };
+  const context: DoctorContext = {};
   const findings = [...(await checkCredentials(deps, context)), ...(await checkNetwork(deps, context)), ...(await checkAgent(deps))];
   if (deps.serviceStatus) {
     const status = await deps.serviceStatus().catch((error: Error) => ({ state: 'unknown' as const, detail: error.message }));

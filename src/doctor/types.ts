@@ -1,12 +1,9 @@
 import type { Clock } from '../clock.js';
 import type { Settings } from '../config/settingsSchema.js';
 import type { CredentialSource, Credentials } from '../credentials.js';
-import type { Finding } from '../kit/findings.js';
 import type { ReadNetwork } from '../network/types.js';
 import type { Identity } from '../network/probes.js';
-import type { ServiceStatus } from '../service/types.js';
-
-export type { Finding };
+import type { ServiceStatus } from '../service/managerTypes.js';
 
 /** Everything the checks touch, injected so each check is tested with fakes. */
 export interface DoctorDeps {
@@ -27,5 +24,4 @@ export interface DoctorDeps {
 /** What one check learned that later checks need. */
 export interface DoctorContext {
   credentials?: Credentials;
-  networkReady: boolean;
 }

@@ -9,7 +9,7 @@ export type Partition = 'aws' | 'aws-us-gov' | 'aws-cn';
  * `*.appstream2.<region>.aws.amazon.com` (GovCloud: `…amazonaws-us-gov.com`). Kept explicit so a
  * typo in a region gives a usage error instead of a relay state that silently goes nowhere.
  */
-export const APPSTREAM_REGIONS: readonly string[] = [
+const APPSTREAM_REGIONS: readonly string[] = [
   'us-east-1',
   'us-east-2',
   'us-west-2',
@@ -37,7 +37,7 @@ export const APPSTREAM_REGIONS: readonly string[] = [
 
 const REGION_SHAPE = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$/;
 
-export const isRegionShape = (region: string): boolean => REGION_SHAPE.test(region);
+const isRegionShape = (region: string): boolean => REGION_SHAPE.test(region);
 
 export const isAppStreamRegion = (region: string): boolean => APPSTREAM_REGIONS.includes(region);
 

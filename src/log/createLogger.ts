@@ -3,13 +3,12 @@ import type { Settings } from '../config/settingsSchema.js';
 import { openLogFiles, type LogFilesOptions } from './rollingFiles.js';
 
 export type { Logger };
-export type { LogFilesOptions };
 
 /**
  * Every place a secret could sit in a log object. Redaction is the second line of defence;
  * the first is that no code logs a credentials object or a raw header set.
  */
-export const REDACT_PATHS = [
+const REDACT_PATHS = [
   'secretAccessKey',
   'sessionToken',
   'SecretAccessKey',

@@ -71,7 +71,7 @@ export async function openLogFiles(options: LogFilesOptions): Promise<RollStream
 }
 
 /** Deletes the oldest log files in `dir` (by mtime) but `keep`, never touching `current`. */
-export function pruneLogFiles(dir: string, keep: number, current: string): void {
+function pruneLogFiles(dir: string, keep: number, current: string): void {
   const others: Array<{ file: string; mtime: number; n: number }> = [];
   for (const name of safeReaddir(dir)) {
     const match = LOG_FILE_PATTERN.exec(name);

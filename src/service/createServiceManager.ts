@@ -3,8 +3,7 @@ import { usageError } from '../errors.js';
 import { DEFAULT_LINUX_PREFIX, WINDOWS_INSTALL_FOLDER } from './constants.js';
 import type { FileOps } from './fileOps.js';
 import { createLinuxServiceManager } from './linuxServiceManager.js';
-import type { PlatformServiceManager } from './managerTypes.js';
-import type { CommandRunner } from './types.js';
+import type { CommandRunner, PlatformServiceManager } from './managerTypes.js';
 import { createWindowsServiceManager } from './windowsServiceManager.js';
 
 export interface ServiceManagerOptions {

@@ -3,12 +3,11 @@ import { usageError } from '../errors.js';
 import { BUNDLE_RELATIVE, SERVICE_GROUP, SERVICE_USER, SYSTEMD_UNIT } from './constants.js';
 import { nodeFileOps, type FileOps } from './fileOps.js';
 import { LINUX_ENVIRONMENT_D, LINUX_MACHINE_ENV_FILES, LINUX_PROFILE_SCRIPT, machineEnvVars, renderEnvironmentD, renderProfileScript } from './machineEnv.js';
-import type { InstallOutcome, PlatformServiceManager, ServiceInstallConfig, UninstallOutcome } from './managerTypes.js';
+import type { CommandRunner, InstallOutcome, PlatformServiceManager, ServiceInstallConfig, ServiceStatus, UninstallOutcome } from './managerTypes.js';
 import { describeCommand, runChecked } from './runChecked.js';
 import { serveArguments, serviceEnvironment } from './serviceEnvironment.js';
 import { parseSystemctlShow, SHOW_ARGS } from './systemdStatus.js';
 import { renderSystemdUnit } from './systemdUnit.js';
-import type { CommandRunner, ServiceStatus } from './types.js';
 
 export interface LinuxServiceManagerOptions {
   runner: CommandRunner;
@@ -21,8 +20,8 @@ export interface LinuxServiceManagerOptions {
   files?: FileOps;
 }
 
-export const UNIT_PATH = `/etc/systemd/system/${SYSTEMD_UNIT}`;
-export const COMMAND_LINK = '/usr/bin/appstream-creds';
+const UNIT_PATH = `/etc/systemd/system/${SYSTEMD_UNIT}`;
+const COMMAND_LINK = '/usr/bin/appstream-creds';
 const posix = path.posix;
 const shellQuote = (value: string): string => `'${value.replace(/'/g, `'\\''`)}'`;
 

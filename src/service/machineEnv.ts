@@ -1,12 +1,13 @@
-import path from 'node:path';
+import type path from 'node:path';
+import { agentUrl, credentialsUrl, tokenPath } from '../agent/contract.js';
 
 /** The variables every AWS SDK and the AWS CLI read to use a local container-credentials endpoint. */
 export const MACHINE_ENV_NAMES = ['AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE'] as const;
 
 export function machineEnvVars(port: number, stateDir: string, pathModule: path.PlatformPath): Array<[string, string]> {
   return [
-    ['AWS_CONTAINER_CREDENTIALS_FULL_URI', `http://127.0.0.1:${port}/v1/credentials`],
-    ['AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE', pathModule.join(stateDir, 'token')],
+    ['AWS_CONTAINER_CREDENTIALS_FULL_URI', credentialsUrl(agentUrl(port))],
+    ['AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE', tokenPath(stateDir, pathModule)],
   ];
 }
 

@@ -1,4 +1,19 @@
-import type { ServiceManager, ServiceStatus } from './types.js';
+/** Runs an OS command; injected so service logic is tested on Linux without touching the OS. */
+export interface CommandRunner {
+  run(command: string, args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }>;
+}
+
+export type ServiceState = 'running' | 'stopped' | 'not-installed' | 'unknown';
+
+export interface ServiceStatus {
+  state: ServiceState;
+  detail: string;
+}
+
+/** One per platform (systemd, Windows SCM through WinSW). */
+export interface ServiceManager {
+  status(): Promise<ServiceStatus>;
+}
 
 /** What the service runs and how; built by the `service install` command from validated settings. */
 export interface ServiceInstallConfig {

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import type { CommandRunner } from './types.js';
+import type { CommandRunner } from './managerTypes.js';
 
 /**
  * The real runner: no shell (arguments reach the program as given), no console window on

@@ -1,5 +1,5 @@
 import { AgentError, ExitCode } from '../errors.js';
-import type { CommandRunner } from './types.js';
+import type { CommandRunner } from './managerTypes.js';
 
 /** A command line as a person would type it, for progress lines and error messages. */
 export const describeCommand = (command: string, args: readonly string[]): string =>

@@ -1,4 +1,4 @@
-import type { ServiceStatus } from './types.js';
+import type { ServiceStatus } from './managerTypes.js';
 import { SYSTEMD_UNIT } from './constants.js';
 
 /** The properties `status` asks systemctl for. */

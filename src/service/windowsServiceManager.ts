@@ -3,10 +3,10 @@ import { AgentError, ExitCode, usageError } from '../errors.js';
 import { BUNDLE_RELATIVE, SERVICE_DESCRIPTION, SERVICE_DISPLAY_NAME, SERVICE_ID } from './constants.js';
 import { nodeFileOps, type FileOps } from './fileOps.js';
 import { MACHINE_ENV_NAMES, machineEnvVars, WINDOWS_ENVIRONMENT_KEY } from './machineEnv.js';
-import type { InstallOutcome, PlatformServiceManager, ServiceInstallConfig, UninstallOutcome } from './managerTypes.js';
+import type { CommandRunner, InstallOutcome, PlatformServiceManager, ServiceInstallConfig, ServiceStatus, UninstallOutcome } from './managerTypes.js';
 import { describeCommand, runChecked } from './runChecked.js';
 import { serveArguments, serviceEnvironment } from './serviceEnvironment.js';
-import type { CommandRunner, ServiceStatus } from './types.js';
+import { tokenPath } from '../agent/contract.js';
 import { parseScQuery, parseWinswStatus } from './winswStatus.js';
 import { renderWinswXml, windowsArg } from './winswXml.js';
 
@@ -21,7 +21,7 @@ const win = path.win32;
 const SYSTEM = '*S-1-5-18';
 const ADMINISTRATORS = '*S-1-5-32-544';
 /** sc.exe recovery, belt and braces over WinSW's <onfailure>: 10 s, 10 s, then 60 s; reset after an hour. */
-export const SC_FAILURE_ARGS = ['failure', SERVICE_ID, 'reset=', '3600', 'actions=', 'restart/10000/restart/10000/restart/60000'] as const;
+const SC_FAILURE_ARGS = ['failure', SERVICE_ID, 'reset=', '3600', 'actions=', 'restart/10000/restart/10000/restart/60000'] as const;
 
 export function windowsServicePaths(prefix: string) {
   const serviceDir = win.join(prefix, 'service');
@@ -120,7 +120,7 @@ export function createWindowsServiceManager(options: WindowsServiceManagerOption
     // it and read the files directly in it (token, agent.json), which new token files inherit.
     const group = config.tokenGroup;
     await run('icacls', [config.stateDir, '/inheritance:r', '/grant:r', `${SYSTEM}:(OI)(CI)F`, `${ADMINISTRATORS}:(OI)(CI)F`, ...(group ? [`${group}:(OI)(NP)RX`] : [])]);
-    const token = win.join(config.stateDir, 'token');
+    const token = tokenPath(config.stateDir, win);
     if (await files.exists(token)) {
       await run('icacls', [token, '/inheritance:r', '/grant:r', `${SYSTEM}:R`, `${ADMINISTRATORS}:R`, ...(group ? [`${group}:R`] : [])]);
     }

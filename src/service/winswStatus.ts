@@ -1,4 +1,4 @@
-import type { ServiceStatus } from './types.js';
+import type { ServiceStatus } from './managerTypes.js';
 
 const firstLine = (text: string): string => text.trim().split(/\r?\n/)[0] ?? '';
 

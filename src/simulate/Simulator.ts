@@ -28,7 +28,7 @@ export interface SandboxPaths {
   envFile: string;
 }
 
-export const sandboxPaths = (dir: string): SandboxPaths => ({
+const sandboxPaths = (dir: string): SandboxPaths => ({
   credentialsFile: path.join(dir, '.aws', 'credentials'),
   configFile: path.join(dir, '.aws', 'config'),
   currentFile: path.join(dir, 'simulator', 'current.json'),

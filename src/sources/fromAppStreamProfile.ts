@@ -6,6 +6,7 @@ import { readStableFile } from './readStableFile.js';
 import { parseProfileFile, profileSection } from './parseProfileFile.js';
 import type { ProfileFile } from './profileLocations.js';
 import { runCredentialProcess } from './runCredentialProcess.js';
+import { DEFAULT_PROFILE } from '../agent/contract.js';
 import { commandResolvesProfile, guardedProfiles, withGuard } from './recursionGuard.js';
 
 export interface FromAppStreamProfileInit {
@@ -20,7 +21,6 @@ export interface FromAppStreamProfileInit {
   retryDelayMs?: number;
 }
 
-const DEFAULT_PROFILE = 'appstream_machine_role';
 /** A static-keys file younger than this is read again, so a rewrite in progress is not served. */
 const QUIET_MS = 25;
 const AWS_SECRET = /^[A-Za-z0-9/+]{40}$/;

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { cleanEnv, cliPath, repoRoot } from './cli.js';
 import { ROLE_ARN, stsCallerEnv } from './moto.js';
-import type { AgentDiscovery } from '../../src/daemon/discovery.js';
+import type { AgentDiscovery } from '../../src/agent/contract.js';
 
 export type Discovery = AgentDiscovery;
 

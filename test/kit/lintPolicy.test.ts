@@ -1,8 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { lintPolicy } from '../../src/kit/lintPolicy.js';
-import { canWrite } from '../../src/kit/actionAccess.js';
-import { hasErrors, type Finding } from '../../src/kit/findings.js';
+import { lintPolicy } from '../../src/kit/iam/lintPolicy.js';
+import { canWrite } from '../../src/kit/iam/actionAccess.js';
+import { hasErrors, type Finding } from '../../src/findings.js';
 import { cleanS3Policy } from './policyFixtures.js';
 
 const lint = (policy: unknown): Finding[] => lintPolicy(JSON.stringify(policy, null, 2));

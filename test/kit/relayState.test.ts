@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { relayState } from '../../src/kit/relayState.js';
+import { relayState } from '../../src/kit/saml/relayState.js';
 import { AgentError, ExitCode } from '../../src/errors.js';
 
 const base = { account: '1234-5678-9012', stack: 'Sales' };

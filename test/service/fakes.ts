@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { FileOps } from '../../src/service/fileOps.js';
-import type { CommandRunner } from '../../src/service/types.js';
+import type { CommandRunner } from '../../src/service/managerTypes.js';
 
 export interface RunResult {
   code: number;

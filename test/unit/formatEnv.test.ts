@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { detectEnvFormat, formatEnv } from '../../src/cli/formatEnv.js';
+import { detectEnvFormat, formatEnv } from '../../src/client/formatEnv.js';
 
 test('detectEnvFormat on Windows: PowerShell when PSModulePath is set (PowerShell sets it), cmd otherwise', () => {
   assert.equal(detectEnvFormat({ PSModulePath: 'C:\\Program Files\\WindowsPowerShell\\Modules' }, 'win32'), 'powershell');

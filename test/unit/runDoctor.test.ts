@@ -12,10 +12,11 @@ import type { AddressInfo } from 'node:net';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { runDoctor } from '../../src/doctor/runDoctor.js';
-import type { DoctorDeps, Finding } from '../../src/doctor/types.js';
+import type { DoctorDeps } from '../../src/doctor/types.js';
+import type { Finding } from '../../src/findings.js';
 import { loadSettings } from '../../src/config/loadSettings.js';
 import type { NetworkSnapshot } from '../../src/network/types.js';
-import type { ServiceStatus } from '../../src/service/types.js';
+import type { ServiceStatus } from '../../src/service/managerTypes.js';
 import { createFakeClock } from '../helpers/fakeClock.js';
 import { makeSandbox } from '../helpers/sandbox.js';
 

@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { waitForNetwork, type WaitForNetworkInit } from '../../src/network/waitForNetwork.js';
 import type { EniVerdict, InterfaceInfo, NetworkSnapshot, ReadNetwork } from '../../src/network/types.js';
 import { createFakeClock, type FakeClock } from '../helpers/fakeClock.js';
+import { S } from '../helpers/timings.js';
 
-const S = 1_000;
 const START = Date.parse('2026-01-01T00:00:00Z');
 const EXCLUDES = ['198.19.0.0/16', '169.254.0.0/16', '127.0.0.0/8'];
 const NO_ADDRESS_REASON = `no interface with an IPv4 address outside ${EXCLUDES.join(', ')}`;

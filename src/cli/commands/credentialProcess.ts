@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { CommandDeps } from '../commandDeps.js';
 import { runAction } from '../runAction.js';
-import { commandSettings } from '../setup.js';
+import { commandSettings } from '../commandSetup.js';
 import { printCredentialProcess } from '../printCredentialProcess.js';
 
 export function registerCredentialProcess(program: Command, deps: CommandDeps): void {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { CommandDeps } from '../commandDeps.js';
 import { runAction } from '../runAction.js';
-import { commandSettings, directSource } from '../setup.js';
+import { commandSettings, directSource } from '../commandSetup.js';
 import { runDoctor } from '../../doctor/runDoctor.js';
 import { readNetworkWithSysinfo } from '../../network/readNetwork.js';
 import { stsEndpointUrl, stsIdentity } from '../../network/probes.js';
@@ -9,7 +9,7 @@ import { systemClock } from '../../clock.js';
 import { createServiceManager } from '../../service/createServiceManager.js';
 import { nodeCommandRunner } from '../../service/nodeCommandRunner.js';
 import { ExitCode } from '../../errors.js';
-import { formatFindings, formatFindingsJson, hasErrors } from '../../kit/findings.js';
+import { formatFindings, formatFindingsJson, hasErrors } from '../../findings.js';
 
 interface DoctorOptions {
   json?: boolean;

@@ -2,10 +2,10 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import type { CommandDeps } from '../commandDeps.js';
 import { runAction } from '../runAction.js';
-import { commandLogger, commandSettings } from '../setup.js';
-import { currentCredentials } from '../currentCredentials.js';
-import { credentialVars } from '../credentialVars.js';
-import { ENV_FORMATS, detectEnvFormat, formatEnv, type EnvFormat } from '../formatEnv.js';
+import { commandLogger, commandSettings, directSource } from '../commandSetup.js';
+import { currentCredentials } from '../../client/currentCredentials.js';
+import { credentialVars } from '../../client/credentialVars.js';
+import { ENV_FORMATS, detectEnvFormat, formatEnv, type EnvFormat } from '../../client/formatEnv.js';
 import { ExitCode } from '../../errors.js';
 
 export function registerEnv(program: Command, deps: CommandDeps): void {
@@ -24,7 +24,7 @@ export function registerEnv(program: Command, deps: CommandDeps): void {
     .action(
       runAction(deps.ctx, deps.slot, async (opts: { format?: EnvFormat }, command: Command) => {
         const settings = commandSettings(command, deps);
-        const { credentials } = await currentCredentials(settings, deps, await commandLogger(settings, 'warn'));
+        const { credentials } = await currentCredentials(settings, { source: directSource(settings, deps), logger: await commandLogger(settings, 'warn') });
         const format = opts.format ?? detectEnvFormat(deps.ctx.env, process.platform);
         deps.ctx.io.stdout(formatEnv(credentialVars(credentials, settings.region), format));
         return ExitCode.ok;

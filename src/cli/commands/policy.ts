@@ -2,9 +2,9 @@ import type { Command } from 'commander';
 import type { CommandDeps } from '../commandDeps.js';
 import { runAction } from '../runAction.js';
 import { ExitCode } from '../../errors.js';
-import { formatFindings, formatFindingsJson, hasErrors } from '../../kit/findings.js';
-import { lintPolicy } from '../../kit/lintPolicy.js';
-import { machineRoleTrust } from '../../kit/machineRoleTrust.js';
+import { formatFindings, formatFindingsJson, hasErrors } from '../../findings.js';
+import { lintPolicy } from '../../kit/iam/lintPolicy.js';
+import { machineRoleTrust } from '../../kit/iam/machineRoleTrust.js';
 import { renderPolicy } from '../../kit/policyDocument.js';
 import { readProcessStdin, readTextInput } from '../../kit/readTextInput.js';
 

@@ -3,14 +3,14 @@ import type { CommandDeps } from '../commandDeps.js';
 import { runAction } from '../runAction.js';
 import { ExitCode, usageError } from '../../errors.js';
 import { parseDuration } from '../../config/duration.js';
-import { formatFindings, formatFindingsJson, hasErrors } from '../../kit/findings.js';
-import type { IdpMetadata } from '../../kit/idpMetadata.js';
+import { formatFindings, formatFindingsJson, hasErrors } from '../../findings.js';
+import type { IdpMetadata } from '../../kit/saml/idpMetadata.js';
 import { renderPolicy } from '../../kit/policyDocument.js';
 import { readProcessStdin, readTextInput } from '../../kit/readTextInput.js';
 import { isAppStreamRegion } from '../../kit/regions.js';
-import { relayState } from '../../kit/relayState.js';
-import { decodeSamlInput } from '../../kit/samlInput.js';
-import { samlTrustPolicy, streamPolicy } from '../../kit/samlPolicies.js';
+import { relayState } from '../../kit/saml/relayState.js';
+import { decodeSamlInput } from '../../kit/saml/samlInput.js';
+import { samlTrustPolicy, streamPolicy } from '../../kit/saml/samlPolicies.js';
 
 interface TrustOptions {
   providerArn: string;
@@ -130,8 +130,8 @@ export function registerSaml(program: Command, deps: CommandDeps): void {
         const skewMs = parseDuration(options.skew, '--skew');
         const now = options.at === undefined ? new Date() : parseAt(options.at);
         // The XML and signature libraries load only here, so the other commands start fast.
-        const { readIdpMetadata } = await import('../../kit/idpMetadata.js');
-        const { checkSamlResponse } = await import('../../kit/checkSamlResponse.js');
+        const { readIdpMetadata } = await import('../../kit/saml/idpMetadata.js');
+        const { checkSamlResponse } = await import('../../kit/saml/checkSamlResponse.js');
         let metadata: IdpMetadata | undefined;
         if (options.idpMetadata !== undefined) {
           const xml = await readTextInput(options.idpMetadata, ctx.cwd, readProcessStdin, '--idp-metadata');

@@ -2,13 +2,12 @@ import os from 'node:os';
 import type { Command } from 'commander';
 import type { CommandDeps } from '../commandDeps.js';
 import { runAction } from '../runAction.js';
-import { commandSettings, directSource } from '../setup.js';
+import { commandSettings, directSource } from '../commandSetup.js';
 import { createLogger, daemonLoggerOptions } from '../../log/createLogger.js';
 import { runDaemon } from '../../daemon/runDaemon.js';
 import { profileLocations } from '../../sources/profileLocations.js';
 import { readNetworkWithSysinfo } from '../../network/readNetwork.js';
 import { systemClock } from '../../clock.js';
-import { AgentError, ExitCode } from '../../errors.js';
 
 interface ServeOptions {
   port?: string;

@@ -2,15 +2,14 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { globalFlags, type CommandDeps } from '../commandDeps.js';
 import { runAction } from '../runAction.js';
-import { commandSettings } from '../setup.js';
+import { commandSettings } from '../commandSetup.js';
 import { AgentError, ExitCode, usageError } from '../../errors.js';
 import { writeFileAtomic } from '../../writeFileAtomic.js';
 import { SERVICE_ID } from '../../service/constants.js';
 import { createServiceManager, defaultNodePath, defaultPrefix } from '../../service/createServiceManager.js';
 import { nodeFileOps, type FileOps } from '../../service/fileOps.js';
-import type { PlatformServiceManager } from '../../service/managerTypes.js';
+import type { CommandRunner, PlatformServiceManager } from '../../service/managerTypes.js';
 import { nodeCommandRunner } from '../../service/nodeCommandRunner.js';
-import type { CommandRunner } from '../../service/types.js';
 
 /** Tests swap the OS for fakes; production uses the real platform, runner and files. */
 export interface ServiceCommandOverrides {

@@ -3,14 +3,14 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import type { CommandDeps } from '../commandDeps.js';
 import { runAction } from '../runAction.js';
-import { commandSettings } from '../setup.js';
+import { commandSettings } from '../commandSetup.js';
 import { AgentError, ExitCode, usageError } from '../../errors.js';
 import { parseDuration, formatDuration } from '../../config/duration.js';
 import { systemClock } from '../../clock.js';
 import { Simulator, readCurrentGeneration, type ProfileForm } from '../../simulate/Simulator.js';
 import { mintFakeCredentials, mintStsCredentials, type StsMintInit } from '../../simulate/mintCredentials.js';
 import { maskKeyId } from '../../credentials.js';
-import { processJson } from '../credentialVars.js';
+import { processJson } from '../../client/credentialVars.js';
 
 interface SimulateOptions {
   dir: string;

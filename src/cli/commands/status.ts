@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import type { CommandDeps } from '../commandDeps.js';
 import { runAction } from '../runAction.js';
-import { commandSettings, directSource, trackerFor } from '../setup.js';
-import { ExitCode, isAgentError } from '../../errors.js';
+import { commandSettings, directSource } from '../commandSetup.js';
+import { ExitCode } from '../../errors.js';
 import { systemClock } from '../../clock.js';
-import { describeTracker, renderStatus, type StatusReport } from '../../tracker/describeTracker.js';
-import { findRunningAgent, get } from '../agentClient.js';
+import { renderStatus } from '../../tracker/describeTracker.js';
+import { currentStatus } from '../../client/currentStatus.js';
 
 export function registerStatus(program: Command, deps: CommandDeps): void {
   program
@@ -21,23 +21,9 @@ export function registerStatus(program: Command, deps: CommandDeps): void {
     .action(
       runAction(deps.ctx, deps.slot, async (opts: { json?: boolean }, command: Command) => {
         const settings = commandSettings(command, deps);
-        const agent = await findRunningAgent(settings.stateDir);
-        const fromAgent = agent ? await get(`${agent.discovery.url}/v1/status`, { authorization: agent.token }, 3_000).catch(() => undefined) : undefined;
-        if (fromAgent?.status === 200) {
-          const status = JSON.parse(fromAgent.body) as StatusReport;
-          deps.ctx.io.stdout(opts.json ? `${JSON.stringify(status, null, 2)}\n` : renderStatus(status));
-          return status.current ? ExitCode.ok : ExitCode.credentialsUnavailable;
-        }
-        const tracker = trackerFor(settings, systemClock, undefined, true);
-        try {
-          tracker.observe(await directSource(settings, deps)());
-        } catch (error) {
-          if (!isAgentError(error) || error.exitCode === ExitCode.usage) throw error;
-          tracker.reportFailure({ code: error.code, message: error.message });
-        }
-        const status = describeTracker(tracker, systemClock.now(), { profile: settings.profile, mode: 'direct' });
+        const { status, usable } = await currentStatus(settings, { source: directSource(settings, deps), clock: systemClock });
         deps.ctx.io.stdout(opts.json ? `${JSON.stringify(status, null, 2)}\n` : renderStatus(status));
-        return tracker.current() ? ExitCode.ok : ExitCode.credentialsUnavailable;
+        return usable ? ExitCode.ok : ExitCode.credentialsUnavailable;
       }),
     );
 }

@@ -31,7 +31,7 @@ class Stop {
 }
 
 /** Offset of the first syntax error, by a recursive-descent walk of the JSON grammar. */
-export function jsonErrorOffset(text: string): number | undefined {
+function jsonErrorOffset(text: string): number | undefined {
   let i = 0;
   const fail = (): never => {
     throw new Stop(i);

@@ -1,7 +1,7 @@
 import type { Document } from '@xmldom/xmldom';
 import { checkAssertion } from './checkAssertion.js';
 import { checkAttributes, type RoleMapping } from './checkAttributes.js';
-import { finding, type Finding } from './findings.js';
+import { finding, type Finding } from '../../findings.js';
 import type { IdpMetadata } from './idpMetadata.js';
 import type { SamlInput } from './samlInput.js';
 import { hasDoctype, parseXml } from './samlXml.js';

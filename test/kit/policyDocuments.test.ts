@@ -1,8 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { machineRoleTrust } from '../../src/kit/machineRoleTrust.js';
+import { machineRoleTrust } from '../../src/kit/iam/machineRoleTrust.js';
 import { renderPolicy } from '../../src/kit/policyDocument.js';
-import { samlTrustPolicy, streamPolicy } from '../../src/kit/samlPolicies.js';
+import { samlTrustPolicy, streamPolicy } from '../../src/kit/saml/samlPolicies.js';
 import { AgentError, ExitCode } from '../../src/errors.js';
 
 /** Round-trips through the printed text, so the golden objects also prove the output is JSON. */

@@ -1,9 +1,9 @@
 import type { Element } from '@xmldom/xmldom';
-import { parseRoleArn, parseSamlProviderArn } from './arns.js';
-import { finding, type Finding } from './findings.js';
-import { children, descend, NS, textOf } from './samlXml.js';
+import { parseRoleArn, parseSamlProviderArn } from '../arns.js';
+import { finding, type Finding } from '../../findings.js';
+import { children, NS, textOf } from './samlXml.js';
 
-export const ATTRIBUTE = {
+const ATTRIBUTE = {
   role: 'https://aws.amazon.com/SAML/Attributes/Role',
   roleSessionName: 'https://aws.amazon.com/SAML/Attributes/RoleSessionName',
   sessionDuration: 'https://aws.amazon.com/SAML/Attributes/SessionDuration',

@@ -14,10 +14,8 @@ import { Tracker } from '../../src/tracker/Tracker.js';
 import { createLogger } from '../../src/log/createLogger.js';
 import { AgentError } from '../../src/errors.js';
 import type { CredentialSource, SourcedCredentials } from '../../src/credentials.js';
+import { S, H, TEST_TIMINGS } from '../helpers/timings.js';
 
-const S = 1_000;
-const M = 60 * S;
-const H = 60 * M;
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 
 function setup(over: Partial<RefresherInit> & { source: CredentialSource }) {
@@ -26,7 +24,7 @@ function setup(over: Partial<RefresherInit> & { source: CredentialSource }) {
   const { lines, sink } = logCapture();
   const ready = (async () => {
     const logger = await createLogger({ level: 'debug', destination: sink });
-    const tracker = new Tracker({ clock, logger, networkReady: true, timings: { refreshInterval: H, validity: 6 * H, refreshGrace: 10 * M, expiryWarning: 30 * M } });
+    const tracker = new Tracker({ clock, logger, networkReady: true, timings: TEST_TIMINGS });
     const refresher = new CredentialRefresher({ tracker, clock, logger, files: [], refreshInterval: H, pollMs: H, ...over });
     return { tracker, refresher };
   })();

@@ -1,7 +1,7 @@
-import { requireSamlProviderArn } from './arns.js';
-import { normalizeAccountId, requireStackName } from './identifiers.js';
-import { partitionOf, requireRegionShape } from './regions.js';
-import type { PolicyDocument } from './policyDocument.js';
+import { requireSamlProviderArn } from '../arns.js';
+import { normalizeAccountId, requireStackName } from '../identifiers.js';
+import { partitionOf, requireRegionShape } from '../regions.js';
+import type { PolicyDocument } from '../policyDocument.js';
 
 export interface SamlTrustOptions {
   providerArn: string;
@@ -34,7 +34,7 @@ export interface StreamPolicyOptions {
   stack: string;
 }
 
-export function stackArn(options: StreamPolicyOptions): string {
+function stackArn(options: StreamPolicyOptions): string {
   const region = requireRegionShape(options.region);
   const account = normalizeAccountId(options.account, '--account');
   const stack = requireStackName(options.stack);

@@ -7,20 +7,18 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createAgentServer } from '../../src/serve/createAgentServer.js';
-import { createMetrics } from '../../src/serve/metrics.js';
-import { RequestCounters } from '../../src/serve/requestCounters.js';
-import { checkHost, checkNoBody, checkNotForwarded, tokenChecker } from '../../src/serve/guards.js';
-import { ImdsTokenStore } from '../../src/serve/imdsTokens.js';
-import { containerBody, imdsBody } from '../../src/serve/credentialsBody.js';
+import { createAgentServer } from '../../src/http/createAgentServer.js';
+import { createMetrics } from '../../src/http/metrics.js';
+import { RequestCounters } from '../../src/http/requestCounters.js';
+import { checkHost, checkNoBody, checkNotForwarded, tokenChecker } from '../../src/http/guards.js';
+import { ImdsTokenStore } from '../../src/http/imdsTokens.js';
+import { containerBody, imdsBody } from '../../src/http/credentialsBody.js';
 import { Tracker } from '../../src/tracker/Tracker.js';
 import type { Credentials } from '../../src/credentials.js';
 import { createFakeClock } from '../helpers/fakeClock.js';
 import { rawRequest } from '../helpers/clients.js';
+import { S, M, H, TEST_TIMINGS } from '../helpers/timings.js';
 
-const S = 1_000;
-const M = 60 * S;
-const H = 60 * M;
 const START = Date.parse('2026-01-01T00:00:00Z');
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3})?Z$/;
 
@@ -37,7 +35,7 @@ function creds(over: Partial<Credentials> = {}): Credentials {
 
 async function setup(options: { imds?: boolean; networkReady?: boolean; maxImdsTokens?: number } = {}) {
   const clock = createFakeClock(START);
-  const tracker = new Tracker({ clock, networkReady: options.networkReady ?? true, timings: { refreshInterval: H, validity: 6 * H, refreshGrace: 10 * M, expiryWarning: 30 * M } });
+  const tracker = new Tracker({ clock, networkReady: options.networkReady ?? true, timings: TEST_TIMINGS });
   const counters = new RequestCounters();
   const token = randomBytes(32).toString('hex');
   const server = createAgentServer({
@@ -155,7 +153,7 @@ test('the body is serialized once per generation: the same Buffer every time, a 
 
 test('credentialsBody: Token is "" without a session token; the IMDS document has Code, Type and LastUpdated', () => {
   const clock = createFakeClock(START);
-  const tracker = new Tracker({ clock, networkReady: true, timings: { refreshInterval: H, validity: 6 * H, refreshGrace: 10 * M, expiryWarning: 30 * M } });
+  const tracker = new Tracker({ clock, networkReady: true, timings: TEST_TIMINGS });
   const { sessionToken: _omit, ...noToken } = creds();
   const g = tracker.observe({ credentials: noToken, origin: 'unit test' });
   assert.equal(json(containerBody(g).body.toString()).Token, '');

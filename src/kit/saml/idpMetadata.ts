@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import type { Element } from '@xmldom/xmldom';
-import { usageError } from '../errors.js';
+import { usageError } from '../../errors.js';
 import { children, NS, parseXml, textOf } from './samlXml.js';
 
 export interface IdpMetadata {

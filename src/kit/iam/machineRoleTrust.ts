@@ -1,7 +1,7 @@
-import { usageError } from '../errors.js';
-import { normalizeAccountId } from './identifiers.js';
-import { requireAppStreamSourceArn } from './arns.js';
-import type { ConditionBlock, PolicyDocument } from './policyDocument.js';
+import { usageError } from '../../errors.js';
+import { normalizeAccountId } from '../identifiers.js';
+import { requireAppStreamSourceArn } from '../arns.js';
+import type { ConditionBlock, PolicyDocument } from '../policyDocument.js';
 
 export interface MachineRoleTrustOptions {
   sourceAccount?: string;

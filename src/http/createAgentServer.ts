@@ -8,6 +8,7 @@ import { checkHost, checkNoBody, checkNotForwarded, tokenChecker, type Refusal }
 import { containerBody, imdsBody, jsonHeaders } from './credentialsBody.js';
 import { ImdsTokenStore } from './imdsTokens.js';
 import { RequestCounters } from './requestCounters.js';
+import { ROUTES } from '../agent/contract.js';
 
 export interface AgentServerInit {
   tracker: TrackerView;
@@ -26,8 +27,8 @@ export interface AgentServerInit {
 }
 
 const USABLE = new Set(['ready', 'refresh-overdue', 'expiring']);
-const IMDS_ROLE_PREFIX = '/latest/meta-data/iam/security-credentials/';
-const KNOWN_ROUTES = new Set(['/v1/credentials', '/healthz', '/v1/status', '/metrics']);
+const IMDS_ROLE_PREFIX = ROUTES.imdsCredentials;
+const KNOWN_ROUTES = new Set<string>([ROUTES.credentials, ROUTES.health, ROUTES.status, ROUTES.metrics]);
 
 /** A JSON error body; messages are fixed strings, so no secret can reach a refusal. */
 function refuse(res: ServerResponse, refusal: Refusal, extraHeaders: string[] = []): number {
@@ -73,16 +74,16 @@ export function createAgentServer(init: AgentServerInit): http.Server {
 
   // Synchronous on purpose: the credentials route allocates no promise.
   const route = (req: IncomingMessage, res: ServerResponse, path: string): number | Promise<number> => {
-    if (path === '/v1/credentials') {
+    if (path === ROUTES.credentials) {
       if (req.method !== 'GET') return refuse(res, { status: 405, code: 'method', message: 'use GET' });
       if (!tokenOk(req.headers.authorization)) return refuse(res, { status: 401, code: 'unauthorized', message: 'missing or wrong Authorization token' });
       return serveCredentials(res, containerBody);
     }
-    if (path === '/healthz') {
+    if (path === ROUTES.health) {
       const state = tracker.state();
       return sendJson(res, USABLE.has(state) ? 200 : 503, { state });
     }
-    if (path === '/v1/status') {
+    if (path === ROUTES.status) {
       if (!tokenOk(req.headers.authorization)) return refuse(res, { status: 401, code: 'unauthorized', message: 'missing or wrong Authorization token' });
       return sendJson(res, 200, {
         ...describeTracker(tracker, init.clock.now(), { profile: init.profile, mode: 'agent' }),
@@ -90,7 +91,7 @@ export function createAgentServer(init: AgentServerInit): http.Server {
         ...(init.statusExtras?.() ?? {}),
       });
     }
-    if (path === '/metrics') {
+    if (path === ROUTES.metrics) {
       return init.metrics.metrics().then((metrics) => {
         const text = Buffer.from(metrics);
         res.writeHead(200, { 'content-type': init.metrics.contentType, 'content-length': String(text.length) });
@@ -103,7 +104,7 @@ export function createAgentServer(init: AgentServerInit): http.Server {
   };
 
   const routeImds = (req: IncomingMessage, res: ServerResponse, path: string): number => {
-    if (path === '/latest/api/token') {
+    if (path === ROUTES.imdsToken) {
       if (req.method !== 'PUT') return refuse(res, { status: 405, code: 'method', message: 'use PUT' });
       const ttlText = req.headers['x-aws-ec2-metadata-token-ttl-seconds'];
       const ttl = typeof ttlText === 'string' && /^\d{1,5}$/.test(ttlText) ? Number(ttlText) : NaN;
@@ -132,7 +133,7 @@ export function createAgentServer(init: AgentServerInit): http.Server {
   const routeName = (path: string): string => {
     if (KNOWN_ROUTES.has(path)) return path;
     if (!path.startsWith('/latest/')) return 'other';
-    return path.startsWith(IMDS_ROLE_PREFIX) ? 'imds-credentials' : path === '/latest/api/token' ? 'imds-token' : 'imds-other';
+    return path.startsWith(IMDS_ROLE_PREFIX) ? 'imds-credentials' : path === ROUTES.imdsToken ? 'imds-token' : 'imds-other';
   };
 
   const debug = init.logger?.isLevelEnabled('debug') ? init.logger : undefined;

@@ -1,9 +1,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkSamlResponse, type SamlCheckOptions } from '../../src/kit/checkSamlResponse.js';
-import type { Finding } from '../../src/kit/findings.js';
-import { readIdpMetadata, type IdpMetadata } from '../../src/kit/idpMetadata.js';
-import { decodeSamlInput } from '../../src/kit/samlInput.js';
+import { checkSamlResponse, type SamlCheckOptions } from '../../src/kit/saml/checkSamlResponse.js';
+import type { Finding } from '../../src/findings.js';
+import { readIdpMetadata, type IdpMetadata } from '../../src/kit/saml/idpMetadata.js';
+import { decodeSamlInput } from '../../src/kit/saml/samlInput.js';
 import {
   assertionXml,
   idpMetadataXml,

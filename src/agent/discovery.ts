@@ -1,19 +1,6 @@
 import { chmod, chown, mkdir, open, readFile, rm } from 'node:fs/promises';
-import path from 'node:path';
 import { writeFileAtomic } from '../writeFileAtomic.js';
-
-/** The discovery file's shape: part of the public contract (DESIGN.md). */
-export interface AgentDiscovery {
-  pid: number;
-  url: string;
-  credentialsUrl: string;
-  tokenFile: string;
-  imdsEndpoint: string | null;
-  startedAt: string;
-}
-
-export const discoveryPath = (stateDir: string): string => path.join(stateDir, 'agent.json');
-export const tokenPath = (stateDir: string): string => path.join(stateDir, 'token');
+import { discoveryPath, lockPath, tokenPath, type AgentDiscovery } from './contract.js';
 
 /** 256 random bits, hex: safe in a header and in a file. */
 export async function newToken(): Promise<string> {
@@ -47,8 +34,6 @@ export async function removeDiscovery(stateDir: string, pid = process.pid): Prom
   const current = await readDiscovery(stateDir);
   if (!current || current.pid === pid) await rm(discoveryPath(stateDir), { force: true });
 }
-
-export const lockPath = (stateDir: string): string => path.join(stateDir, 'agent.lock');
 
 /**
  * One agent per state dir. The check-then-write of agent.json races when two start together,

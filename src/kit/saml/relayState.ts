@@ -1,6 +1,6 @@
-import { usageError } from '../errors.js';
-import { normalizeAccountId, requireStackName } from './identifiers.js';
-import { requireAppStreamRegion } from './regions.js';
+import { usageError } from '../../errors.js';
+import { normalizeAccountId, requireStackName } from '../identifiers.js';
+import { requireAppStreamRegion } from '../regions.js';
 
 export interface RelayStateOptions {
   region: string;

@@ -5,10 +5,8 @@ import { loadSettings, type RawSettings } from '../../src/config/loadSettings.js
 import { SETTING_KEYS } from '../../src/config/settingsSchema.js';
 import { formatDuration, parseDuration } from '../../src/config/duration.js';
 import { defaultHomeDirs, defaultStateDir } from '../../src/config/defaultHomes.js';
+import { S, M, H } from '../helpers/timings.js';
 
-const S = 1_000;
-const M = 60 * S;
-const H = 60 * M;
 const CONFIG = '/etc/appstream-creds.json';
 
 interface Layers {

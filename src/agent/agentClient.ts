@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Credentials } from '../credentials.js';
-import { processAlive, readDiscovery, type AgentDiscovery } from '../daemon/discovery.js';
+import { processAlive, readDiscovery } from './discovery.js';
+import type { AgentDiscovery } from './contract.js';
 
 export interface AgentCredentials {
   credentials: Credentials & { expiration: Date };

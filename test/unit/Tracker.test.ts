@@ -4,11 +4,9 @@ import { logCapture } from '../helpers/logCapture.js';
 import { Tracker } from '../../src/tracker/Tracker.js';
 import { createLogger } from '../../src/log/createLogger.js';
 import type { SourcedCredentials } from '../../src/credentials.js';
+import { S, M, H, TEST_TIMINGS } from '../helpers/timings.js';
 
-const S = 1_000;
-const M = 60 * S;
-const H = 60 * M;
-const timings = { refreshInterval: H, validity: 6 * H, refreshGrace: 10 * M, expiryWarning: 30 * M };
+const timings = TEST_TIMINGS;
 
 function setup(networkReady = true) {
   let now = Date.parse('2026-01-01T00:00:00Z');

@@ -1,5 +1,5 @@
 import { canWrite } from './actionAccess.js';
-import { finding, type Finding } from './findings.js';
+import { finding, type Finding } from '../../findings.js';
 import { parseJson } from './parseJson.js';
 
 /**

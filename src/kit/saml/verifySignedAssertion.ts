@@ -1,6 +1,6 @@
 import { SignedXml } from 'xml-crypto';
 import type { Document, Element } from '@xmldom/xmldom';
-import { finding, type Finding } from './findings.js';
+import { finding, type Finding } from '../../findings.js';
 import { child, children, NS, parseXml } from './samlXml.js';
 
 export interface SignedAssertion {

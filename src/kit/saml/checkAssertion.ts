@@ -1,5 +1,5 @@
 import type { Element } from '@xmldom/xmldom';
-import { finding, type Finding } from './findings.js';
+import { finding, type Finding } from '../../findings.js';
 import { attr, children, descend, NS, textOf } from './samlXml.js';
 
 export interface AssertionCheckOptions {

@@ -10,7 +10,6 @@ import { profileLocations } from '../sources/profileLocations.js';
 import { nodeFileSystem } from '../sources/fileSystem.js';
 import { systemClock, type Clock } from '../clock.js';
 import type { CredentialSource } from '../credentials.js';
-import { Tracker } from '../tracker/Tracker.js';
 
 /** Settings for a command: global flags plus the command's own, validated once. */
 export function commandSettings(command: Command, deps: CommandDeps, own: RawSettings = {}, flagNames?: LoadSettingsInput['flagNames']): Settings {
@@ -48,14 +47,5 @@ export function directSource(settings: Settings, deps: CommandDeps, clock: Clock
     clock,
     env: deps.ctx.env,
     processTimeoutMs: settings.processTimeout,
-  });
-}
-
-export function trackerFor(settings: Settings, clock: Clock, logger: Logger | undefined, networkReady: boolean): Tracker {
-  return new Tracker({
-    clock,
-    logger,
-    networkReady,
-    timings: settings,
   });
 }

@@ -1,0 +1,50 @@
+/**
+ * The agent's public contract, named once: HTTP routes, state-dir file names, the discovery
+ * file's shape and the defaults users rely on. Changing a value here is a breaking change for
+ * every script and installed service (see docs/contract.md).
+ */
+import path from 'node:path';
+
+/** The profile AppStream writes; WorkSpaces Pools writes WORKSPACES_PROFILE with the same wording. */
+export const DEFAULT_PROFILE = 'appstream_machine_role';
+export const WORKSPACES_PROFILE = 'workspaces_machine_role';
+
+/** The daemon binds this address only. */
+export const LOOPBACK_ADDRESS = '127.0.0.1';
+export const DEFAULT_PORT = 9920;
+
+export const ROUTES = {
+  credentials: '/v1/credentials',
+  status: '/v1/status',
+  health: '/healthz',
+  metrics: '/metrics',
+  imdsToken: '/latest/api/token',
+  /** Followed by the role name; without it the answer lists the role. */
+  imdsCredentials: '/latest/meta-data/iam/security-credentials/',
+} as const;
+
+/** Files in the state dir. */
+export const STATE_FILES = {
+  discovery: 'agent.json',
+  token: 'token',
+  lock: 'agent.lock',
+} as const;
+
+/** `<state-dir>/agent.json`, written atomically by `serve` once it listens. */
+export interface AgentDiscovery {
+  pid: number;
+  url: string;
+  credentialsUrl: string;
+  tokenFile: string;
+  imdsEndpoint: string | null;
+  startedAt: string;
+}
+
+export const agentUrl = (port: number): string => `http://${LOOPBACK_ADDRESS}:${port}`;
+export const credentialsUrl = (baseUrl: string): string => `${baseUrl}${ROUTES.credentials}`;
+export const statusUrl = (baseUrl: string): string => `${baseUrl}${ROUTES.status}`;
+
+/** Paths in a state dir; pathModule lets the service installer build Windows paths on Linux. */
+export const discoveryPath = (stateDir: string, pathModule: path.PlatformPath = path): string => pathModule.join(stateDir, STATE_FILES.discovery);
+export const tokenPath = (stateDir: string, pathModule: path.PlatformPath = path): string => pathModule.join(stateDir, STATE_FILES.token);
+export const lockPath = (stateDir: string, pathModule: path.PlatformPath = path): string => pathModule.join(stateDir, STATE_FILES.lock);

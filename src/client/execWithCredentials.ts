@@ -1,0 +1,66 @@
+import { spawn } from 'node:child_process';
+import os from 'node:os';
+import type { Settings } from '../config/settingsSchema.js';
+import { AgentError, ExitCode, usageError } from '../errors.js';
+import { credentialVars } from './credentialVars.js';
+import type { CurrentCredentials } from './currentCredentials.js';
+
+const STATIC_VARS = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_CREDENTIAL_EXPIRATION'];
+const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/** Variables that would make the child's SDK pick another source before ours. */
+const CONFLICTING = ['AWS_PROFILE', 'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI', 'AWS_CONTAINER_AUTHORIZATION_TOKEN', 'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE', 'AWS_WEB_IDENTITY_TOKEN_FILE'];
+
+export interface ExecInput {
+  argv: readonly string[];
+  settings: Settings;
+  /** The caller's environment, copied for the child. */
+  env: Readonly<Record<string, string | undefined>>;
+  current: CurrentCredentials;
+  onSignal(signal: NodeJS.Signals, handler: () => void): () => void;
+}
+
+/**
+ * The child's environment: endpoint variables when the agent answered, so a long-running
+ * child's SDK asks the agent on each refresh and follows the hourly rotation; otherwise
+ * static AWS_* variables, valid until AWS_CREDENTIAL_EXPIRATION.
+ */
+export function childEnvironment(input: Pick<ExecInput, 'settings' | 'env' | 'current'>): Record<string, string | undefined> {
+  const { settings, current } = input;
+  const env: Record<string, string | undefined> = { ...input.env };
+  for (const name of CONFLICTING) delete env[name];
+  if (current.mode === 'agent') {
+    for (const name of STATIC_VARS) delete env[name];
+    env.AWS_CONTAINER_CREDENTIALS_FULL_URI = current.agent.discovery.credentialsUrl;
+    env.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE = current.agent.discovery.tokenFile;
+    if (settings.region) env.AWS_REGION = env.AWS_DEFAULT_REGION = settings.region;
+  } else {
+    Object.assign(env, credentialVars(current.credentials, settings.region));
+  }
+  return env;
+}
+
+/** Runs the command with credentials; resolves with its exit code (128 + signal when killed). */
+export function execWithCredentials(input: ExecInput): Promise<number> {
+  const [file, ...args] = input.argv;
+  if (!file) throw usageError('exec: give a command after --, e.g. appstream-creds exec -- aws s3 ls');
+  const env = childEnvironment(input);
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { stdio: 'inherit', env: env as NodeJS.ProcessEnv });
+    const unsubscribe = FORWARDED.map((signal) => input.onSignal(signal, () => child.kill(signal)));
+    child.on('error', (error: NodeJS.ErrnoException) => {
+      unsubscribe.forEach((off) => off());
+      reject(
+        new AgentError(
+          error.code === 'ENOENT' ? `exec: command not found: ${file}` : `exec: cannot run ${file} (${error.code ?? error.message})`,
+          { exitCode: error.code === 'ENOENT' ? ExitCode.usage : ExitCode.runtime, code: 'exec-failed' },
+        ),
+      );
+    });
+    child.on('exit', (code, signal) => {
+      unsubscribe.forEach((off) => off());
+      // Shell convention: 128 + signal number when the child died of a signal.
+      resolve(code ?? 128 + (signal ? (os.constants.signals[signal] ?? 0) : 0));
+    });
+  });
+}
