@@ -9,8 +9,6 @@ import { eniCriteria } from '../network/evaluateEni.js';
 import type { EniVerdict, ReadNetwork } from '../network/types.js';
 import { waitForNetwork } from '../network/waitForNetwork.js';
 import { createAgentServer } from '../http/createAgentServer.js';
-import { createMetrics } from '../http/metrics.js';
-import { RequestCounters } from '../http/requestCounters.js';
 import { Tracker } from '../tracker/Tracker.js';
 import { CredentialRefresher } from './CredentialRefresher.js';
 import { groupId } from './groupId.js';
@@ -53,7 +51,6 @@ export async function runDaemon(deps: DaemonDeps): Promise<number> {
     });
   }
   const tracker = new Tracker({ clock, logger, timings: settings });
-  const counters = new RequestCounters();
   let network: EniVerdict = { ready: false, reason: 'not checked yet' };
   const token = await newToken();
   const server = createAgentServer({
@@ -64,8 +61,6 @@ export async function runDaemon(deps: DaemonDeps): Promise<number> {
     imds: settings.imds,
     profile: settings.profile,
     roleName: () => tracker.current()?.credentials.roleArn?.split('/').pop() ?? settings.profile,
-    counters,
-    metrics: await createMetrics(tracker, counters, clock),
     statusExtras: () => ({ network: { ready: network.ready, reason: network.reason, eni: network.eni ?? null } }),
   });
 

@@ -49,3 +49,11 @@ export function tokenChecker(token: string): (presented: string | string[] | und
     return timingSafeEqual(Buffer.from(presented), expected);
   };
 }
+
+const UNAUTHORIZED: Refusal = { status: 401, code: 'unauthorized', message: 'missing or wrong Authorization token' };
+
+/** Route guard: the agent's token in `Authorization`. */
+export function requireToken(token: string): (req: IncomingMessage) => Refusal | undefined {
+  const tokenOk = tokenChecker(token);
+  return (req) => (tokenOk(req.headers.authorization) ? undefined : UNAUTHORIZED);
+}

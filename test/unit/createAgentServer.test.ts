@@ -1,5 +1,5 @@
 /**
- * src/serve/*: the agent's HTTP routes over a real Tracker driven by a fake clock, on an
+ * src/http/*: the agent's HTTP routes over a real Tracker driven by a fake clock, on an
  * ephemeral loopback port; the guards, the IMDSv2 token store and the per-generation bodies.
  */
 import { test } from 'node:test';
@@ -8,8 +8,6 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAgentServer } from '../../src/http/createAgentServer.js';
-import { createMetrics } from '../../src/http/metrics.js';
-import { RequestCounters } from '../../src/http/requestCounters.js';
 import { checkHost, checkNoBody, checkNotForwarded, tokenChecker } from '../../src/http/guards.js';
 import { ImdsTokenStore } from '../../src/http/imdsTokens.js';
 import { containerBody, imdsBody } from '../../src/http/credentialsBody.js';
@@ -36,7 +34,6 @@ function creds(over: Partial<Credentials> = {}): Credentials {
 async function setup(options: { imds?: boolean; networkReady?: boolean; maxImdsTokens?: number } = {}) {
   const clock = createFakeClock(START);
   const tracker = new Tracker({ clock, networkReady: options.networkReady ?? true, timings: TEST_TIMINGS });
-  const counters = new RequestCounters();
   const token = randomBytes(32).toString('hex');
   const server = createAgentServer({
     tracker,
@@ -45,8 +42,6 @@ async function setup(options: { imds?: boolean; networkReady?: boolean; maxImdsT
     imds: options.imds ?? false,
     profile: 'appstream_machine_role',
     roleName: () => tracker.current()?.credentials.roleArn?.split('/').pop() ?? 'appstream_machine_role',
-    counters,
-    metrics: await createMetrics(tracker, counters, clock),
     ...(options.maxImdsTokens ? { maxImdsTokens: options.maxImdsTokens } : {}),
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

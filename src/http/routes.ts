@@ -1,0 +1,134 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Refusal } from './guards.js';
+
+/** Values a parametrised path captured (`/v1/roles/:name/credentials` → `{ name }`). */
+export type RouteParams = Readonly<Record<string, string>>;
+
+/**
+ * A security check as a middleware step: nothing to let the request through, or the refusal
+ * to answer with. Synchronous guards keep the hot path synchronous; a guard that must look
+ * something up (the calling user) may return a promise.
+ */
+export type Guard = (req: IncomingMessage, params: RouteParams) => Refusal | undefined | Promise<Refusal | undefined>;
+
+/** Writes the answer and returns its status (counted in metrics), or a promise of it. */
+export type Handler = (req: IncomingMessage, res: ServerResponse, params: RouteParams) => number | Promise<number>;
+
+/** Which paths a route answers: an exact path, or a matcher that returns the captured params. */
+export type PathSpec = string | { match: (path: string) => RouteParams | undefined };
+
+export interface Route {
+  /** Methods answered; others get 405. Omitted: any method. */
+  methods?: readonly string[];
+  path: PathSpec;
+  /** Run in order after the method check; the first refusal answers. */
+  guards?: readonly Guard[];
+  handler: Handler;
+  /** The `route` label in metrics and logs. */
+  metricName: string;
+  /** false: the route answers 404 as if absent (a feature turned off) but keeps its metric name. */
+  enabled?: boolean;
+}
+
+const NO_PARAMS: RouteParams = Object.freeze({});
+
+/** Every path that starts with `prefix`; the remainder is `params.rest`. */
+export const pathPrefix = (prefix: string): PathSpec => ({
+  match: (path: string) => (path.startsWith(prefix) ? { rest: path.slice(prefix.length) } : undefined),
+});
+
+/** A path with `:name` segments, each matching one non-empty segment: `/v1/roles/:name/credentials`. */
+export function pathPattern(pattern: string): PathSpec {
+  const names: string[] = [];
+  const source = pattern
+    .split('/')
+    .map((segment) => {
+      if (!segment.startsWith(':')) return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      names.push(segment.slice(1));
+      return '([^/]+)';
+    })
+    .join('/');
+  const regex = new RegExp(`^${source}$`);
+  return {
+    match: (path: string) => {
+      const found = regex.exec(path);
+      if (!found) return undefined;
+      const params: Record<string, string> = {};
+      names.forEach((name, i) => (params[name] = decodeURIComponent(found[i + 1]!)));
+      return params;
+    },
+  };
+}
+
+/** A route found for a path, with what its path captured. */
+export interface RouteMatch {
+  readonly route: Route;
+  readonly params: RouteParams;
+}
+
+export interface Router {
+  /** The route for a path, or undefined (answered 404, counted as 'other'). */
+  find(path: string): RouteMatch | undefined;
+  /** Answers a request for a found route (or 404); the returned status is what metrics count. */
+  answer(req: IncomingMessage, res: ServerResponse, match: RouteMatch | undefined): number | Promise<number>;
+}
+
+export interface RouterInit {
+  routes: readonly Route[];
+  /** Writes a refusal (404, 405 or a guard's) and returns its status. */
+  refuse: (res: ServerResponse, refusal: Refusal) => number;
+  notFound: Refusal;
+}
+
+/**
+ * One table drives routing, the metric label and the 404/405 answers. Exact paths are one Map
+ * lookup with a match made in advance (the credentials hot path allocates nothing here);
+ * matchers are tried in table order after them.
+ */
+export function createRouter(init: RouterInit): Router {
+  const exact = new Map<string, RouteMatch>();
+  const matchers: Array<{ route: Route; match: (path: string) => RouteParams | undefined }> = [];
+  for (const route of init.routes) {
+    if (typeof route.path === 'string') {
+      if (exact.has(route.path)) throw new Error(`two routes for ${route.path}`);
+      exact.set(route.path, Object.freeze({ route, params: NO_PARAMS }));
+    } else {
+      matchers.push({ route, match: route.path.match });
+    }
+  }
+  const methodRefusals = new Map<Route, Refusal>(
+    init.routes.filter((r) => r.methods).map((r) => [r, { status: 405, code: 'method', message: `use ${r.methods!.join(' or ')}` }]),
+  );
+
+  const runGuards = (req: IncomingMessage, res: ServerResponse, route: Route, params: RouteParams, from: number): number | Promise<number> => {
+    const guards = route.guards;
+    if (guards) {
+      for (let i = from; i < guards.length; i += 1) {
+        const result = guards[i]!(req, params);
+        if (result instanceof Promise) {
+          return result.then((refusal) => (refusal ? init.refuse(res, refusal) : runGuards(req, res, route, params, i + 1)));
+        }
+        if (result) return init.refuse(res, result);
+      }
+    }
+    return route.handler(req, res, params);
+  };
+
+  return {
+    find(path) {
+      const found = exact.get(path);
+      if (found) return found;
+      for (const candidate of matchers) {
+        const params = candidate.match(path);
+        if (params) return { route: candidate.route, params };
+      }
+      return undefined;
+    },
+    answer(req, res, match) {
+      if (!match || match.route.enabled === false) return init.refuse(res, init.notFound);
+      const { route, params } = match;
+      if (route.methods && !route.methods.includes(req.method ?? '')) return init.refuse(res, methodRefusals.get(route)!);
+      return runGuards(req, res, route, params, 0);
+    },
+  };
+}
