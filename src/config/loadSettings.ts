@@ -25,9 +25,11 @@ function defaults(platform: NodeJS.Platform, env: LoadSettingsInput['env']): Raw
     stateDir: defaultStateDir(platform, env),
     homeDirs: defaultHomeDirs(platform, env),
     refreshInterval: '1h',
-    validity: '6h',
+    // Current AWS docs: machine-role credentials are valid 1 h (older docs said 6 h).
+    validity: '1h',
     refreshGrace: '10m',
-    expiryWarning: '30m',
+    // botocore's advisory refresh window; the .NET SDK also refreshes 15 min early.
+    expiryWarning: '15m',
     waitTimeout: '300s',
     processTimeout: '30s',
     excludeCidrs: ['198.19.0.0/16', '169.254.0.0/16', '127.0.0.0/8'],

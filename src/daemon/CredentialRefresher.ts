@@ -15,6 +15,14 @@ export interface RefresherInit {
   /** Profile files to watch (they may not exist yet). */
   files: readonly string[];
   refreshInterval: number;
+  /**
+   * Remaining life under which a source with an Expiration (credential_process) is run again
+   * rather than waiting for refreshInterval: SDKs refresh 15 min early (botocore, .NET), so the
+   * agent should have something fresher by then. The daemon passes expiryWarning (default 15m).
+   */
+  freshWindowMs?: number;
+  /** Upper bound of the backoff between re-runs while the source has nothing fresher. */
+  maxStaleBackoffMs?: number;
   /** Stat-based poll, the fallback when fs.watch misses an event (network shares, editors). */
   pollMs?: number;
   /** Upper bound of the retry backoff after a failure. */
@@ -24,7 +32,8 @@ export interface RefresherInit {
 /**
  * Keeps the tracker current. Static keys: re-read when a watched file changes (fs.watch on the
  * folder, which survives rename-replacement, plus a stat poll). credential_process: re-run every
- * refreshInterval and ahead of its Expiration. Failures back off and keep the last good
+ * refreshInterval, and again once its newest credentials have less than freshWindowMs left,
+ * backing off while it still returns nothing fresher. Failures back off and keep the last good
  * generation, which the tracker goes on serving until it expires.
  */
 export class CredentialRefresher {
@@ -37,6 +46,8 @@ export class CredentialRefresher {
   private reason = '';
   private stopped = false;
   private failures = 0;
+  /** Consecutive runs whose credentials already had less than freshWindowMs left. */
+  private staleRuns = 0;
   private lastSignature = '';
   private debounce: NodeJS.Timeout | undefined;
 
@@ -87,11 +98,7 @@ export class CredentialRefresher {
       this.failures = 0;
       this.init.logger?.debug({ reason, generation: generation.id }, 'credentials read');
       nextMs = this.init.refreshInterval;
-      if (sourced.credentials.expiration) {
-        // Re-run ahead of the source's own Expiration: at the latest 10% of the remaining life before it.
-        const remaining = sourced.credentials.expiration.getTime() - clock.now();
-        nextMs = Math.min(nextMs, Math.max(1_000, remaining * 0.9));
-      }
+      if (sourced.credentials.expiration) nextMs = Math.min(nextMs, this.aheadOfExpiry(sourced.credentials.expiration.getTime() - clock.now()));
     } catch (error) {
       this.failures += 1;
       tracker.reportFailure({
@@ -104,6 +111,23 @@ export class CredentialRefresher {
     clearTimeout(this.timer);
     this.timer = setTimeout(() => void this.refresh('timer'), nextMs);
     this.timer.unref();
+  }
+
+  /**
+   * When to run a source with an Expiration again: as its remaining life enters the fresh
+   * window; once inside it (the source had nothing fresher), after 1 s, 2 s, 4 s… up to
+   * maxStaleBackoffMs, so a process that keeps returning the same credentials is not hammered,
+   * yet always before 90% of the remaining life has passed.
+   */
+  private aheadOfExpiry(remainingMs: number): number {
+    const window = this.init.freshWindowMs ?? 15 * 60_000;
+    if (remainingMs > window) {
+      this.staleRuns = 0;
+      return remainingMs - window;
+    }
+    this.staleRuns += 1;
+    const backoff = Math.min(this.init.maxStaleBackoffMs ?? 60_000, 1_000 * 2 ** Math.min(this.staleRuns - 1, 16));
+    return Math.min(backoff, Math.max(1_000, remainingMs * 0.9));
   }
 
   private watchFolders(): void {

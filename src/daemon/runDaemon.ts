@@ -119,7 +119,7 @@ export async function runDaemon(deps: DaemonDeps): Promise<number> {
     if (stopping.signal.aborted) return;
     logger.info({ eni: network.eni }, 'network ready');
     tracker.setNetworkReady(true);
-    refresher = new CredentialRefresher({ source: deps.source, tracker, clock, logger, files: deps.watchFiles, refreshInterval: settings.refreshInterval });
+    refresher = new CredentialRefresher({ source: deps.source, tracker, clock, logger, files: deps.watchFiles, refreshInterval: settings.refreshInterval, freshWindowMs: settings.expiryWarning });
     await refresher.start();
     if (stopping.signal.aborted) return;
     scheduleEvaluate();

@@ -14,7 +14,7 @@ import { Tracker } from '../../src/tracker/Tracker.js';
 import { createLogger } from '../../src/log/createLogger.js';
 import { AgentError } from '../../src/errors.js';
 import type { CredentialSource, SourcedCredentials } from '../../src/credentials.js';
-import { S, H, TEST_TIMINGS } from '../helpers/timings.js';
+import { S, M, H, TEST_TIMINGS } from '../helpers/timings.js';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 
@@ -239,43 +239,59 @@ test('a plain Error is reported as source-error, and the backoff never exceeds r
   }
 });
 
-test('credentials with an Expiration schedule the next run before it (90% of the remaining life, at least 1 s)', async (t) => {
+test('a source with an Expiration is re-run as its life enters the 15 min window, then with backoff while it has nothing fresher', async (t) => {
   t.mock.timers.enable({ apis: ['setTimeout'] });
-  const s = setup({ source: async () => next() });
+  const s = setup({ source: async () => next(), freshWindowMs: 15 * M, maxStaleBackoffMs: 8 * S });
   let calls = 0;
-  let lifeMs = 20 * S;
+  let lifeMs = H;
   const next = (): SourcedCredentials => {
     calls += 1;
     return creds(`ASIAEXPIRING${String(calls).padStart(8, '0')}`, new Date(s.clock.now() + lifeMs));
+  };
+  const tickTo = async (ms: number): Promise<void> => {
+    s.advance(ms); // the clock first: the run a timer fires reads it
+    t.mock.timers.tick(ms);
+    await settle();
   };
   const { tracker, refresher } = await s.ready;
   try {
     await refresher.refresh('start');
     assert.equal(calls, 1);
     assert.equal(tracker.current()?.expirySource, 'source');
-    // refreshInterval is 1 h, but the credentials die in 20 s: re-run at 18 s.
-    t.mock.timers.tick(18 * S - 1);
-    await settle();
-    assert.equal(calls, 1, 'not before 18 s');
-    s.advance(18 * S - 1);
-    lifeMs = 500; // the next credentials live only 0.5 s: the floor of 1 s applies
-    t.mock.timers.tick(1);
-    s.advance(1);
-    await settle();
-    assert.equal(calls, 2, 'the re-run happens before the 20 s Expiration');
-    t.mock.timers.tick(999);
-    await settle();
-    assert.equal(calls, 2);
-    lifeMs = 2 * H; // longer than refreshInterval: refreshInterval wins
-    t.mock.timers.tick(1);
-    await settle();
-    assert.equal(calls, 3);
-    t.mock.timers.tick(H - 1);
-    await settle();
-    assert.equal(calls, 3);
-    t.mock.timers.tick(1);
-    await settle();
-    assert.equal(calls, 4);
+    // 1 h of life, refreshInterval 1 h: the next run comes when 15 min are left, at 45 min.
+    await tickTo(45 * M - 1);
+    assert.equal(calls, 1, 'not before 45 min');
+    lifeMs = 14 * M; // the process has nothing fresher: the same short-lived credentials
+    await tickTo(1);
+    assert.equal(calls, 2, 'run again with 15 min left');
+    // Inside the window: 1 s, 2 s, 4 s, then the 8 s cap.
+    for (const delay of [S, 2 * S, 4 * S, 8 * S, 8 * S]) {
+      const runs: number = calls;
+      await tickTo(delay - 1);
+      assert.equal(calls, runs, `no re-run before ${delay} ms`);
+      await tickTo(1);
+      assert.equal(calls, runs + 1, `a re-run after ${delay} ms`);
+    }
+    lifeMs = H; // fresh credentials at last: back to the window's edge, backoff reset
+    const before: number = calls;
+    await tickTo(8 * S);
+    assert.equal(calls, before + 1);
+    await tickTo(45 * M - 1);
+    assert.equal(calls, before + 1);
+    lifeMs = 5 * S; // life shorter than the backoff: still re-run before 90% of it has passed
+    await tickTo(1);
+    assert.equal(calls, before + 2);
+    await tickTo(S);
+    assert.equal(calls, before + 3, 'first backoff step (1 s)');
+    await tickTo(2 * S);
+    assert.equal(calls, before + 4);
+    lifeMs = 2 * S; // 90% of 2 s is 1.8 s, shorter than the next 4 s step
+    await tickTo(4 * S);
+    assert.equal(calls, before + 5);
+    await tickTo(1_800 - 1);
+    assert.equal(calls, before + 5);
+    await tickTo(1);
+    assert.equal(calls, before + 6);
   } finally {
     refresher.stop();
   }

@@ -46,9 +46,9 @@ describe('loadSettings', () => {
     const s = load({});
     assert.equal(s.profile, 'appstream_machine_role');
     assert.equal(s.refreshInterval, H);
-    assert.equal(s.validity, 6 * H);
+    assert.equal(s.validity, H);
     assert.equal(s.refreshGrace, 10 * M);
-    assert.equal(s.expiryWarning, 30 * M);
+    assert.equal(s.expiryWarning, 15 * M);
     assert.equal(s.waitTimeout, 300 * S);
     assert.equal(s.port, 9920);
     assert.equal(s.imds, false);
@@ -67,7 +67,7 @@ describe('loadSettings', () => {
     assert.equal(all.validity, 4 * H, 'flag wins');
     assert.equal(all.refreshInterval, 30 * M, 'env beats the config file');
     assert.equal(all.port, 1111, 'the config file beats the default');
-    assert.equal(all.expiryWarning, 30 * M, 'default when nobody says');
+    assert.equal(all.expiryWarning, 15 * M, 'default when nobody says');
     assert.equal(load({ config, env }).validity, 3 * H);
     assert.equal(load({ config }).validity, 2 * H);
   });

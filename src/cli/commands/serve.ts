@@ -26,9 +26,9 @@ export function registerServe(program: Command, deps: CommandDeps): void {
     .option('--port <port>', 'loopback port (default 9920; 0 = any free port)')
     .option('--imds', 'also emulate IMDSv2 for tools that only know the instance metadata service')
     .option('--refresh-interval <duration>', 'how often AppStream refreshes (default 1h)')
-    .option('--validity <duration>', 'lifetime when the source gives no Expiration (default 6h)')
+    .option('--validity <duration>', 'lifetime when the source gives no Expiration (default 1h)')
     .option('--refresh-grace <duration>', 'lateness after which a refresh is overdue (default 10m)')
-    .option('--expiry-warning <duration>', 'remaining life that counts as expiring (default 30m)')
+    .option('--expiry-warning <duration>', 'remaining life that counts as expiring; a credential_process is re-run then (default 15m)')
     .option('--interface <name-or-mac>', 'insist on this interface as the ENI')
     .addHelpText(
       'after',
