@@ -18,7 +18,20 @@ export interface SourcedCredentials {
   readonly origin: string;
 }
 
+/** Reads the credentials now (AWS SDK v3 provider style); failures are AgentErrors. */
 export type CredentialSource = () => Promise<SourcedCredentials>;
+
+/**
+ * A pluggable source: how to read the credentials and what it reads, so the daemon re-reads as
+ * soon as that changes (besides its refresh interval and the credentials' own expiry). The
+ * daemon and the commands take any source; one built on another (a role assumed with the
+ * machine role's credentials) wraps the other's `resolve` and passes its `watch` on.
+ */
+export interface WatchedSource {
+  readonly resolve: CredentialSource;
+  /** Files to watch (they may not exist yet); none: re-read on schedule only. */
+  readonly watch?: { readonly files: readonly string[] };
+}
 
 /** Key ids are not secret, but status output shows only their last 4 characters. */
 export const maskKeyId = (accessKeyId: string): string => `…${accessKeyId.slice(-4)}`;

@@ -2,6 +2,7 @@
  * Composition root: the only module that reads process.env, touches process.stdout and
  * sets the exit code.
  */
+import os from 'node:os';
 import type { CliContext } from './cli/context.js';
 import { reportError } from './cli/runAction.js';
 import { parseFastCredentialProcess } from './cli/fastCredentialProcess.js';
@@ -22,6 +23,10 @@ const ctx: CliContext = {
   selfScript: process.argv[1] ?? '',
   isTTY: Boolean(process.stdout.isTTY),
   stderrIsTTY: Boolean(process.stderr.isTTY),
+  platform: process.platform,
+  execPath: process.execPath,
+  uid: process.getuid?.(),
+  homeDir: os.homedir(),
   onSignal(signal, handler) {
     process.on(signal, handler);
     return () => void process.off(signal, handler);

@@ -1,15 +1,12 @@
 import { readFileSync } from 'node:fs';
-import os from 'node:os';
 import type { Command } from 'commander';
 import { loadSettings, type LoadSettingsInput, type RawSettings } from '../config/loadSettings.js';
 import type { Settings } from '../config/settingsSchema.js';
 import { globalFlags, type CommandDeps, type GlobalFlags } from './commandDeps.js';
 import { createLogger, type Logger } from '../log/createLogger.js';
-import { fromAppStreamProfile } from '../sources/fromAppStreamProfile.js';
-import { profileLocations } from '../sources/profileLocations.js';
-import { nodeFileSystem } from '../sources/fileSystem.js';
+import { machineRoleSource } from '../sources/machineRoleSource.js';
 import { systemClock, type Clock } from '../clock.js';
-import type { CredentialSource } from '../credentials.js';
+import type { WatchedSource } from '../credentials.js';
 
 /** Settings for a command: global flags plus the command's own, validated once. */
 export function commandSettings(command: Command, deps: CommandDeps, own: RawSettings = {}, flagNames?: LoadSettingsInput['flagNames']): Settings {
@@ -22,7 +19,7 @@ export function settingsFromFlags(flags: GlobalFlags, deps: CommandDeps, own: Ra
       flags: { profile: flags.profile, stateDir: flags.stateDir, logLevel: flags.logLevel, ...own },
       ...(flagNames ? { flagNames } : {}),
       env: deps.ctx.env,
-      platform: process.platform,
+      platform: deps.ctx.platform,
       readFile: (path) => readFileSync(path, 'utf8'),
     },
     flags.config,
@@ -39,13 +36,10 @@ export async function commandLogger(settings: Settings, fallbackLevel: 'info' | 
   return createLogger({ level });
 }
 
-export function directSource(settings: Settings, deps: CommandDeps, clock: Clock = systemClock): CredentialSource {
-  return fromAppStreamProfile({
-    profile: settings.profile,
-    locations: profileLocations(settings, deps.ctx.env.HOME ?? deps.ctx.env.USERPROFILE ?? os.homedir()),
-    fs: nodeFileSystem,
-    clock,
-    env: deps.ctx.env,
-    processTimeoutMs: settings.processTimeout,
-  });
+/** The current user's home, as the AWS SDKs find it. */
+export const currentHome = (deps: CommandDeps): string => deps.ctx.env.HOME ?? deps.ctx.env.USERPROFILE ?? deps.ctx.homeDir;
+
+/** The credential source commands read: the one place that chooses it. */
+export function commandSource(settings: Settings, deps: CommandDeps, clock: Clock = systemClock): WatchedSource {
+  return machineRoleSource({ settings, home: currentHome(deps), env: deps.ctx.env, clock });
 }

@@ -22,6 +22,14 @@ export interface CliContext {
   isTTY: boolean;
   /** Whether stderr is a terminal: the daemon logs readable lines there instead of JSON. */
   stderrIsTTY: boolean;
+  /** Facts about the machine, read once by the composition root so commands never ask `process`. */
+  platform: NodeJS.Platform;
+  /** The node running this CLI (the Linux service runs the same one). */
+  execPath: string;
+  /** Effective user id; undefined where the OS has none (Windows). */
+  uid: number | undefined;
+  /** The OS's idea of the user's home, used when HOME/USERPROFILE are unset. */
+  homeDir: string;
 }
 
 /** A command's handler resolves to the process exit code; errors are mapped by runCli. */

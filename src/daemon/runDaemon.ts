@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Clock } from '../clock.js';
 import type { Settings } from '../config/settingsSchema.js';
-import type { CredentialSource } from '../credentials.js';
+import type { WatchedSource } from '../credentials.js';
 import { AgentError, ExitCode } from '../errors.js';
 import type { Logger } from '../log/createLogger.js';
 import { eniCriteria } from '../network/evaluateEni.js';
@@ -19,9 +19,8 @@ export interface DaemonDeps {
   settings: Settings;
   clock: Clock;
   logger: Logger;
-  source: CredentialSource;
-  /** Files the source reads, to watch for rotations. */
-  watchFiles: readonly string[];
+  /** Any source: read on start, on a change of what it watches, on schedule and ahead of expiry. */
+  source: WatchedSource;
   readNetwork: ReadNetwork;
   /** Resolves when the daemon should stop (SIGINT/SIGTERM in production). */
   stopSignal: Promise<string>;
@@ -119,7 +118,7 @@ export async function runDaemon(deps: DaemonDeps): Promise<number> {
     if (stopping.signal.aborted) return;
     logger.info({ eni: network.eni }, 'network ready');
     tracker.setNetworkReady(true);
-    refresher = new CredentialRefresher({ source: deps.source, tracker, clock, logger, files: deps.watchFiles, refreshInterval: settings.refreshInterval, freshWindowMs: settings.expiryWarning });
+    refresher = new CredentialRefresher({ source: deps.source.resolve, tracker, clock, logger, files: deps.source.watch?.files ?? [], refreshInterval: settings.refreshInterval, freshWindowMs: settings.expiryWarning });
     await refresher.start();
     if (stopping.signal.aborted) return;
     scheduleEvaluate();

@@ -41,7 +41,7 @@ function unsupported(platform: NodeJS.Platform): PlatformServiceManager {
   };
 }
 
-/** The platform adapter; `doctor` calls createServiceManager(process.platform, runner).status(). */
+/** The platform adapter; `doctor` calls createServiceManager(platform, runner).status(). */
 export function createServiceManager(platform: NodeJS.Platform, runner: CommandRunner, options: ServiceManagerOptions = {}): PlatformServiceManager {
   const prefix = options.prefix ?? defaultPrefix(platform, options.env);
   if (platform === 'win32') return createWindowsServiceManager({ runner, prefix, ...(options.files ? { files: options.files } : {}) });

@@ -14,8 +14,11 @@ interface Run {
   stderr: string;
 }
 
+/** The OS's commands and files as fakes, and the machine facts the composition root would read. */
+type Overrides = ServiceCommandOverrides & Partial<Pick<CliContext, 'platform' | 'execPath' | 'uid'>>;
+
 /** The `service` command on a root program with the global flags, as program.ts builds it. */
-async function service(argv: string[], overrides: ServiceCommandOverrides, context: Partial<CliContext> = {}): Promise<Run> {
+async function service(argv: string[], overrides: Overrides, context: Partial<CliContext> = {}): Promise<Run> {
   let stdout = '';
   let stderr = '';
   const ctx: CliContext = {
@@ -26,11 +29,15 @@ async function service(argv: string[], overrides: ServiceCommandOverrides, conte
     onSignal: () => () => undefined,
     isTTY: false,
     stderrIsTTY: false,
+    platform: overrides.platform ?? process.platform,
+    execPath: overrides.execPath ?? process.execPath,
+    uid: overrides.uid ?? process.getuid?.(),
+    homeDir: '/nonexistent-home',
     ...context,
   };
   const slot = { code: 0 };
   const program = new Command('appstream-creds').option('--config <file>').option('--profile <name>').option('--state-dir <dir>').option('--log-level <level>');
-  registerService(program, { ctx, slot }, overrides);
+  registerService(program, { ctx, slot }, { ...(overrides.runner ? { runner: overrides.runner } : {}), ...(overrides.files ? { files: overrides.files } : {}) });
   const quiet = (command: Command): void => {
     command.exitOverride().configureOutput({ writeOut: (t) => void (stdout += t), writeErr: (t) => void (stderr += t) });
     command.commands.forEach(quiet);
@@ -74,7 +81,7 @@ test('install --root stages files with the prefix taken from the running bundle,
     writeFileSync(bundle, '// bundle');
     const runner = new RecordingRunner();
     const manifest = path.join(root, 'opt', 'agent', 'install-manifest.txt');
-    const overrides: ServiceCommandOverrides = { platform: 'linux', runner, uid: 1000, execPath: '/usr/bin/node' };
+    const overrides: Overrides = { platform: 'linux', runner, uid: 1000, execPath: '/usr/bin/node' };
     const installed = await service(['--state-dir', '/var/lib/x', 'service', 'install', '--root', root, '--port', '9950', '--set-machine-env', '--manifest', manifest], overrides, { selfScript: bundle });
     assert.equal(installed.code, 0, installed.stderr);
     assert.match(installed.stdout, /^appstream-credential-agent: staged$/m);

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { CommandDeps } from '../commandDeps.js';
 import { runAction } from '../runAction.js';
-import { commandSettings, directSource } from '../commandSetup.js';
+import { commandSettings, commandSource } from '../commandSetup.js';
 import { runDoctor } from '../../doctor/runDoctor.js';
 import { readNetworkWithSysinfo } from '../../network/readNetwork.js';
 import { stsEndpointUrl, stsIdentity } from '../../network/probes.js';
@@ -34,8 +34,8 @@ export function registerDoctor(program: Command, deps: CommandDeps): void {
         const findings = await runDoctor({
           settings,
           clock: systemClock,
-          platform: process.platform,
-          source: directSource(settings, deps),
+          platform: deps.ctx.platform,
+          source: commandSource(settings, deps).resolve,
           readNetwork: readNetworkWithSysinfo,
           identity: (credentials) => stsIdentity(credentials, settings.region, settings.stsEndpoint, 5_000),
           stsDate: async () => {
@@ -45,7 +45,7 @@ export function registerDoctor(program: Command, deps: CommandDeps): void {
             return date ? new Date(date) : undefined;
           },
           expectAgent: opts.agent,
-          serviceStatus: () => createServiceManager(process.platform, nodeCommandRunner, { env: deps.ctx.env }).status(),
+          serviceStatus: () => createServiceManager(deps.ctx.platform, nodeCommandRunner, { env: deps.ctx.env }).status(),
         });
         deps.ctx.io.stdout(opts.json ? formatFindingsJson(findings) : formatFindings(findings, 'doctor'));
         return hasErrors(findings) ? ExitCode.checkFailed : ExitCode.ok;

@@ -1,11 +1,9 @@
-import os from 'node:os';
 import type { Command } from 'commander';
 import type { CommandDeps } from '../commandDeps.js';
 import { runAction } from '../runAction.js';
-import { commandSettings, directSource } from '../commandSetup.js';
+import { commandSettings, commandSource } from '../commandSetup.js';
 import { createLogger, daemonLoggerOptions } from '../../log/createLogger.js';
 import { runDaemon } from '../../daemon/runDaemon.js';
-import { profileLocations } from '../../sources/profileLocations.js';
 import { readNetworkWithSysinfo } from '../../network/readNetwork.js';
 import { systemClock } from '../../clock.js';
 
@@ -65,13 +63,11 @@ export function registerServe(program: Command, deps: CommandDeps): void {
             });
           }
         });
-        const home = deps.ctx.env.HOME ?? deps.ctx.env.USERPROFILE ?? os.homedir();
         return runDaemon({
           settings,
           clock: systemClock,
           logger,
-          source: directSource(settings, deps),
-          watchFiles: profileLocations(settings, home).map((l) => l.path),
+          source: commandSource(settings, deps),
           readNetwork: readNetworkWithSysinfo,
           stopSignal,
           forceStop,

@@ -3,22 +3,19 @@ import type { Command } from 'commander';
 import { globalFlags, type CommandDeps } from '../commandDeps.js';
 import { runAction } from '../runAction.js';
 import { commandSettings } from '../commandSetup.js';
-import { AgentError, ExitCode, usageError } from '../../errors.js';
+import { ExitCode } from '../../errors.js';
 import { writeFileAtomic } from '../../writeFileAtomic.js';
 import { SERVICE_ID } from '../../service/constants.js';
-import { createServiceManager, defaultNodePath, defaultPrefix } from '../../service/createServiceManager.js';
+import { createServiceManager, defaultNodePath } from '../../service/createServiceManager.js';
+import { serviceLocation } from '../../service/installLocation.js';
 import { nodeFileOps, type FileOps } from '../../service/fileOps.js';
 import type { CommandRunner, PlatformServiceManager } from '../../service/managerTypes.js';
 import { nodeCommandRunner } from '../../service/nodeCommandRunner.js';
 
-/** Tests swap the OS for fakes; production uses the real platform, runner and files. */
+/** Tests swap the OS's commands and files for fakes; production uses the real runner and files. */
 export interface ServiceCommandOverrides {
-  platform?: NodeJS.Platform;
   runner?: CommandRunner;
   files?: FileOps;
-  execPath?: string;
-  /** Effective user id (Linux), to refuse live changes without root before touching anything. */
-  uid?: number;
 }
 
 interface LocationOptions {
@@ -45,35 +42,15 @@ const EXAMPLES =
   '  node "C:\\Program Files\\AppStreamCredentialAgent\\dist\\appstream-creds.cjs" service install --token-group "AppStream Scripts"\n';
 
 export function registerService(program: Command, deps: CommandDeps, overrides: ServiceCommandOverrides = {}): void {
-  const platform = overrides.platform ?? process.platform;
+  const { platform, env } = deps.ctx;
   const pathModule = platform === 'win32' ? path.win32 : path.posix;
-  const env = deps.ctx.env;
-
-  /** The install folder: --prefix, else the folder this bundle runs from (…/dist/appstream-creds.cjs), else the default. */
-  const prefixFor = (opts: LocationOptions): string => {
-    if (opts.prefix) return opts.prefix;
-    const self = deps.ctx.selfScript;
-    if (pathModule.basename(pathModule.dirname(self)) === 'dist' && pathModule.basename(self) === 'appstream-creds.cjs') {
-      const fromSelf = pathModule.dirname(pathModule.dirname(pathModule.resolve(self)));
-      if (!opts.root) return fromSelf;
-      const relative = pathModule.relative(pathModule.resolve(opts.root), fromSelf);
-      if (!relative.startsWith('..') && !pathModule.isAbsolute(relative)) return `/${relative.split(pathModule.sep).join('/')}`;
-    }
-    return defaultPrefix(platform, env);
-  };
 
   const managerFor = (opts: LocationOptions, live: boolean): PlatformServiceManager => {
-    if (opts.root !== undefined && platform !== 'linux') throw usageError('--root (packaging into a staging folder) is for Linux only');
-    const root = opts.root === undefined ? undefined : pathModule.resolve(deps.ctx.cwd, opts.root);
-    const packaging = root !== undefined && root !== '/';
-    const uid = overrides.uid ?? process.getuid?.();
-    if (live && platform === 'linux' && !packaging && uid !== undefined && uid !== 0) {
-      throw new AgentError('changing the system service needs root: run it with sudo (or use --root DIR to stage files for a package)', { exitCode: ExitCode.runtime, code: 'needs-root' });
-    }
+    const location = serviceLocation({ prefix: opts.prefix, root: opts.root, live, platform, cwd: deps.ctx.cwd, selfScript: deps.ctx.selfScript, env, uid: deps.ctx.uid });
     return createServiceManager(platform, overrides.runner ?? nodeCommandRunner, {
-      prefix: prefixFor(opts),
+      prefix: location.prefix,
       env,
-      ...(root === undefined ? {} : { root }),
+      ...(location.root === undefined ? {} : { root: location.root }),
       ...(overrides.files ? { files: overrides.files } : {}),
     });
   };
@@ -119,7 +96,7 @@ export function registerService(program: Command, deps: CommandDeps, overrides: 
         if (flags.profile) extraEnv.APPSTREAM_CREDS_PROFILE = settings.profile;
         if (settings.logLevel) extraEnv.APPSTREAM_CREDS_LOG_LEVEL = settings.logLevel;
         const outcome = await manager.install({
-          nodePath: opts.nodePath ?? defaultNodePath(platform, env, overrides.execPath ?? process.execPath),
+          nodePath: opts.nodePath ?? defaultNodePath(platform, env, deps.ctx.execPath),
           stateDir: settings.stateDir,
           ...(settings.logDir ? { logDir: settings.logDir } : {}),
           port: settings.port,

@@ -87,7 +87,7 @@ export function registerSimulate(program: Command, deps: CommandDeps): void {
           validityMs,
           inPlace: Boolean(opts.inPlace),
           clock: systemClock,
-          emitCommand: `${quote(process.execPath)} ${quote(deps.ctx.selfScript)} simulate --emit --dir ${quote(dir)}`,
+          emitCommand: `${quote(deps.ctx.execPath)} ${quote(deps.ctx.selfScript)} simulate --emit --dir ${quote(dir)}`,
           mint: (expiresAt, generation) =>
             opts.stsEndpoint && opts.roleArn
               ? mintStsCredentials(

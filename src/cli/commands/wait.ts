@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import type { CommandDeps } from '../commandDeps.js';
 import { runAction } from '../runAction.js';
-import { commandSettings, directSource } from '../commandSetup.js';
+import { commandSettings, commandSource } from '../commandSetup.js';
 import { waitForReady } from '../../wait/waitForReady.js';
 import { progressPrinter } from '../progress.js';
 import { readNetworkWithSysinfo } from '../../network/readNetwork.js';
@@ -44,7 +44,7 @@ export function registerWait(program: Command, deps: CommandDeps): void {
             settings,
             clock: systemClock,
             readNetwork: readNetworkWithSysinfo,
-            source: directSource(settings, deps),
+            source: commandSource(settings, deps).resolve,
             onProgress: progressPrinter(deps.ctx.io),
             signal: controller.signal,
           });
