@@ -2,6 +2,8 @@
  * The one result shape of every check in the setup kit (`policy lint`, `saml check`): scripts
  * read `--json`, people read the text form, and both see the same findings.
  */
+import { printableField, terminalSafeJson } from './terminalText.js';
+
 export type Severity = 'error' | 'warning' | 'info';
 
 export interface Finding {
@@ -43,11 +45,13 @@ const LABEL: Record<Severity, string> = { error: 'ERROR  ', warning: 'WARNING', 
 /** Text form: one line per finding plus its fix, then a one-line total. */
 export function formatFindings(findings: readonly Finding[], subject: string): string {
   const report = summarize(findings);
-  const lines = findings.map((f) => `${LABEL[f.severity]} ${f.path}: ${f.message}\n        fix: ${f.fix}`);
+  // Paths and messages quote the input (SAML attributes, policy text): no control character reaches
+  // the terminal, so input cannot rewrite what the reader sees.
+  const lines = findings.map((f) => `${LABEL[f.severity]} ${printableField(f.path)}: ${printableField(f.message)}\n        fix: ${printableField(f.fix)}`);
   const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
-  lines.push(`${subject}: ${plural(report.errors, 'error')}, ${plural(report.warnings, 'warning')}`);
+  lines.push(`${printableField(subject)}: ${plural(report.errors, 'error')}, ${plural(report.warnings, 'warning')}`);
   return `${lines.join('\n')}\n`;
 }
 
 export const formatFindingsJson = (findings: readonly Finding[]): string =>
-  `${JSON.stringify(summarize(findings), null, 2)}\n`;
+  `${terminalSafeJson(JSON.stringify(summarize(findings), null, 2))}\n`;

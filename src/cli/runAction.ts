@@ -1,5 +1,6 @@
 import { ExitCode, isAgentError } from '../errors.js';
 import type { CliContext, CommandResult } from './context.js';
+import { printableLines } from '../terminalText.js';
 
 /** Holds the exit code that the composition root will use; one per CLI invocation, never global. */
 export interface ExitSlot {
@@ -26,11 +27,12 @@ export function runAction<A extends unknown[]>(
 
 export function reportError(ctx: CliContext, error: unknown): number {
   if (isAgentError(error)) {
-    ctx.io.stderr(`appstream-creds: ${error.message}\n`);
+    // Messages name files and quote what was wrong in them: no control character gets through.
+    ctx.io.stderr(`appstream-creds: ${printableLines(error.message)}\n`);
     return error.exitCode;
   }
   const message = error instanceof Error ? error.message : String(error);
-  ctx.io.stderr(`appstream-creds: internal error: ${message}\n`);
+  ctx.io.stderr(`appstream-creds: internal error: ${printableLines(message)}\n`);
   if (ctx.env.APPSTREAM_CREDS_LOG_LEVEL === 'debug' && error instanceof Error && error.stack) {
     ctx.io.stderr(`${error.stack}\n`);
   }

@@ -1,3 +1,4 @@
+import { printableLines } from '../terminalText.js';
 import { maskKeyId } from '../credentials.js';
 import { formatDuration } from '../config/duration.js';
 import type { TrackerView } from './types.js';
@@ -62,5 +63,6 @@ export function renderStatus(status: StatusReport): string {
   }
   if (status.refreshDueAt) lines.push(`refresh due:  ${status.refreshDueAt}`);
   if (status.lastError) lines.push(`last error:   ${status.lastError.message}`);
-  return `${lines.join('\n')}\n`;
+  // The last error names files and quotes their content.
+  return `${printableLines(lines.join('\n'))}\n`;
 }

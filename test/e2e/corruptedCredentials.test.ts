@@ -150,7 +150,7 @@ test('env: boto3 with the variables `env --format dotenv` printed from a corrupt
     const printed = await runCli(['env', '--format', 'dotenv'], { env });
     assert.equal(printed.code, 0, printed.stderr);
     const vars = Object.fromEntries(printed.stdout.trim().split('\n').map((line) => {
-      const [, key, value] = /^(\w+)="(.*)"$/.exec(line) ?? [];
+      const [, key, value] = /^(\w+)='(.*)'$/.exec(line) ?? [];
       assert.ok(key, `dotenv line: ${line}`);
       return [key, value!];
     }));

@@ -88,7 +88,7 @@ test('env prints each format so the shell sets the exact values', async () => {
     const ps = await runCli(['env', '--format', 'powershell'], { env });
     assert.match(ps.stdout, new RegExp(`^\\$Env:AWS_ACCESS_KEY_ID = '${current.AccessKeyId}'$`, 'm'));
     const dotenv = await runCli(['env', '--format', 'dotenv'], { env });
-    assert.match(dotenv.stdout, /^AWS_CREDENTIAL_EXPIRATION="\d{4}-\d\d-\d\dT/m);
+    assert.match(dotenv.stdout, /^AWS_CREDENTIAL_EXPIRATION='\d{4}-\d\d-\d\dT/m);
     const bad = await runCli(['env', '--format', 'zsh'], { env });
     assert.equal(bad.code, 2);
   });

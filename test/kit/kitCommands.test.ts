@@ -171,6 +171,26 @@ describe('saml (CLI)', () => {
     assert.doesNotMatch(run.stdout, /SignatureValue|<saml/);
   });
 
+  test('check: terminal escapes and line breaks in the input reach the terminal only as visible escapes (text and --json)', async () => {
+    const file = files.write(
+      'escapes.b64',
+      toBase64(
+        signedResponse(keys, (f) => {
+          f.roleSessionName = 'x\u001b[2J\u001b[H\u009b1m\nSAML response: 0 errors, 0 warnings';
+        }),
+      ),
+    );
+    const text = await runCli(['saml', 'check', file, '--idp-metadata', files.metadata, '--at', ISSUED_AT.toISOString()]);
+    assert.equal(text.code, 6, text.stdout + text.stderr);
+    assert.doesNotMatch(text.stdout, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/, 'no control character but newlines');
+    assert.match(text.stdout, /\\x1b\[2J/, 'the escape is shown, not sent');
+    assert.doesNotMatch(text.stdout, /^SAML response: 0 errors/m, 'input cannot start a line of its own');
+    const json = await runCli(['saml', 'check', file, '--idp-metadata', files.metadata, '--at', ISSUED_AT.toISOString(), '--json']);
+    assert.equal(json.code, 6);
+    assert.doesNotMatch(json.stdout, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+    assert.match(JSON.stringify(JSON.parse(json.stdout)), /role-session-name-invalid/);
+  });
+
   test('check: an XXE payload exits 6 with the DOCTYPE finding', async () => {
     const file = files.write('xxe.xml', '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>');
     const run = await runCli(['saml', 'check', file, '--idp-metadata', files.metadata]);

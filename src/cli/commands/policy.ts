@@ -1,3 +1,4 @@
+import { printableField } from '../../terminalText.js';
 import type { Command } from 'commander';
 import type { CommandDeps } from '../commandDeps.js';
 import { runAction } from '../runAction.js';
@@ -42,7 +43,7 @@ export function registerPolicy(program: Command, deps: CommandDeps): void {
     .action(
       runAction(ctx, slot, async (options: TrustOptions) => {
         const trust = machineRoleTrust(options);
-        for (const warning of trust.warnings) ctx.io.stderr(`appstream-creds: warning: ${warning}\n`);
+        for (const warning of trust.warnings) ctx.io.stderr(`appstream-creds: warning: ${printableField(warning)}\n`);
         ctx.io.stdout(renderPolicy(trust.document));
         return ExitCode.ok;
       }),
