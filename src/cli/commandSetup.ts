@@ -7,6 +7,9 @@ import { createLogger, type Logger } from '../log/createLogger.js';
 import { machineRoleSource } from '../sources/machineRoleSource.js';
 import { systemClock, type Clock } from '../clock.js';
 import type { WatchedSource } from '../credentials.js';
+import { ownerPolicy, windowsAclReader } from './trustSetup.js';
+import { pathTrust } from '../trust/pathTrust.js';
+import { refusalMessage, type TrustRefusal } from '../trust/checkPathTrust.js';
 
 /** Settings for a command: global flags plus the command's own, validated once. */
 export function commandSettings(command: Command, deps: CommandDeps, own: RawSettings = {}, flagNames?: LoadSettingsInput['flagNames']): Settings {
@@ -36,10 +39,45 @@ export async function commandLogger(settings: Settings, fallbackLevel: 'info' | 
   return createLogger({ level });
 }
 
+/**
+ * Refusals reach the user once each: commands print a warning line on stderr (the error itself,
+ * when nothing else is found, carries the reason too); `serve` passes its logger's warn.
+ */
+export function onceEach(warn: (message: string) => void): OnRefused {
+  const seen = new Set<string>();
+  return (refusal, used) => {
+    const message = `${refusalMessage(refusal)}; ${used ? 'used anyway because strictPermissions is false' : 'not used'} (fix: ${refusal.fix})`;
+    if (seen.has(message)) return;
+    seen.add(message);
+    warn(message);
+  };
+}
+
+const onlyUsed = (report: OnRefused): OnRefused => (refusal, used) => {
+  if (used) report(refusal, used);
+};
+
+export type OnRefused = (refusal: TrustRefusal, used: boolean) => void;
+
 /** The current user's home, as the AWS SDKs find it. */
 export const currentHome = (deps: CommandDeps): string => deps.ctx.env.HOME ?? deps.ctx.env.USERPROFILE ?? deps.ctx.homeDir;
 
-/** The credential source commands read: the one place that chooses it. */
-export function commandSource(settings: Settings, deps: CommandDeps, clock: Clock = systemClock): WatchedSource {
-  return machineRoleSource({ settings, home: currentHome(deps), env: deps.ctx.env, clock });
+/**
+ * The credential source commands read: the one place that chooses it, with the ownership rule
+ * for profile files decided here once.
+ */
+export function commandSource(settings: Settings, deps: CommandDeps, clock: Clock = systemClock, onRefused?: OnRefused): WatchedSource {
+  return machineRoleSource({
+    settings,
+    home: currentHome(deps),
+    env: deps.ctx.env,
+    clock,
+    trust: {
+      check: pathTrust(deps.ctx.platform, ownerPolicy(settings, deps.ctx), windowsAclReader(deps.ctx.platform)),
+      strict: settings.strictPermissions,
+      // Commands warn only about a file used despite the rule; a refusal that leaves nothing to
+      // use is the error itself, and one found elsewhere is doctor's to report.
+      onRefused: onRefused ?? onlyUsed(onceEach((message) => deps.ctx.io.stderr(`appstream-creds: warning: ${message}\n`))),
+    },
+  });
 }

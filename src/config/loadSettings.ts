@@ -1,6 +1,7 @@
 import { ALLOWED, SETTING_KEYS, settingsSchema, type SettingKey, type Settings } from './settingsSchema.js';
-import { defaultHomeDirs, defaultStateDir } from './defaultHomes.js';
+import { IMAGE_BUILDER_ADMIN, defaultHomeDirs, defaultStateDir } from './defaultHomes.js';
 import { usageError } from '../errors.js';
+import { JsonPositionError, lineColumn, parseJsonWithPositions, type PositionedJson } from './parseJsonWithPositions.js';
 import { DEFAULT_PORT, DEFAULT_PROFILE } from '../agent/contract.js';
 
 export type RawSettings = Partial<Record<SettingKey, unknown>>;
@@ -39,6 +40,8 @@ function defaults(platform: NodeJS.Platform, env: LoadSettingsInput['env']): Raw
     logMaxSizeMb: 10,
     logMaxFiles: 5,
     logFrequency: 'daily',
+    trustedOwners: [IMAGE_BUILDER_ADMIN],
+    strictPermissions: true,
   };
 }
 
@@ -82,29 +85,75 @@ const layer = (name: string, values: RawSettings): Layer => ({
   origin: Object.fromEntries(Object.keys(values).map((k) => [k, name])) as Partial<Record<SettingKey, string>>,
 });
 
-function configFile(path: string, readFile: LoadSettingsInput['readFile']): RawSettings {
+interface ConfigFile {
+  values: RawSettings;
+  /** "line 3, column 7" of each setting in the file, so errors name a position, not the content. */
+  positions: Partial<Record<SettingKey, string>>;
+}
+
+const at = (text: string, offset: number): string => {
+  const { line, column } = lineColumn(text, offset);
+  return `line ${line}, column ${column}`;
+};
+
+function configFile(path: string, readFile: LoadSettingsInput['readFile']): ConfigFile {
   let text: string;
   try {
     text = readFile(path);
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as NodeJS.ErrnoException).code ?? 'error';
     throw usageError(`--config ${path}: cannot read it (${reason})`);
   }
-  let parsed: unknown;
+  let parsed: PositionedJson;
   try {
-    parsed = JSON.parse(text);
+    parsed = parseJsonWithPositions(text);
   } catch (error) {
-    throw usageError(`--config ${path}: not valid JSON (${(error as Error).message})`);
+    if (!(error instanceof JsonPositionError)) throw error;
+    throw usageError(`--config ${path}: not valid JSON at ${at(text, error.offset)} (${error.what})`);
   }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+  const { value, keyOffsets } = parsed;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw usageError(`--config ${path}: expected a JSON object of settings`);
   }
-  for (const key of Object.keys(parsed)) {
+  const positions: Partial<Record<SettingKey, string>> = {};
+  for (const [key, offset] of keyOffsets) {
     if (!(SETTING_KEYS as string[]).includes(key)) {
-      throw usageError(`--config ${path}: unknown setting "${key}"; known settings: ${SETTING_KEYS.join(', ')}`);
+      // The key itself is not echoed: a mistyped file may hold anything.
+      const guess = closestSetting(key);
+      throw usageError(`--config ${path}: unknown setting at ${at(text, offset)}${guess ? ` (did you mean ${guess}?)` : ''}; known settings: ${SETTING_KEYS.join(', ')}`);
     }
+    positions[key as SettingKey] = at(text, offset);
   }
-  return parsed as RawSettings;
+  return { values: value as RawSettings, positions };
+}
+
+/** The known setting a typo most likely meant (at most 2 edits away), or nothing. */
+function closestSetting(key: string): string | undefined {
+  let best: { name: string; distance: number } | undefined;
+  for (const name of SETTING_KEYS) {
+    const distance = editDistance(key.toLowerCase(), name.toLowerCase());
+    if (distance <= 2 && (!best || distance < best.distance)) best = { name, distance };
+  }
+  return best?.name;
+}
+
+function editDistance(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 2) return 3;
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i += 1) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j += 1) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+/** The schema's message minus any quoted value: "x" is not a duration → a duration. */
+function describeExpected(message: string): string {
+  const unquoted = message.replace(/"[^"]*"|'[^']*'/g, 'it').replace(/,?\s*received .*$/i, '').trim();
+  return `expected: ${unquoted}`;
 }
 
 const definedOnly = (raw: RawSettings): RawSettings =>
@@ -117,10 +166,11 @@ const definedOnly = (raw: RawSettings): RawSettings =>
  */
 export function loadSettings(input: LoadSettingsInput, configPath?: string): Settings {
   const { aws, prefixed } = fromEnv(input.env);
+  const config = configPath ? configFile(configPath, input.readFile) : undefined;
   const flags = definedOnly(input.flags);
   const layers: Layer[] = [
     layer('default', defaults(input.platform, input.env)),
-    ...(configPath ? [layer(`--config ${configPath}`, configFile(configPath, input.readFile))] : []),
+    ...(config ? [layer(`--config ${configPath}`, config.values)] : []),
     aws,
     prefixed,
     { values: flags, origin: Object.fromEntries(Object.keys(flags).map((k) => [k, input.flagNames?.[k as SettingKey] ?? `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`])) },
@@ -138,6 +188,12 @@ export function loadSettings(input: LoadSettingsInput, configPath?: string): Set
     const issue = result.error.issues[0]!;
     const key = String(issue.path[0] ?? '') as SettingKey;
     const allowed = ALLOWED[key] ? `; allowed: ${ALLOWED[key]}` : '';
+    const fromConfig = config !== undefined && origin[key] === `--config ${configPath}`;
+    if (fromConfig) {
+      // Flags and variables are echoed back (the user typed them); a file's content is not.
+      const hint = ALLOWED[key] ? `allowed: ${ALLOWED[key]}` : describeExpected(issue.message);
+      throw usageError(`setting ${key} (from --config ${configPath}, ${config.positions[key] ?? 'position unknown'}): invalid value; ${hint}`, 'bad-setting');
+    }
     throw usageError(`setting ${key} (from ${origin[key] ?? 'unknown'}): ${issue.message}${allowed}`, 'bad-setting');
   }
   return result.data;

@@ -60,6 +60,10 @@ export const settingsSchema = z
     logFrequency: z.enum(['daily', 'hourly', 'none']),
     /** Group (Linux) or account group (Windows) that may read the token file besides its owner. */
     tokenGroup: z.string().min(1).optional(),
+    /** Besides root/SYSTEM and the agent's own user, who may own a profile file (names or uids). */
+    trustedOwners: list,
+    /** false: ownership checks on profile files and the state/log folders only warn. */
+    strictPermissions: bool,
   })
   .strict();
 
@@ -73,6 +77,7 @@ export const ALLOWED: Partial<Record<SettingKey, string>> = {
   probe: PROBES.join(', '),
   port: 'an integer from 0 to 65535 (0 = ephemeral)',
   imds: 'true or false',
+  strictPermissions: 'true or false',
   logFrequency: 'daily, hourly or none',
   logMaxFiles: 'a whole number from 1 to 100',
 };

@@ -17,7 +17,9 @@ export async function checkCredentials(deps: DoctorDeps, context: DoctorContext)
     const fix =
       code === 'profile-missing'
         ? `AppStream writes profile ${settings.profile} once the fleet or image builder has an IAM role; check the role is attached, or point AWS_SHARED_CREDENTIALS_FILE/AWS_CONFIG_FILE (or the homeDirs setting) at the file that holds it`
-        : code === 'recursion'
+        : code === 'profile-untrusted'
+          ? 'see the untrusted-profile finding: give the file to root (or the image builder admin) and make it and its folders writable by nobody else'
+          : code === 'recursion'
           ? `the profile's credential_process must not run appstream-creds credential-process on ${settings.profile}; point it at AppStream's own helper`
           : 'repair or remove the file named in the message; AppStream rewrites it at the next refresh';
     return [finding('error', code, 'profile', message, fix)];

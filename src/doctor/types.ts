@@ -4,6 +4,8 @@ import type { CredentialSource, Credentials } from '../credentials.js';
 import type { ReadNetwork } from '../network/types.js';
 import type { Identity } from '../network/probes.js';
 import type { ServiceStatus } from '../service/managerTypes.js';
+import type { TrustRefusal } from '../trust/checkPathTrust.js';
+import type { CheckTrust } from '../trust/pathTrust.js';
 
 /** Everything the checks touch, injected so each check is tested with fakes. */
 export interface DoctorDeps {
@@ -17,6 +19,10 @@ export interface DoctorDeps {
   /** The Date header of any answer from the STS endpoint, for clock skew. */
   stsDate: () => Promise<Date | undefined>;
   serviceStatus?: () => Promise<ServiceStatus>;
+  /** Profile files the source refused while doctor read it (filled as the source runs). */
+  refusals?: readonly TrustRefusal[];
+  /** The ownership rule for the agent's state and log folders. */
+  folderTrust?: CheckTrust;
   /** Skip the agent checks (machines where only direct mode is used). */
   expectAgent: boolean;
 }

@@ -7,6 +7,8 @@ import { parseProfileFile, profileSection } from './parseProfileFile.js';
 import type { ProfileFile } from './profileLocations.js';
 import { runCredentialProcess } from './runCredentialProcess.js';
 import { DEFAULT_PROFILE } from '../agent/contract.js';
+import type { CheckTrust } from '../trust/pathTrust.js';
+import { refusalMessage, type TrustRefusal } from '../trust/checkPathTrust.js';
 import { commandResolvesProfile, guardedProfiles, withGuard } from './recursionGuard.js';
 
 export interface FromAppStreamProfileInit {
@@ -16,9 +18,30 @@ export interface FromAppStreamProfileInit {
   clock: Clock;
   env: Readonly<Record<string, string | undefined>>;
   processTimeoutMs: number;
+  /**
+   * The ownership rule for profile files (points at a hostile file are never read). Absent:
+   * every file is used (tests of parsing only; every command passes one).
+   */
+  trust?: ProfileTrust;
   /** Retries of a transient failure (half-written file) before it is reported. */
   retries?: number;
   retryDelayMs?: number;
+}
+
+export interface ProfileTrust {
+  check: CheckTrust;
+  /** false (strictPermissions off): a refused file is reported and used anyway. */
+  strict: boolean;
+  /** Told of every refusal, each time it is met; `used` when strict is off. The caller de-duplicates. */
+  onRefused?: (refusal: TrustRefusal, used: boolean) => void;
+}
+
+/** What the source remembers between reads. */
+interface Memory {
+  /** Inode of each file at its last good read, to tell in-place rewrites from renames. */
+  inodes: Map<string, number>;
+  /** The secrets last read, masked if a failing credential_process echoes them. */
+  secrets: string[];
 }
 
 /** A static-keys file younger than this is read again, so a rewrite in progress is not served. */
@@ -35,8 +58,7 @@ const unavailable = (message: string, code: string, transient = false): AgentErr
 export function fromAppStreamProfile(init: FromAppStreamProfileInit): CredentialSource {
   const retries = init.retries ?? 4;
   const retryDelayMs = init.retryDelayMs ?? 75;
-  // Inode of each file at its last good read, to tell in-place rewrites from renames.
-  const inodes = new Map<string, number>();
+  const memory: Memory = { inodes: new Map(), secrets: [] };
   return async () => {
     if (guardedProfiles(init.env).includes(init.profile)) {
       throw usageError(
@@ -46,7 +68,10 @@ export function fromAppStreamProfile(init: FromAppStreamProfileInit): Credential
     }
     for (let attempt = 0; ; attempt += 1) {
       try {
-        return await resolveOnce(init, inodes);
+        const sourced = await resolveOnce(init, memory);
+        const { secretAccessKey, sessionToken } = sourced.credentials;
+        memory.secrets = sessionToken ? [secretAccessKey, sessionToken] : [secretAccessKey];
+        return sourced;
       } catch (error) {
         if (!isAgentError(error) || !error.transient || attempt >= retries) throw error;
         await init.clock.sleep(retryDelayMs * (attempt + 1));
@@ -55,11 +80,23 @@ export function fromAppStreamProfile(init: FromAppStreamProfileInit): Credential
   };
 }
 
-async function resolveOnce(init: FromAppStreamProfileInit, inodes: Map<string, number>): Promise<SourcedCredentials> {
+async function resolveOnce(init: FromAppStreamProfileInit, memory: Memory): Promise<SourcedCredentials> {
+  const { inodes } = memory;
   const searched: string[] = [];
+  const refused: TrustRefusal[] = [];
   // An empty file is usually an in-place rewrite caught between truncate and write.
   let sawEmptyFile = false;
   for (const location of init.locations) {
+    // Judged before reading: a hostile file is neither parsed nor run, whatever it holds.
+    const refusal = init.trust ? await init.trust.check(location.path) : undefined;
+    if (refusal) {
+      init.trust!.onRefused?.(refusal, !init.trust!.strict);
+      if (init.trust!.strict) {
+        refused.push(refusal);
+        searched.push(`${location.path} (refused)`);
+        continue;
+      }
+    }
     let file;
     try {
       file = await readStableFile(init.fs, location.path);
@@ -91,12 +128,18 @@ async function resolveOnce(init: FromAppStreamProfileInit, inodes: Map<string, n
       return result;
     }
     if (section.credential_process) {
-      return fromProcessEntry(init, section.credential_process, where);
+      return fromProcessEntry(init, section.credential_process, where, memory.secrets);
     }
     throw unavailable(
       `${where}: has neither aws_access_key_id/aws_secret_access_key nor credential_process`,
       'profile-incomplete',
       true,
+    );
+  }
+  if (refused.length > 0) {
+    throw unavailable(
+      `profile ${init.profile}: not used: ${refused.map(refusalMessage).join('; ')}; fix: ${refused[0]!.fix}; searched ${searched.join(', ')}`,
+      'profile-untrusted',
     );
   }
   throw unavailable(
@@ -131,7 +174,7 @@ function staticKeys(section: Record<string, string>, where: string, mtimeMs: num
   };
 }
 
-async function fromProcessEntry(init: FromAppStreamProfileInit, command: string, where: string): Promise<SourcedCredentials> {
+async function fromProcessEntry(init: FromAppStreamProfileInit, command: string, where: string, knownSecrets: readonly string[]): Promise<SourcedCredentials> {
   if (commandResolvesProfile(command, init.profile, DEFAULT_PROFILE)) {
     throw usageError(
       `${where}: credential_process runs appstream-creds credential-process on the same profile (recursion refused)`,
@@ -143,6 +186,7 @@ async function fromProcessEntry(init: FromAppStreamProfileInit, command: string,
     where,
     timeoutMs: init.processTimeoutMs,
     env: withGuard(init.env, init.profile),
+    knownSecrets,
   }).catch((error: unknown) => {
     // The same refusal one level down (through a wrapper script) is still a config error.
     if (isAgentError(error) && error.code === 'recursion') throw usageError(error.message, 'recursion');

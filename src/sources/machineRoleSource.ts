@@ -2,7 +2,7 @@ import type { Clock } from '../clock.js';
 import type { Settings } from '../config/settingsSchema.js';
 import type { WatchedSource } from '../credentials.js';
 import { nodeFileSystem, type FileSystem } from './fileSystem.js';
-import { fromAppStreamProfile } from './fromAppStreamProfile.js';
+import { fromAppStreamProfile, type ProfileTrust } from './fromAppStreamProfile.js';
 import { profileLocations } from './profileLocations.js';
 
 export interface MachineRoleSourceInit {
@@ -12,6 +12,8 @@ export interface MachineRoleSourceInit {
   env: Readonly<Record<string, string | undefined>>;
   clock: Clock;
   fs?: FileSystem;
+  /** The ownership rule for profile files (see fromAppStreamProfile). */
+  trust?: ProfileTrust;
 }
 
 /** The machine-role profile AppStream writes, in whichever file the settings locate, and those files to watch. */
@@ -25,6 +27,7 @@ export function machineRoleSource(init: MachineRoleSourceInit): WatchedSource {
       clock: init.clock,
       env: init.env,
       processTimeoutMs: init.settings.processTimeout,
+      ...(init.trust ? { trust: init.trust } : {}),
     }),
     watch: { files: locations.map((location) => location.path) },
   };

@@ -8,6 +8,8 @@ export interface RunProcessOptions {
   where: string;
   timeoutMs: number;
   env: Readonly<Record<string, string | undefined>>;
+  /** Secrets the caller knows (the last credentials served); masked, even in fragments, if stderr echoes them. */
+  knownSecrets?: readonly string[];
 }
 
 const MAX_OUTPUT = 1024 * 1024;
@@ -79,7 +81,7 @@ export async function runCredentialProcess(options: RunProcessOptions): Promise<
         return reject(fail(`${prefix} leads back to appstream-creds credential-process on the same profile (recursion refused)`, 'recursion'));
       }
       if (code !== 0) {
-        const hint = lastLine(stderrTail);
+        const hint = maskedLastLine(stderrTail, [...(options.knownSecrets ?? []), ...secretsIn(options.env), ...secretsIn(Buffer.concat(stdout).toString('utf8'))]);
         return reject(fail(`${prefix} failed (${signal ? `signal ${signal}` : `exit ${code}`})${hint ? `: ${hint}` : ''}`, 'process-failed'));
       }
       try {
@@ -113,8 +115,30 @@ export function parseProcessOutput(text: string, prefix: string): Credentials {
   };
 }
 
-/** The last stderr line helps diagnose; long base64-like runs are masked in case one is a key. */
-function lastLine(text: string): string {
-  const line = text.trim().split(/\r?\n/).pop() ?? '';
-  return line.replace(/[A-Za-z0-9/+=]{16,}/g, '[masked]').slice(0, 200);
+const BASE64_RUN = /[A-Za-z0-9/+=]+/g;
+/** Shorter pieces of a secret are too common to mask without masking ordinary words. */
+const MIN_FRAGMENT = 6;
+
+/**
+ * The last stderr line helps diagnose; nothing else from stderr is relayed. Masked in it: every
+ * run of 16+ base64 characters (an unknown key), and every run that is a piece of a known
+ * secret, so a secret split by punctuation does not leak as fragments. Control characters are
+ * dropped, so a hostile line cannot drive the terminal.
+ */
+export function maskedLastLine(text: string, knownSecrets: readonly string[]): string {
+  const secrets = knownSecrets.filter((s) => s.length >= MIN_FRAGMENT);
+  const line = (text.trim().split(/\r?\n/).pop() ?? '').replace(/[\u0000-\u001f\u007f-\u009f]/g, '');
+  return line
+    .replace(BASE64_RUN, (run) => (run.length >= 16 || (run.length >= MIN_FRAGMENT && secrets.some((s) => s.includes(run))) ? '[masked]' : run))
+    .slice(0, 200);
+}
+
+/** Secret-looking values a failed process may echo: ours from its environment, or its own partial output. */
+function secretsIn(source: string | Readonly<Record<string, string | undefined>>): string[] {
+  if (typeof source !== 'string') {
+    return ['AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_CONTAINER_AUTHORIZATION_TOKEN'].map((name) => source[name] ?? '').filter(Boolean);
+  }
+  const found: string[] = [];
+  for (const match of source.matchAll(/"(?:SecretAccessKey|SessionToken|AccessKeyId)"\s*:\s*"([^"]*)/g)) found.push(match[1]!);
+  return found;
 }

@@ -188,12 +188,16 @@ test('a bad setting: exit 2, names the setting, where it came from and the allow
     assertOneLineError(run, { code: 2, mentions: ['validity', 'APPSTREAM_CREDS_VALIDITY', '"forever"', '90s, 10m or 1h'] });
   }));
 
-test('a --config file with an unknown key: exit 2, names the file and the key', () =>
+test('a --config file with an unknown key or broken JSON: exit 2, names the file and the position, never the content', () =>
   withSandbox(async (dir) => {
     const config = path.join(dir, 'settings.json');
     await writeFile(config, JSON.stringify({ validity: '1h', refreshIntervall: '1h' }));
     const run = await runCli(['--config', config, 'credential-process'], { env: envFor(dir, {}) });
-    assertOneLineError(run, { code: 2, mentions: [config, 'refreshIntervall'] });
+    const line = assertOneLineError(run, { code: 2, mentions: [config, 'line 1, column 18', 'did you mean refreshInterval?'] });
+    assert.ok(!line.includes('refreshIntervall'), line);
+    await writeFile(config, `{\n  "validity": "1h",\n  "region": K${SECRET}\n}\n`);
+    const broken = assertOneLineError(await runCli(['--config', config, 'credential-process'], { env: envFor(dir, {}) }), { code: 2, mentions: [config, 'not valid JSON at line 3, column 13'] });
+    for (const piece of [SECRET, SECRET.slice(0, 8), '"1h"']) assert.ok(!broken.includes(piece), broken);
   }));
 
 test('a half-written file that is completed shortly after is retried and succeeds', () =>

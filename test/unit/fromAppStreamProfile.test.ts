@@ -10,7 +10,7 @@ import { readStableFile } from '../../src/sources/readStableFile.js';
 import { profileLocations } from '../../src/sources/profileLocations.js';
 import { fromAppStreamProfile, type FromAppStreamProfileInit } from '../../src/sources/fromAppStreamProfile.js';
 import { GUARD_ENV, commandResolvesProfile, withGuard } from '../../src/sources/recursionGuard.js';
-import { parseProcessOutput, runCredentialProcess } from '../../src/sources/runCredentialProcess.js';
+import { maskedLastLine, parseProcessOutput, runCredentialProcess } from '../../src/sources/runCredentialProcess.js';
 import { createFakeClock } from '../helpers/fakeClock.js';
 
 const P = 'appstream_machine_role';
@@ -254,6 +254,74 @@ describe('fromAppStreamProfile', () => {
       assert.equal(got.credentials.secretAccessKey, P, 'the child saw the guard variable');
       assert.equal(got.credentials.expiration?.toISOString(), '2030-01-01T00:00:00.000Z');
       assert.equal(got.origin, `credential_process in /h1/.aws/config [profile ${P}]`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('fromAppStreamProfile: the ownership rule', () => {
+  const refusal = (file: string) => ({ file, culprit: file, reason: 'owned by uid 1001 (as2-streaming-user), mode 0644', fix: `chown root ${file}` });
+  const untrusted = (bad: string) => async (file: string) => (file === bad ? refusal(file) : undefined);
+
+  test('a refused file is never read or run; a trusted later home is used', async () => {
+    const fs = new MemoryFs();
+    fs.set('/h1/.aws/config', `[profile ${P}]\ncredential_process = touch /nonexistent/marker\n`);
+    fs.set('/h2/.aws/credentials', staticProfile(P, 'ASIAFROMSECONDHOME01'));
+    const seen: Array<[string, boolean]> = [];
+    const got = await source(fs, { trust: { check: untrusted('/h1/.aws/config'), strict: true, onRefused: (r, used) => seen.push([r.file, used]) } }).resolve();
+    assert.equal(got.credentials.accessKeyId, 'ASIAFROMSECONDHOME01');
+    assert.deepEqual(seen, [['/h1/.aws/config', false]]);
+  });
+
+  test('only refused files: exit 5, profile-untrusted, naming the file, owner, mode and fix; the file was not read', async () => {
+    const fs = new MemoryFs();
+    fs.set('/h1/.aws/credentials', staticProfile());
+    const error = await rejectsWith(source(fs, { trust: { check: untrusted('/h1/.aws/credentials'), strict: true } }).resolve(), {
+      code: 'profile-untrusted',
+      exitCode: 5,
+      message: /\/h1\/\.aws\/credentials is not trusted: owned by uid 1001 \(as2-streaming-user\), mode 0644; fix: chown root/,
+    });
+    assert.ok(!error.message.includes(KEY));
+    assert.equal(fs.reads, 0, 'not even read');
+  });
+
+  test('strictPermissions off: the refused file is used and reported as used', async () => {
+    const fs = new MemoryFs();
+    fs.set('/h1/.aws/credentials', staticProfile());
+    const seen: boolean[] = [];
+    const got = await source(fs, { trust: { check: untrusted('/h1/.aws/credentials'), strict: false, onRefused: (_r, used) => seen.push(used) } }).resolve();
+    assert.equal(got.credentials.accessKeyId, KEY);
+    assert.deepEqual(seen, [true]);
+  });
+});
+
+describe('maskedLastLine', () => {
+  test('a known secret is masked even in fragments split by punctuation; 16+ base64 runs always', () => {
+    const secret = 'wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY01';
+    const split = `${secret.slice(0, 15)}-${secret.slice(15, 27)}.${secret.slice(27)}`;
+    const line = maskedLastLine(`first line with ${secret}\nbroker said: denied ${split} for role x\n`, [secret]);
+    assert.equal(line, 'broker said: denied [masked]-[masked].[masked] for role x');
+    assert.equal(maskedLastLine('token AAAABBBBCCCCDDDD1 rejected', []), 'token [masked] rejected');
+    assert.equal(maskedLastLine('\u001b[2Jall \u0007good', []), '[2Jall good', 'control characters dropped');
+  });
+
+  test('the failing process: only its last stderr line, with the previous credentials masked', async () => {
+    const fs = new MemoryFs();
+    const secret = 'Zq9xLmN2pR4sT6uV8wY0aB1cD3eF5gH7iJ9kL2mN';
+    const out = `{"Version":1,"AccessKeyId":"${KEY}","SecretAccessKey":"${secret}","SessionToken":"tok-${KEY}"}`;
+    let mode = 'good';
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'as2src-'));
+    try {
+      const script = path.join(dir, 'p.sh');
+      await writeFile(script, `if [ -f ${dir}/bad ]; then echo "earlier line ${secret}" >&2; echo "cached ${secret.slice(0, 14)}_${secret.slice(14)} expired" >&2; exit 3; fi\nprintf '%s' '${out}'\n`);
+      fs.set('/h1/.aws/config', `[profile ${P}]\ncredential_process = sh ${script}\n`);
+      const src = source(fs, { env: { PATH: process.env.PATH } });
+      assert.equal((await src.resolve()).credentials.secretAccessKey, secret, mode);
+      mode = 'bad';
+      await writeFile(path.join(dir, 'bad'), '');
+      const error = await rejectsWith(src.resolve(), { exitCode: 5, message: /failed \(exit 3\): cached \[masked\]_\[masked\] expired$/ });
+      for (const piece of [secret.slice(0, 14), secret.slice(14, 30), 'earlier line']) assert.ok(!error.message.includes(piece), error.message);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

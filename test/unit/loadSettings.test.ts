@@ -137,9 +137,27 @@ describe('loadSettings', () => {
     rejects({ env: { AWS_ENDPOINT_URL_STS: 'not a url' } }, 'setting stsEndpoint', 'AWS');
   });
 
+  test('errors about a --config file name the position, never its content', () => {
+    const secret = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+    const cases: Array<[string, string]> = [
+      [`{\n  "validity": "1h",\n  "region": ${secret}\n}`, 'not valid JSON at line 3, column 13'],
+      [`{"validity": "1h" "${secret}": 1}`, 'not valid JSON at line 1, column 19'],
+      [`{"${secret}": 1}`, 'unknown setting at line 1, column 2'],
+      [`{\n "validity": "${secret}"\n}`, 'setting validity (from --config /etc/appstream-creds.json, line 2, column 2): invalid value'],
+      [`{"logLevel": "${secret}"}`, 'allowed: trace, debug'],
+      [`{"region": "${secret}", "x": "\\u00zz"}`, 'not valid JSON at line 1, column 62'],
+      [`{"port": "${secret}"}`, 'line 1, column 2'],
+    ];
+    for (const [text, fragment] of cases) {
+      const message = rejects({ config: text }, fragment);
+      for (const piece of [secret, secret.slice(0, 10), secret.slice(-10)]) assert.ok(!message.includes(piece), `"${message}" echoes the file's content`);
+    }
+  });
+
   test('a bad --config file: unknown key, invalid JSON, not an object, missing', () => {
-    rejects({ config: { validity: '1h', refreshIntervall: '1h' } }, `--config ${CONFIG}`, 'unknown setting "refreshIntervall"', 'refreshInterval');
-    rejects({ config: '{"validity": "1h",' }, `--config ${CONFIG}`, 'not valid JSON');
+    const unknown = rejects({ config: { validity: '1h', refreshIntervall: '1h' } }, `--config ${CONFIG}`, 'unknown setting at line 1, column 18', 'did you mean refreshInterval?');
+    assert.ok(!unknown.includes('refreshIntervall'), 'the unknown key itself is not echoed');
+    rejects({ config: '{"validity": "1h",' }, `--config ${CONFIG}`, 'not valid JSON at line 1, column 19');
     rejects({ config: '["validity"]' }, `--config ${CONFIG}`, 'expected a JSON object');
     assert.throws(() => loadSettings({ flags: {}, env: {}, platform: 'linux', readFile: () => { throw Object.assign(new Error('x'), { code: 'ENOENT' }); } }, '/nope.json'), /--config \/nope\.json: cannot read it \(no such file\)/);
   });
@@ -159,16 +177,26 @@ describe('durations', () => {
 });
 
 describe('default homes and state dir', () => {
-  test('Windows: SYSTEM, ImageBuilderAdmin and PhotonUser under the system drive; ProgramData state', () => {
+  test('Windows: SYSTEM and ImageBuilderAdmin under the system drive (not the streaming user PhotonUser, unless configured); ProgramData state', () => {
     const env = { SystemRoot: 'D:\\Windows', SystemDrive: 'D:', ProgramData: 'D:\\ProgramData' };
-    assert.deepEqual(defaultHomeDirs('win32', env), ['D:\\Windows\\System32\\config\\systemprofile', 'D:\\Users\\ImageBuilderAdmin', 'D:\\Users\\PhotonUser']);
+    assert.deepEqual(defaultHomeDirs('win32', env), ['D:\\Windows\\System32\\config\\systemprofile', 'D:\\Users\\ImageBuilderAdmin']);
     assert.equal(defaultStateDir('win32', env), 'D:\\ProgramData\\AppStreamCredentialAgent');
-    assert.deepEqual(defaultHomeDirs('win32', {}), ['C:\\Windows\\System32\\config\\systemprofile', 'C:\\Users\\ImageBuilderAdmin', 'C:\\Users\\PhotonUser']);
+    assert.deepEqual(defaultHomeDirs('win32', {}), ['C:\\Windows\\System32\\config\\systemprofile', 'C:\\Users\\ImageBuilderAdmin']);
     assert.deepEqual(load({ platform: 'win32', env: { APPSTREAM_CREDS_HOME_DIRS: 'E:\\Users\\PhotonUser' } }).homeDirs, ['E:\\Users\\PhotonUser']);
   });
 
-  test('Linux: the image builder home first', () => {
-    assert.equal(defaultHomeDirs('linux', {})[0], '/home/ImageBuilderAdmin');
+  test('Linux: the image builder home and root, never the streaming user', () => {
+    assert.deepEqual(defaultHomeDirs('linux', {}), ['/home/ImageBuilderAdmin', '/root']);
+  });
+
+  test('trust settings: trustedOwners defaults to the image builder admin, strictPermissions to true', () => {
+    const settings = load({});
+    assert.deepEqual(settings.trustedOwners, ['ImageBuilderAdmin']);
+    assert.equal(settings.strictPermissions, true);
+    const changed = load({ env: { APPSTREAM_CREDS_TRUSTED_OWNERS: 'alice, 1500', APPSTREAM_CREDS_STRICT_PERMISSIONS: 'false' } });
+    assert.deepEqual(changed.trustedOwners, ['alice', '1500']);
+    assert.equal(changed.strictPermissions, false);
+    rejects({ env: { APPSTREAM_CREDS_STRICT_PERMISSIONS: 'maybe' } }, 'strictPermissions', 'true or false');
   });
 });
 

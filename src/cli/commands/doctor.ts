@@ -2,6 +2,9 @@ import type { Command } from 'commander';
 import type { CommandDeps } from '../commandDeps.js';
 import { runAction } from '../runAction.js';
 import { commandSettings, commandSource } from '../commandSetup.js';
+import { agentPolicy, windowsAclReader } from '../trustSetup.js';
+import { pathTrust } from '../../trust/pathTrust.js';
+import type { TrustRefusal } from '../../trust/checkPathTrust.js';
 import { runDoctor } from '../../doctor/runDoctor.js';
 import { readNetworkWithSysinfo } from '../../network/readNetwork.js';
 import { stsEndpointUrl, stsIdentity } from '../../network/probes.js';
@@ -31,11 +34,14 @@ export function registerDoctor(program: Command, deps: CommandDeps): void {
       runAction(deps.ctx, deps.slot, async (opts: DoctorOptions, command: Command) => {
         const settings = commandSettings(command, deps);
         const sts = stsEndpointUrl(settings.region, settings.stsEndpoint);
+        const refusals: TrustRefusal[] = [];
         const findings = await runDoctor({
           settings,
           clock: systemClock,
           platform: deps.ctx.platform,
-          source: commandSource(settings, deps).resolve,
+          source: commandSource(settings, deps, systemClock, (refusal) => refusals.push(refusal)).resolve,
+          refusals,
+          folderTrust: pathTrust(deps.ctx.platform, agentPolicy(settings, deps.ctx), windowsAclReader(deps.ctx.platform)),
           readNetwork: readNetworkWithSysinfo,
           identity: (credentials) => stsIdentity(credentials, settings.region, settings.stsEndpoint, 5_000),
           stsDate: async () => {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { CommandDeps } from '../commandDeps.js';
 import { runAction } from '../runAction.js';
-import { commandSettings, commandSource } from '../commandSetup.js';
+import { commandSettings, commandSource, onceEach } from '../commandSetup.js';
 import { createLogger, daemonLoggerOptions } from '../../log/createLogger.js';
 import { runDaemon } from '../../daemon/runDaemon.js';
 import { readNetworkWithSysinfo } from '../../network/readNetwork.js';
@@ -67,7 +67,7 @@ export function registerServe(program: Command, deps: CommandDeps): void {
           settings,
           clock: systemClock,
           logger,
-          source: commandSource(settings, deps),
+          source: commandSource(settings, deps, systemClock, onceEach((message) => logger.warn(message))),
           readNetwork: readNetworkWithSysinfo,
           stopSignal,
           forceStop,

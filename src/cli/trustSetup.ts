@@ -1,0 +1,69 @@
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import type { Settings } from '../config/settingsSchema.js';
+import { trustPolicy, type TrustPolicy } from '../trust/trustPolicy.js';
+import { icaclsReader } from '../trust/checkWindowsTrust.js';
+import type { PathTrustDeps } from '../trust/pathTrust.js';
+import { SERVICE_USER } from '../service/constants.js';
+
+/** /etc/passwd, read once per process and only where owners are uids. */
+let passwd: string | undefined;
+const readPasswd = (platform: NodeJS.Platform): string => {
+  if (passwd === undefined) {
+    try {
+      passwd = platform === 'win32' ? '' : readFileSync('/etc/passwd', 'utf8');
+    } catch {
+      passwd = '';
+    }
+  }
+  return passwd;
+};
+
+const userName = (): string | undefined => {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return undefined;
+  }
+};
+
+/** The facts about this process the rule needs (from the CLI context). */
+export interface Self {
+  platform: NodeJS.Platform;
+  uid: number | undefined;
+}
+
+/** Who may own profile files: root/SYSTEM, this process's user, and `trustedOwners`. */
+export function ownerPolicy(settings: Pick<Settings, 'trustedOwners' | 'strictPermissions'>, self: Self): TrustPolicy {
+  return trustPolicy({ owners: settings.trustedOwners, uid: self.uid, userName: userName(), strict: settings.strictPermissions, passwd: readPasswd(self.platform) });
+}
+
+/**
+ * Who may own the agent's state folder, agent.json and token as a client sees them: root/SYSTEM,
+ * this process's user and the service account `service install` creates (the agent's user).
+ * trustedOwners are not included: they may provide a profile, not impersonate the agent.
+ */
+export function agentPolicy(settings: Pick<Settings, 'strictPermissions'>, self: Self): TrustPolicy {
+  return trustPolicy({ owners: [SERVICE_USER], uid: self.uid, userName: userName(), strict: settings.strictPermissions, passwd: readPasswd(self.platform) });
+}
+
+/** Only the agent's own user and root own the folders `serve` writes. */
+export function daemonPolicy(settings: Pick<Settings, 'strictPermissions'>, self: Self): TrustPolicy {
+  return trustPolicy({ owners: [], uid: self.uid, userName: userName(), strict: settings.strictPermissions, passwd: readPasswd(self.platform) });
+}
+
+/** Windows: ACLs through icacls (loaded only there). Elsewhere nothing to add. */
+export function windowsAclReader(platform: NodeJS.Platform): PathTrustDeps {
+  if (platform !== 'win32') return {};
+  return {
+    readAcl: icaclsReader(async (command, args) => {
+      const { execFile } = await import('node:child_process');
+      return new Promise((resolve) => {
+        execFile(command, args, { windowsHide: true, timeout: 10_000 }, (error, stdout) => {
+          const code = error ? (typeof (error as NodeJS.ErrnoException).code === 'number' ? Number((error as NodeJS.ErrnoException).code) : 1) : 0;
+          resolve({ code, stdout: String(stdout) });
+        });
+      });
+    }),
+  };
+}
