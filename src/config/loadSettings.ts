@@ -32,6 +32,7 @@ function defaults(platform: NodeJS.Platform, env: LoadSettingsInput['env']): Raw
     // botocore's advisory refresh window; the .NET SDK also refreshes 15 min early.
     expiryWarning: '15m',
     waitTimeout: '300s',
+    networkCheckInterval: '60s',
     processTimeout: '30s',
     excludeCidrs: ['198.19.0.0/16', '169.254.0.0/16', '127.0.0.0/8'],
     probe: 'none',

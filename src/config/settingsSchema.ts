@@ -45,6 +45,8 @@ export const settingsSchema = z
     refreshGrace: duration('refreshGrace'),
     expiryWarning: duration('expiryWarning'),
     waitTimeout: duration('waitTimeout'),
+    /** How often the running agent re-checks the ENI once ready. */
+    networkCheckInterval: duration('networkCheckInterval').refine((ms) => ms >= 1000, 'at least 1s'),
     processTimeout: duration('processTimeout').refine((ms) => ms >= 100, 'at least 100ms'),
     excludeCidrs: cidrs,
     interface: z.string().min(1).optional(),

@@ -28,9 +28,10 @@ export interface DaemonDeps {
   forceStop?: Promise<unknown>;
   /** Called once the server listens and agent.json is written (tests, service readiness). */
   onReady?: (discovery: AgentDiscovery) => void;
+  /** How long a graceful stop waits for open requests before dropping them (default 4 s). */
+  shutdownGraceMs?: number;
 }
 
-const SLOW_NETWORK_CHECK_MS = 60_000;
 const SHUTDOWN_GRACE_MS = 4_000;
 
 /**
@@ -122,15 +123,15 @@ export async function runDaemon(deps: DaemonDeps): Promise<number> {
     await refresher.start();
     if (stopping.signal.aborted) return;
     scheduleEvaluate();
-    // Once ready the ENI is re-checked rarely: systeminformation calls are not cheap.
+    // Once ready the ENI is re-checked rarely (setting networkCheckInterval, 60 s): systeminformation calls are not cheap.
     const recheck = async (): Promise<void> => {
       // A deadline of now: exactly one check, with the same error handling as the wait.
       const verdict = await waitForNetwork({ readNetwork: deps.readNetwork, criteria, clock, deadline: clock.now() });
       if (verdict.ready !== network.ready) logger[verdict.ready ? 'info' : 'warn']({ reason: verdict.reason }, verdict.ready ? 'network back' : `network lost: ${verdict.reason}`);
       network = verdict;
-      if (!stopping.signal.aborted) networkTimer = setTimeout(() => void recheck(), SLOW_NETWORK_CHECK_MS).unref();
+      if (!stopping.signal.aborted) networkTimer = setTimeout(() => void recheck(), settings.networkCheckInterval).unref();
     };
-    networkTimer = setTimeout(() => void recheck(), SLOW_NETWORK_CHECK_MS).unref();
+    networkTimer = setTimeout(() => void recheck(), settings.networkCheckInterval).unref();
   })();
   pipeline.catch((error: Error) => logger.error({ err: { message: error.message } }, 'pipeline failed'));
 
@@ -141,8 +142,11 @@ export async function runDaemon(deps: DaemonDeps): Promise<number> {
   clearTimeout(stateTimer);
   clearTimeout(networkTimer);
   await removeDiscovery(settings.stateDir);
-  void deps.forceStop?.then(() => server.closeAllConnections());
-  await close(server);
+  void deps.forceStop?.then(() => {
+    logger.info('second stop request: dropping open connections');
+    server.closeAllConnections();
+  });
+  await close(server, deps.shutdownGraceMs ?? SHUTDOWN_GRACE_MS);
   await lock.release();
   logger.info('stopped');
   return ExitCode.ok;
@@ -163,9 +167,9 @@ function listen(server: Server, port: number): Promise<number> {
 }
 
 /** Stops accepting, lets in-flight requests finish, then drops whatever is left. */
-function close(server: Server): Promise<void> {
+function close(server: Server, graceMs: number): Promise<void> {
   return new Promise((resolve) => {
-    const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+    const force = setTimeout(() => server.closeAllConnections(), graceMs);
     server.close(() => {
       clearTimeout(force);
       resolve();

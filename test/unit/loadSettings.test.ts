@@ -50,6 +50,7 @@ describe('loadSettings', () => {
     assert.equal(s.refreshGrace, 10 * M);
     assert.equal(s.expiryWarning, 15 * M);
     assert.equal(s.waitTimeout, 300 * S);
+    assert.equal(s.networkCheckInterval, 60 * S);
     assert.equal(s.port, 9920);
     assert.equal(s.imds, false);
     assert.equal(s.probe, 'none');
