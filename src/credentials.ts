@@ -16,6 +16,8 @@ export interface SourcedCredentials {
   readonly issuedAt?: Date;
   /** Human description: "static keys in /home/x/.aws/credentials [appstream_machine_role]". */
   readonly origin: string;
+  /** The profile they were read from, when the source reads profiles. */
+  readonly profile?: string;
 }
 
 /** Reads the credentials now (AWS SDK v3 provider style); failures are AgentErrors. */

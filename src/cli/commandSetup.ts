@@ -10,6 +10,7 @@ import type { WatchedSource } from '../credentials.js';
 import { ownerPolicy, windowsAclReader } from './trustSetup.js';
 import { pathTrust } from '../trust/pathTrust.js';
 import { refusalMessage, type TrustRefusal } from '../trust/checkPathTrust.js';
+import { APPSTREAM_VARIABLES, readAppStreamIdentity, type AppStreamIdentity } from '../identity/appStreamIdentity.js';
 
 /** Settings for a command: global flags plus the command's own, validated once. */
 export function commandSettings(command: Command, deps: CommandDeps, own: RawSettings = {}, flagNames?: LoadSettingsInput['flagNames']): Settings {
@@ -17,7 +18,7 @@ export function commandSettings(command: Command, deps: CommandDeps, own: RawSet
 }
 
 export function settingsFromFlags(flags: GlobalFlags, deps: CommandDeps, own: RawSettings = {}, flagNames?: LoadSettingsInput['flagNames']): Settings {
-  return loadSettings(
+  const settings = loadSettings(
     {
       flags: { profile: flags.profile, stateDir: flags.stateDir, logLevel: flags.logLevel, ...own },
       ...(flagNames ? { flagNames } : {}),
@@ -27,6 +28,25 @@ export function settingsFromFlags(flags: GlobalFlags, deps: CommandDeps, own: Ra
     },
     flags.config,
   );
+  if (settings.region) return settings;
+  // No region configured anywhere: the instance's image ARN names the one it runs in.
+  const imageRegion = commandIdentity(settings, deps).imageRegion;
+  return imageRegion ? { ...settings, region: imageRegion, origins: { ...settings.origins, region: APPSTREAM_VARIABLES.imageArn } } : settings;
+}
+
+/** The AppStream_* variables as this command sees them: its environment, then the system file. */
+export function commandIdentity(settings: Settings, deps: CommandDeps): AppStreamIdentity {
+  return readAppStreamIdentity({
+    env: deps.ctx.env,
+    systemVarsFile: settings.systemVarsFile,
+    readFile: (file) => {
+      try {
+        return readFileSync(file, 'utf8');
+      } catch {
+        return undefined;
+      }
+    },
+  });
 }
 
 /**

@@ -33,9 +33,22 @@ export function childEnvironment(input: Pick<ExecInput, 'settings' | 'env' | 'cu
     for (const name of STATIC_VARS) delete env[name];
     env.AWS_CONTAINER_CREDENTIALS_FULL_URI = current.agent.discovery.credentialsUrl;
     env.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE = current.agent.discovery.tokenFile;
-    if (settings.region) env.AWS_REGION = env.AWS_DEFAULT_REGION = settings.region;
   } else {
-    Object.assign(env, credentialVars(current.credentials, settings.region));
+    Object.assign(env, credentialVars(current.credentials));
+  }
+  return withRegion(env, settings.region);
+}
+
+/**
+ * Both region variables, since botocore and the AWS CLI v1 read only AWS_DEFAULT_REGION and
+ * the other SDKs AWS_REGION: a region the child already has is kept (and copied to the other
+ * name); otherwise the known one (settings, else AppStream_Image_Arn) is set.
+ */
+function withRegion(env: Record<string, string | undefined>, region: string | undefined): Record<string, string | undefined> {
+  const own = env.AWS_REGION || env.AWS_DEFAULT_REGION || region;
+  if (own) {
+    env.AWS_REGION ||= own;
+    env.AWS_DEFAULT_REGION ||= own;
   }
   return env;
 }

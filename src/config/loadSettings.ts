@@ -3,6 +3,7 @@ import { IMAGE_BUILDER_ADMIN, defaultHomeDirs, defaultStateDir } from './default
 import { usageError } from '../errors.js';
 import { JsonPositionError, lineColumn, parseJsonWithPositions, type PositionedJson } from './parseJsonWithPositions.js';
 import { DEFAULT_PORT, DEFAULT_PROFILE } from '../agent/contract.js';
+import { LINUX_SYSTEM_VARS_FILE } from '../identity/appStreamIdentity.js';
 
 export type RawSettings = Partial<Record<SettingKey, unknown>>;
 
@@ -43,6 +44,7 @@ function defaults(platform: NodeJS.Platform, env: LoadSettingsInput['env']): Raw
     logFrequency: 'daily',
     trustedOwners: [IMAGE_BUILDER_ADMIN],
     strictPermissions: true,
+    ...(platform === 'linux' ? { systemVarsFile: LINUX_SYSTEM_VARS_FILE } : {}),
   };
 }
 
@@ -197,5 +199,5 @@ export function loadSettings(input: LoadSettingsInput, configPath?: string): Set
     }
     throw usageError(`setting ${key} (from ${origin[key] ?? 'unknown'}): ${issue.message}${allowed}`, 'bad-setting');
   }
-  return result.data;
+  return { ...result.data, origins: origin };
 }

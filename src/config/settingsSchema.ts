@@ -66,11 +66,19 @@ export const settingsSchema = z
     trustedOwners: list,
     /** false: ownership checks on profile files and the state/log folders only warn. */
     strictPermissions: bool,
+    /** Linux: the file AppStream exports its AppStream_* variables from; read, never run. */
+    systemVarsFile: z.string().min(1).optional(),
   })
   .strict();
 
-export type Settings = z.output<typeof settingsSchema>;
-export type SettingKey = keyof Settings;
+export type SettingKey = keyof z.output<typeof settingsSchema>;
+export type Settings = z.output<typeof settingsSchema> & {
+  /**
+   * Where each value came from ('default', '--config FILE', a variable or flag name,
+   * 'AppStream_Image_Arn'), for messages that say why a value applies. Set by loadSettings.
+   */
+  readonly origins?: Readonly<Partial<Record<SettingKey, string>>>;
+};
 export const SETTING_KEYS = Object.keys(settingsSchema.shape) as SettingKey[];
 
 /** Allowed values shown in error messages, where a short list exists. */

@@ -16,7 +16,7 @@ export async function checkCredentials(deps: DoctorDeps, context: DoctorContext)
     const code = isAgentError(error) ? error.code : 'source-error';
     const fix =
       code === 'profile-missing'
-        ? `AppStream writes profile ${settings.profile} once the fleet or image builder has an IAM role; check the role is attached, or point AWS_SHARED_CREDENTIALS_FILE/AWS_CONFIG_FILE (or the homeDirs setting) at the file that holds it`
+        ? `AppStream (Amazon WorkSpaces Applications) writes profile ${settings.profile} (WorkSpaces Pools: workspaces_machine_role) once the fleet or image builder has an IAM role; check the role is attached, or point AWS_SHARED_CREDENTIALS_FILE/AWS_CONFIG_FILE (or the homeDirs setting) at the file that holds it`
         : code === 'profile-untrusted'
           ? 'see the untrusted-profile finding: give the file to root (or the image builder admin) and make it and its folders writable by nobody else'
           : code === 'recursion'
@@ -25,7 +25,12 @@ export async function checkCredentials(deps: DoctorDeps, context: DoctorContext)
     return [finding('error', code, 'profile', message, fix)];
   }
   const { observed: generation, state } = classifyReading({ sourced }, { clock, timings: settings });
-  const findings: Finding[] = [finding('info', 'ok', 'profile', `found: ${sourced.origin}`, 'none needed')];
+  const fellBack = sourced.profile !== undefined && sourced.profile !== settings.profile;
+  const findings: Finding[] = [
+    fellBack
+      ? finding('info', 'workspaces-profile', 'profile', `no ${settings.profile} profile; using ${sourced.profile} (the name WorkSpaces Pools writes): ${sourced.origin}`, 'none needed; pass --profile to pick one explicitly')
+      : finding('info', 'ok', 'profile', `found: ${sourced.origin}`, 'none needed'),
+  ];
   const remaining = generation.expiresAt - clock.now();
   const key = maskKeyId(generation.credentials.accessKeyId);
   const when = `${new Date(generation.expiresAt).toISOString()}${generation.expirySource === 'estimated' ? ' (estimated from the file time + validity)' : ''}`;

@@ -6,6 +6,7 @@ import type { Identity } from '../network/probes.js';
 import type { ServiceStatus } from '../service/managerTypes.js';
 import type { TrustRefusal } from '../trust/checkPathTrust.js';
 import type { CheckTrust } from '../trust/pathTrust.js';
+import type { AppStreamIdentity } from '../identity/appStreamIdentity.js';
 
 /** Everything the checks touch, injected so each check is tested with fakes. */
 export interface DoctorDeps {
@@ -23,6 +24,8 @@ export interface DoctorDeps {
   refusals?: readonly TrustRefusal[];
   /** The ownership rule for the agent's state and log folders. */
   folderTrust?: CheckTrust;
+  /** The caller's AppStream_* variables (see identity/appStreamIdentity.ts). */
+  instance?: AppStreamIdentity;
   /** Skip the agent checks (machines where only direct mode is used). */
   expectAgent: boolean;
 }

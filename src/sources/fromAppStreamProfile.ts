@@ -13,6 +13,12 @@ import { commandResolvesProfile, guardedProfiles, withGuard } from './recursionG
 
 export interface FromAppStreamProfileInit {
   profile: string;
+  /**
+   * Read this profile instead when `profile` is in none of the files: WorkSpaces Pools writes
+   * workspaces_machine_role where AppStream writes appstream_machine_role. Only when the user
+   * did not name a profile.
+   */
+  fallbackProfile?: string | undefined;
   locations: readonly ProfileFile[];
   fs: FileSystem;
   clock: Clock;
@@ -68,7 +74,7 @@ export function fromAppStreamProfile(init: FromAppStreamProfileInit): Credential
     }
     for (let attempt = 0; ; attempt += 1) {
       try {
-        const sourced = await resolveOnce(init, memory);
+        const sourced = await resolveFirstProfile(init, memory);
         const { secretAccessKey, sessionToken } = sourced.credentials;
         memory.secrets = sessionToken ? [secretAccessKey, sessionToken] : [secretAccessKey];
         return sourced;
@@ -78,6 +84,22 @@ export function fromAppStreamProfile(init: FromAppStreamProfileInit): Credential
       }
     }
   };
+}
+
+/** The profile, else the fallback profile when the first is in no file at all. */
+async function resolveFirstProfile(init: FromAppStreamProfileInit, memory: Memory): Promise<SourcedCredentials> {
+  try {
+    return await resolveOnce(init, memory);
+  } catch (error) {
+    const fallback = init.fallbackProfile;
+    if (!fallback || fallback === init.profile || !isAgentError(error) || error.code !== 'profile-missing') throw error;
+    try {
+      return await resolveOnce({ ...init, profile: fallback }, memory);
+    } catch (second) {
+      if (!isAgentError(second) || second.code !== 'profile-missing') throw second;
+      throw unavailable(error.message.replace(`profile ${init.profile} not found`, `profile ${init.profile} (nor ${fallback}) not found`), 'profile-missing', error.transient || second.transient);
+    }
+  }
 }
 
 async function resolveOnce(init: FromAppStreamProfileInit, memory: Memory): Promise<SourcedCredentials> {
@@ -123,7 +145,7 @@ async function resolveOnce(init: FromAppStreamProfileInit, memory: Memory): Prom
       if (rewrittenInPlace && init.clock.now() - file.mtimeMs < QUIET_MS) {
         throw unavailable(`${location.path}: changed ${Math.round(init.clock.now() - file.mtimeMs)} ms ago, still settling`, 'file-changing', true);
       }
-      const result = staticKeys(section, where, file.mtimeMs);
+      const result = staticKeys(section, where, file.mtimeMs, init.profile);
       inodes.set(location.path, file.ino);
       return result;
     }
@@ -149,7 +171,7 @@ async function resolveOnce(init: FromAppStreamProfileInit, memory: Memory): Prom
   );
 }
 
-function staticKeys(section: Record<string, string>, where: string, mtimeMs: number): SourcedCredentials {
+function staticKeys(section: Record<string, string>, where: string, mtimeMs: number, profile: string): SourcedCredentials {
   const missing = ['aws_access_key_id', 'aws_secret_access_key'].filter((key) => !section[key]);
   const keyId = section.aws_access_key_id ?? '';
   // Temporary (ASIA) keys are useless without their session token: a writer caught mid-write.
@@ -171,6 +193,7 @@ function staticKeys(section: Record<string, string>, where: string, mtimeMs: num
     },
     issuedAt: new Date(mtimeMs),
     origin: `static keys in ${where}`,
+    profile,
   };
 }
 
@@ -192,5 +215,5 @@ async function fromProcessEntry(init: FromAppStreamProfileInit, command: string,
     if (isAgentError(error) && error.code === 'recursion') throw usageError(error.message, 'recursion');
     throw error;
   });
-  return { credentials, origin: `credential_process in ${where}` };
+  return { credentials, origin: `credential_process in ${where}`, profile: init.profile };
 }

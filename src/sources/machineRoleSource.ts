@@ -4,9 +4,10 @@ import type { WatchedSource } from '../credentials.js';
 import { nodeFileSystem, type FileSystem } from './fileSystem.js';
 import { fromAppStreamProfile, type ProfileTrust } from './fromAppStreamProfile.js';
 import { profileLocations } from './profileLocations.js';
+import { WORKSPACES_PROFILE } from '../agent/contract.js';
 
 export interface MachineRoleSourceInit {
-  settings: Pick<Settings, 'profile' | 'processTimeout' | 'credentialsFile' | 'configFile' | 'homeDirs'>;
+  settings: Pick<Settings, 'profile' | 'processTimeout' | 'credentialsFile' | 'configFile' | 'homeDirs' | 'origins'>;
   /** The current user's home, searched first. */
   home: string;
   env: Readonly<Record<string, string | undefined>>;
@@ -16,12 +17,19 @@ export interface MachineRoleSourceInit {
   trust?: ProfileTrust;
 }
 
+/**
+ * WorkSpaces Pools writes workspaces_machine_role where AppStream writes appstream_machine_role:
+ * read it when the default profile is absent, but never in place of a profile the user named.
+ */
+export const fallbackProfile = (settings: Pick<Settings, 'origins'>): string | undefined => (settings.origins?.profile === 'default' ? WORKSPACES_PROFILE : undefined);
+
 /** The machine-role profile AppStream writes, in whichever file the settings locate, and those files to watch. */
 export function machineRoleSource(init: MachineRoleSourceInit): WatchedSource {
   const locations = profileLocations(init.settings, init.home);
   return {
     resolve: fromAppStreamProfile({
       profile: init.settings.profile,
+      fallbackProfile: fallbackProfile(init.settings),
       locations,
       fs: init.fs ?? nodeFileSystem,
       clock: init.clock,

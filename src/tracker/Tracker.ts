@@ -71,6 +71,7 @@ export class Tracker implements TrackerView {
       firstSeenAt,
       expiresAt,
       origin: sourced.origin,
+      ...(sourced.profile ? { profile: sourced.profile } : {}),
       expirySource: credentials.expiration ? 'source' : 'estimated',
     };
     if (existing) {

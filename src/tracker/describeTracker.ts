@@ -2,16 +2,31 @@ import { printableLines } from '../terminalText.js';
 import { maskKeyId } from '../credentials.js';
 import { formatDuration } from '../config/duration.js';
 import type { TrackerView } from './types.js';
+import { DEFAULT_PROFILE } from '../agent/contract.js';
 
 export interface StatusReport {
   state: string;
   mode: 'direct' | 'agent';
+  /** The profile read: the configured one, or workspaces_machine_role as the fallback. */
   profile: string;
+  /** True when the configured profile was absent and the fallback profile was read instead. */
+  profileFallback?: boolean;
   current: GenerationReport | null;
   generations: GenerationReport[];
   lastRefreshAt: string | null;
   refreshDueAt: string | null;
   lastError: { code: string; message: string; at: string } | null;
+  /** Added by the `status` command: the caller's AppStream_* variables and region. */
+  instance?: InstanceReport;
+}
+
+export interface InstanceReport {
+  region: string | null;
+  /** Where the region came from: a setting's source, or AppStream_Image_Arn. */
+  regionFrom: string | null;
+  variables: Record<string, string>;
+  /** Where each variable came from: 'environment' or the system variables file. */
+  variablesFrom: Record<string, string>;
 }
 
 export interface GenerationReport {
@@ -39,10 +54,12 @@ export function describeTracker(tracker: TrackerView, now: number, meta: { profi
   const current = tracker.current();
   const last = tracker.lastRefreshAt();
   const failure = tracker.lastFailure();
+  const profile = (current ?? tracker.generations().at(-1))?.profile ?? meta.profile;
   return {
     state: tracker.state(),
     mode: meta.mode,
-    profile: meta.profile,
+    profile,
+    ...(profile !== meta.profile ? { profileFallback: true } : {}),
     current: current ? report(current) : null,
     generations: tracker.generations().map(report),
     lastRefreshAt: last === undefined ? null : iso(last),
@@ -52,7 +69,10 @@ export function describeTracker(tracker: TrackerView, now: number, meta: { profi
 }
 
 export function renderStatus(status: StatusReport): string {
-  const lines = [`state:        ${status.state}`, `profile:      ${status.profile} (${status.mode})`];
+  const lines = [
+    `state:        ${status.state}`,
+    `profile:      ${status.profile} (${status.mode}${status.profileFallback ? `; no ${DEFAULT_PROFILE} profile, so the WorkSpaces profile ${status.profile}` : ''})`,
+  ];
   if (status.current) {
     const c = status.current;
     lines.push(
@@ -63,6 +83,12 @@ export function renderStatus(status: StatusReport): string {
   }
   if (status.refreshDueAt) lines.push(`refresh due:  ${status.refreshDueAt}`);
   if (status.lastError) lines.push(`last error:   ${status.lastError.message}`);
+  if (status.instance) {
+    const i = status.instance;
+    lines.push(`region:       ${i.region ? `${i.region} (from ${i.regionFrom})` : 'none configured (set region, AWS_REGION or AppStream_Image_Arn)'}`);
+    const vars = Object.entries(i.variables).map(([name, value]) => `${name}=${value}`);
+    lines.push(`instance:     ${vars.length > 0 ? vars.join(', ') : 'no AppStream_* variables found (not an AppStream instance?)'}`);
+  }
   // The last error names files and quotes their content.
   return `${printableLines(lines.join('\n'))}\n`;
 }

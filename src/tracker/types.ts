@@ -18,6 +18,8 @@ export interface Generation {
   readonly firstSeenAt: number;
   readonly expiresAt: number;
   readonly origin: string;
+  /** The profile read (appstream_machine_role, or workspaces_machine_role as the fallback). */
+  readonly profile?: string;
   /** Whether the expiry came from the source or was estimated from `validity`. */
   readonly expirySource: 'source' | 'estimated';
 }

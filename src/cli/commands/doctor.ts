@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { CommandDeps } from '../commandDeps.js';
 import { runAction } from '../runAction.js';
-import { commandSettings, commandSource } from '../commandSetup.js';
+import { commandIdentity, commandSettings, commandSource } from '../commandSetup.js';
 import { agentPolicy, windowsAclReader } from '../trustSetup.js';
 import { pathTrust } from '../../trust/pathTrust.js';
 import type { TrustRefusal } from '../../trust/checkPathTrust.js';
@@ -51,6 +51,7 @@ export function registerDoctor(program: Command, deps: CommandDeps): void {
             return date ? new Date(date) : undefined;
           },
           expectAgent: opts.agent,
+          instance: commandIdentity(settings, deps),
           serviceStatus: () => createServiceManager(deps.ctx.platform, nodeCommandRunner, { env: deps.ctx.env }).status(),
         });
         deps.ctx.io.stdout(opts.json ? formatFindingsJson(findings) : formatFindings(findings, 'doctor'));

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import type { CommandDeps } from '../commandDeps.js';
 import { runAction } from '../runAction.js';
-import { commandSettings, commandSource } from '../commandSetup.js';
+import { commandIdentity, commandSettings, commandSource } from '../commandSetup.js';
+import { instanceReport } from '../../identity/appStreamIdentity.js';
 import { ExitCode } from '../../errors.js';
 import { systemClock } from '../../clock.js';
 import { renderStatus } from '../../tracker/describeTracker.js';
@@ -21,7 +22,8 @@ export function registerStatus(program: Command, deps: CommandDeps): void {
     .action(
       runAction(deps.ctx, deps.slot, async (opts: { json?: boolean }, command: Command) => {
         const settings = commandSettings(command, deps);
-        const { status, usable } = await currentStatus(settings, { source: commandSource(settings, deps).resolve, clock: systemClock });
+        const instance = instanceReport(commandIdentity(settings, deps), settings.region, settings.origins?.region);
+        const { status, usable } = await currentStatus(settings, { source: commandSource(settings, deps).resolve, clock: systemClock, instance });
         deps.ctx.io.stdout(opts.json ? `${JSON.stringify(status, null, 2)}\n` : renderStatus(status));
         return usable ? ExitCode.ok : ExitCode.credentialsUnavailable;
       }),
