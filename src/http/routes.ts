@@ -54,7 +54,11 @@ export function pathPattern(pattern: string): PathSpec {
       const found = regex.exec(path);
       if (!found) return undefined;
       const params: Record<string, string> = {};
-      names.forEach((name, i) => (params[name] = decodeURIComponent(found[i + 1]!)));
+      try {
+        names.forEach((name, i) => (params[name] = decodeURIComponent(found[i + 1]!)));
+      } catch {
+        return undefined; // malformed %-escapes: no such route, never a thrown request handler
+      }
       return params;
     },
   };
