@@ -39,6 +39,7 @@ function defaults(platform: NodeJS.Platform, env: LoadSettingsInput['env']): Raw
     probe: 'none',
     port: DEFAULT_PORT,
     imds: false,
+    allowUsers: [],
     logMaxSizeMb: 10,
     logMaxFiles: 5,
     logFrequency: 'daily',

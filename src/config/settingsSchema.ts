@@ -68,6 +68,15 @@ export const settingsSchema = z
     strictPermissions: bool,
     /** Linux: the file AppStream exports its AppStream_* variables from; read, never run. */
     systemVarsFile: z.string().min(1).optional(),
+    /**
+     * Local users (names or numeric uids) allowed on the credential and status routes besides
+     * root/SYSTEM, the agent's user and tokenGroup members; `*` allows every local user.
+     */
+    allowUsers: list.superRefine((values, ctx) => {
+      for (const value of values) {
+        if (value !== '*' && !/^[A-Za-z0-9_.@\\-][A-Za-z0-9_.@\\ $-]{0,255}$/.test(value)) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `"${value}" is not a user name, a uid or *` });
+      }
+    }),
   })
   .strict();
 
@@ -88,6 +97,7 @@ export const ALLOWED: Partial<Record<SettingKey, string>> = {
   port: 'an integer from 0 to 65535 (0 = ephemeral)',
   imds: 'true or false',
   strictPermissions: 'true or false',
+  allowUsers: 'user names or uids, comma-separated, or *',
   logFrequency: 'daily, hourly or none',
   logMaxFiles: 'a whole number from 1 to 100',
 };

@@ -9,6 +9,7 @@ import { eniCriteria } from '../network/evaluateEni.js';
 import type { EniVerdict, ReadNetwork } from '../network/types.js';
 import { waitForNetwork } from '../network/waitForNetwork.js';
 import { createAgentServer } from '../http/createAgentServer.js';
+import type { PeerUser } from '../http/peerUser.js';
 import { Tracker } from '../tracker/Tracker.js';
 import { CredentialRefresher } from './CredentialRefresher.js';
 import { groupId } from './groupId.js';
@@ -26,6 +27,10 @@ export interface DaemonDeps {
   stopSignal: Promise<string>;
   /** Resolves on a second stop request: drop connections instead of waiting for them. */
   forceStop?: Promise<unknown>;
+  /** Who holds the client end of a connection (Linux: /proc/net/tcp; Windows: cannot tell). */
+  peerUser: PeerUser;
+  /** The agent's own uid (undefined on Windows): allowed like root. */
+  agentUid: number | undefined;
   /** Called once the server listens and agent.json is written (tests, service readiness). */
   onReady?: (discovery: AgentDiscovery) => void;
   /** How long a graceful stop waits for open requests before dropping them (default 4 s). */
@@ -53,6 +58,13 @@ export async function runDaemon(deps: DaemonDeps): Promise<number> {
   const tracker = new Tracker({ clock, logger, timings: settings });
   let network: EniVerdict = { ready: false, reason: 'not checked yet' };
   const token = await newToken();
+  let tokenGid: number | undefined;
+  try {
+    tokenGid = settings.tokenGroup && process.platform !== 'win32' ? await groupId(settings.tokenGroup) : undefined;
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
   const server = createAgentServer({
     tracker,
     token,
@@ -62,12 +74,16 @@ export async function runDaemon(deps: DaemonDeps): Promise<number> {
     profile: settings.profile,
     roleName: () => tracker.current()?.credentials.roleArn?.split('/').pop() ?? settings.profile,
     statusExtras: () => ({ network: { ready: network.ready, reason: network.reason, eni: network.eni ?? null } }),
+    callers: {
+      peerUser: deps.peerUser,
+      rule: { agentUid: deps.agentUid, allowUsers: settings.allowUsers, tokenGid },
+      onRefused: (peer) =>
+        logger.warn({ peer: peer.kind === 'user' ? { uid: peer.uid, name: peer.name ?? null } : { reason: peer.reason } }, 'refused a caller that is not an allowed user (once per user)'),
+    },
   });
 
   let port: number;
-  let tokenGid: number | undefined;
   try {
-    tokenGid = settings.tokenGroup && process.platform !== 'win32' ? await groupId(settings.tokenGroup) : undefined;
     port = await listen(server, settings.port);
   } catch (error) {
     await lock.release();

@@ -7,15 +7,19 @@ import { describeTracker } from '../tracker/describeTracker.js';
 import { refuse, sendJson, sendText } from './answers.js';
 import { containerBody, imdsBody, type PreparedBody } from './credentialsBody.js';
 import { requireToken, type Refusal } from './guards.js';
-import type { ImdsTokenStore } from './imdsTokens.js';
-import { pathPrefix, type Route } from './routes.js';
+import type { ImdsTokens } from './imdsTokens.js';
+import { pathPrefix, type Guard, type Route } from './routes.js';
 
 export interface AgentRoutesInit {
   tracker: TrackerView;
   token: string;
   clock: Clock;
   imds: boolean;
-  imdsTokens: ImdsTokenStore;
+  imdsTokens: ImdsTokens;
+  /** The calling user's check (callerGuard.ts) on routes that carry the token: container, status. */
+  callerWithToken: Guard;
+  /** The same check on IMDS, which has no other secret: where the platform cannot tell the user, it refuses. */
+  callerForImds: Guard;
   /** Role name IMDS lists (the role ARN's last part, else the profile name). */
   roleName: () => string;
   profile: string;
@@ -67,7 +71,7 @@ export function agentRoutes(init: AgentRoutesInit): Route[] {
   };
 
   return [
-    { methods: ['GET'], path: ROUTES.credentials, guards: [token], handler: (_req, res) => container(res), metricName: ROUTES.credentials },
+    { methods: ['GET'], path: ROUTES.credentials, guards: [token, init.callerWithToken], handler: (_req, res) => container(res), metricName: ROUTES.credentials },
     {
       path: ROUTES.health,
       handler: (_req, res) => {
@@ -78,7 +82,7 @@ export function agentRoutes(init: AgentRoutesInit): Route[] {
     },
     {
       path: ROUTES.status,
-      guards: [token],
+      guards: [token, init.callerWithToken],
       handler: (_req, res) =>
         sendJson(res, 200, {
           ...describeTracker(tracker, init.clock.now(), { profile: init.profile, mode: 'agent' }),
@@ -103,6 +107,7 @@ export function agentRoutes(init: AgentRoutesInit): Route[] {
       methods: ['PUT'],
       path: ROUTES.imdsToken,
       enabled: init.imds,
+      guards: [init.callerForImds],
       handler: (req, res) => {
         const ttlText = req.headers['x-aws-ec2-metadata-token-ttl-seconds'];
         const ttl = typeof ttlText === 'string' && /^\d{1,5}$/.test(ttlText) ? Number(ttlText) : NaN;
@@ -111,16 +116,16 @@ export function agentRoutes(init: AgentRoutesInit): Route[] {
       },
       metricName: 'imds-token',
     },
-    { methods: ['GET'], path: ROUTES.imdsCredentials, enabled: init.imds, guards: [imdsToken], handler: listRole, metricName: 'imds-credentials' },
-    { methods: ['GET'], path: ROUTES.imdsCredentials.slice(0, -1), enabled: init.imds, guards: [imdsToken], handler: listRole, metricName: 'imds-credentials' },
+    { methods: ['GET'], path: ROUTES.imdsCredentials, enabled: init.imds, guards: [init.callerForImds, imdsToken], handler: listRole, metricName: 'imds-credentials' },
+    { methods: ['GET'], path: ROUTES.imdsCredentials.slice(0, -1), enabled: init.imds, guards: [init.callerForImds, imdsToken], handler: listRole, metricName: 'imds-credentials' },
     {
       methods: ['GET'],
       path: pathPrefix(ROUTES.imdsCredentials),
       enabled: init.imds,
-      guards: [imdsToken],
+      guards: [init.callerForImds, imdsToken],
       handler: (_req, res, params) => (params.rest === init.roleName() ? imdsDocument(res) : refuse(res, NO_METADATA)),
       metricName: 'imds-credentials',
     },
-    { methods: ['GET'], path: pathPrefix('/latest/'), enabled: init.imds, guards: [imdsToken], handler: (_req, res) => refuse(res, NO_METADATA), metricName: 'imds-other' },
+    { methods: ['GET'], path: pathPrefix('/latest/'), enabled: init.imds, guards: [init.callerForImds, imdsToken], handler: (_req, res) => refuse(res, NO_METADATA), metricName: 'imds-other' },
   ];
 }

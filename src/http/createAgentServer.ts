@@ -4,7 +4,9 @@ import type { Clock } from '../clock.js';
 import type { Logger } from '../log/createLogger.js';
 import type { TrackerView } from '../tracker/types.js';
 import { checkHost, checkNoBody, checkNotForwarded, type Refusal } from './guards.js';
-import { ImdsTokenStore } from './imdsTokens.js';
+import { ImdsTokens } from './imdsTokens.js';
+import { allowedCallers, allowsEveryone, callerGuards, type CallerRule } from './callerGuard.js';
+import type { PeerIdentity, PeerUser } from './peerUser.js';
 import { RequestCounters } from './requestCounters.js';
 import { createMetrics } from './metrics.js';
 import { refuse } from './answers.js';
@@ -22,7 +24,13 @@ export interface AgentServerInit {
   profile: string;
   /** Extra status facts from the daemon (network, identity); never secrets. */
   statusExtras?: () => Record<string, unknown>;
-  maxImdsTokens?: number;
+  /** Who may get credentials and status: the calling user's lookup and the allow rule. */
+  callers: {
+    peerUser: PeerUser;
+    rule: CallerRule;
+    /** Told once per refused user (a log line). */
+    onRefused?: (peer: PeerIdentity) => void;
+  };
   /** More routes (e.g. per-role credentials), after the agent's own; each names its metric. */
   routes?: readonly Route[];
 }
@@ -40,6 +48,10 @@ export function createAgentServer(init: AgentServerInit): http.Server {
   // Started now, awaited by /metrics: prom-client loads while the agent starts, never on a request.
   const registry: Promise<Registry> = createMetrics(init.tracker, counters, init.clock);
   registry.catch(() => {}); // a failure is reported by the /metrics request that meets it
+  const callers = callerGuards(init.callers.peerUser);
+  const allows = allowedCallers(init.callers.rule);
+  const everyone = allowsEveryone(init.callers.rule);
+  const onRefused = init.callers.onRefused;
   const router = createRouter({
     routes: [
       ...agentRoutes({
@@ -47,7 +59,9 @@ export function createAgentServer(init: AgentServerInit): http.Server {
         token: init.token,
         clock: init.clock,
         imds: init.imds,
-        imdsTokens: new ImdsTokenStore(init.clock, init.maxImdsTokens),
+        imdsTokens: new ImdsTokens(init.clock),
+        callerWithToken: callers.require(allows, { unsupported: 'token', everyone, ...(onRefused ? { onRefused } : {}) }),
+        callerForImds: callers.require(allows, { unsupported: 'refuse', everyone, ...(onRefused ? { onRefused } : {}) }),
         roleName: init.roleName,
         profile: init.profile,
         statusExtras: init.statusExtras,

@@ -9,7 +9,9 @@ import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAgentServer } from '../../src/http/createAgentServer.js';
 import { checkHost, checkNoBody, checkNotForwarded, tokenChecker } from '../../src/http/guards.js';
-import { ImdsTokenStore } from '../../src/http/imdsTokens.js';
+import { ImdsTokens } from '../../src/http/imdsTokens.js';
+import type { PeerIdentity } from '../../src/http/peerUser.js';
+import http from 'node:http';
 import { containerBody, imdsBody } from '../../src/http/credentialsBody.js';
 import { Tracker } from '../../src/tracker/Tracker.js';
 import type { Credentials } from '../../src/credentials.js';
@@ -31,7 +33,12 @@ function creds(over: Partial<Credentials> = {}): Credentials {
   };
 }
 
-async function setup(options: { imds?: boolean; networkReady?: boolean; maxImdsTokens?: number } = {}) {
+const ROOT: PeerIdentity = { kind: 'user', uid: 0, gids: [] };
+
+async function setup(options: { imds?: boolean; networkReady?: boolean; allowUsers?: string[]; tokenGid?: number } = {}) {
+  // The calling user is faked here (the real /proc lookup runs in test/e2e/callerCheck.test.ts);
+  // `peer` is who the next new connection belongs to, `lookups` counts lookups.
+  const callers = { peer: ROOT, lookups: 0, refused: [] as PeerIdentity[] };
   const clock = createFakeClock(START);
   const tracker = new Tracker({ clock, networkReady: options.networkReady ?? true, timings: TEST_TIMINGS });
   const token = randomBytes(32).toString('hex');
@@ -42,14 +49,21 @@ async function setup(options: { imds?: boolean; networkReady?: boolean; maxImdsT
     imds: options.imds ?? false,
     profile: 'appstream_machine_role',
     roleName: () => tracker.current()?.credentials.roleArn?.split('/').pop() ?? 'appstream_machine_role',
-    ...(options.maxImdsTokens ? { maxImdsTokens: options.maxImdsTokens } : {}),
+    callers: {
+      peerUser: async () => {
+        callers.lookups += 1;
+        return callers.peer;
+      },
+      rule: { agentUid: 999, allowUsers: options.allowUsers ?? [], tokenGid: options.tokenGid },
+      onRefused: (peer) => callers.refused.push(peer),
+    },
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const request = (path: string, headers: Record<string, string> = {}, method = 'GET') => rawRequest(`${base}${path}`, { method, headers: { host: new URL(base).host, ...headers } });
   const observe = (c: Credentials) => tracker.observe({ credentials: c, origin: 'unit test' });
   const close = () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); });
-  return { clock, tracker, token, request, observe, close };
+  return { clock, tracker, token, request, observe, close, callers, base };
 }
 
 const json = (body: string): Record<string, unknown> => JSON.parse(body) as Record<string, unknown>;
@@ -292,36 +306,112 @@ test('IMDSv2 routes: TTL 1..21600, 401 without a valid token, tokens expire, rol
   }
 });
 
-test('IMDSv2 token store is bounded: more tokens than the bound keep the size bounded and the newest valid', async () => {
+test('IMDSv2 tokens are stateless: expiry + HMAC under a per-start key; tampered, foreign, expired or malformed tokens fail', () => {
   const clock = createFakeClock(START);
-  const store = new ImdsTokenStore(clock, 8);
-  const issued = Array.from({ length: 100 }, () => store.issue(3600));
-  assert.equal(store.size, 8);
-  assert.ok(issued.slice(-8).every((t) => store.valid(t)), 'the newest tokens stay valid');
-  assert.ok(issued.slice(0, 92).every((t) => !store.valid(t)), 'the oldest tokens were evicted');
-  assert.equal(new Set(issued).size, 100);
+  const tokens = new ImdsTokens(clock);
+  const t = tokens.issue(60);
+  assert.ok(tokens.valid(t));
+  assert.equal(new ImdsTokens(clock).valid(t), false, 'another start (key) does not accept it');
+  const raw = Buffer.from(t, 'base64url');
+  raw[3] = raw[3]! ^ 1; // a later expiry
+  assert.equal(tokens.valid(raw.toString('base64url')), false);
+  for (const bad of [undefined, '', 'x', 'A'.repeat(44), [t], `${t}${t}`]) assert.equal(tokens.valid(bad as string), false, String(bad));
+  clock.advance(60 * S);
+  assert.equal(tokens.valid(t), false, 'expired');
+});
 
-  // Expired tokens are evicted before live ones.
-  const small = new ImdsTokenStore(clock, 3);
-  const shortLived = small.issue(1);
-  const [b, c] = [small.issue(600), small.issue(600)];
-  clock.advance(2 * S);
-  const d = small.issue(600);
-  assert.equal(small.valid(shortLived), false);
-  assert.ok([b, c, d].every((t) => small.valid(t)));
-  assert.equal(small.valid(undefined), false);
-  assert.equal(small.valid([d]), false);
-
-  // Through the server: a flood of PUTs leaves the newest tokens working.
-  const s = await setup({ imds: true, maxImdsTokens: 4 });
+test('IMDSv2: a flood of 5,000 PUTs evicts nothing: the first token still works', async () => {
+  const s = await setup({ imds: true });
   try {
     s.observe(creds());
-    const tokens: string[] = [];
-    for (let i = 0; i < 10; i += 1) tokens.push((await s.request('/latest/api/token', { 'x-aws-ec2-metadata-token-ttl-seconds': '600' }, 'PUT')).body);
-    const statusWith = async (t: string) => (await s.request('/latest/meta-data/iam/security-credentials/', { 'x-aws-ec2-metadata-token': t })).status;
-    for (const t of tokens.slice(-4)) assert.equal(await statusWith(t), 200);
-    assert.equal(await statusWith(tokens[0]!), 401);
+    const first = (await s.request('/latest/api/token', { 'x-aws-ec2-metadata-token-ttl-seconds': '600' }, 'PUT')).body;
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+    const put = () =>
+      new Promise<number>((resolve, reject) => {
+        const req = http.request(`${s.base}/latest/api/token`, { method: 'PUT', agent, headers: { 'x-aws-ec2-metadata-token-ttl-seconds': '21600' } }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    for (let i = 0; i < 50; i += 1) assert.deepEqual(new Set(await Promise.all(Array.from({ length: 100 }, put))), new Set([200]));
+    agent.destroy();
+    assert.equal((await s.request('/latest/meta-data/iam/security-credentials/', { 'x-aws-ec2-metadata-token': first })).status, 200);
   } finally {
     await s.close();
+  }
+});
+
+test('caller check: root, the agent user, allowUsers (name or uid) and tokenGroup members get 200; anyone else 403 with no secret, logged once', async () => {
+  const s = await setup({ imds: true, allowUsers: ['alice', '1500'], tokenGid: 4242 });
+  try {
+    const current = creds();
+    s.observe(current);
+    const imdsToken = async () => (await s.request('/latest/api/token', { 'x-aws-ec2-metadata-token-ttl-seconds': '60' }, 'PUT'));
+    const routes = async () => {
+      const t = await imdsToken();
+      return [
+        (await s.request('/v1/credentials', { authorization: s.token })).status,
+        (await s.request('/v1/status', { authorization: s.token })).status,
+        t.status,
+        (await s.request('/latest/meta-data/iam/security-credentials/', { 'x-aws-ec2-metadata-token': t.status === 200 ? t.body : 'x' })).status,
+        (await s.request('/healthz')).status,
+      ];
+    };
+    const allowed: PeerIdentity[] = [ROOT, { kind: 'user', uid: 999, gids: [] }, { kind: 'user', uid: 1400, name: 'alice', gids: [] }, { kind: 'user', uid: 1500, gids: [] }, { kind: 'user', uid: 1600, name: 'bob', gids: [100, 4242] }];
+    for (const peer of allowed) {
+      s.callers.peer = peer;
+      assert.deepEqual(await routes(), [200, 200, 200, 200, 200], JSON.stringify(peer));
+    }
+    for (const peer of [{ kind: 'user', uid: 1001, name: 'as2-streaming-user', gids: [1001] }, { kind: 'unknown', reason: 'gone' }, { kind: 'unsupported', reason: 'windows' }] as PeerIdentity[]) {
+      s.callers.peer = peer;
+      const refused = await s.request('/v1/credentials', { authorization: s.token });
+      const expected = peer.kind === 'unsupported' ? 200 : 403; // token routes rest on the token where the OS cannot tell
+      assert.equal(refused.status, expected, JSON.stringify(peer));
+      if (expected === 403) {
+        assert.deepEqual(Object.keys(json(refused.body)).sort(), ['code', 'message']);
+        assert.ok(!refused.body.includes(current.secretAccessKey) && !refused.body.includes(current.accessKeyId));
+        assert.equal((await s.request('/v1/status', { authorization: s.token })).status, 403);
+      }
+      assert.equal((await imdsToken()).status, 403, `IMDS refuses ${peer.kind}`);
+      assert.equal((await s.request('/healthz')).status, 200, 'health has no secret and no check');
+    }
+    assert.deepEqual(s.callers.refused.map((p) => (p.kind === 'user' ? p.uid : p.kind)), [1001, 'unknown', 'unsupported'], 'one log per refused user');
+  } finally {
+    await s.close();
+  }
+});
+
+test('caller check: one lookup per connection (keep-alive requests reuse it), none for unguarded routes, none at all with allowUsers *', async () => {
+  const s = await setup();
+  try {
+    s.observe(creds());
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const get = (path: string) =>
+      new Promise<number>((resolve, reject) => {
+        http.get(`${s.base}${path}`, { agent, headers: { authorization: s.token } }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        }).on('error', reject);
+      });
+    assert.equal(await get('/healthz'), 200);
+    assert.equal(s.callers.lookups, 0);
+    for (let i = 0; i < 20; i += 1) assert.equal(await get('/v1/credentials'), 200);
+    assert.equal(s.callers.lookups, 1);
+    agent.destroy();
+    await s.request('/v1/credentials', { authorization: s.token });
+    assert.equal(s.callers.lookups, 2, 'a new connection is looked up again');
+  } finally {
+    await s.close();
+  }
+  const open = await setup({ allowUsers: ['*'] });
+  try {
+    open.observe(creds());
+    open.callers.peer = { kind: 'user', uid: 1001, gids: [] };
+    assert.equal((await open.request('/v1/credentials', { authorization: open.token })).status, 200);
+    assert.equal(open.callers.lookups, 0);
+  } finally {
+    await open.close();
   }
 });

@@ -53,6 +53,9 @@ async function harness(dir: string, extra: Partial<DaemonDeps> = {}): Promise<Ha
       }),
     },
     readNetwork: async () => network,
+    // The caller check has its own tests (createAgentServer, callerCheck e2e); here every caller is root.
+    peerUser: async () => ({ kind: 'user', uid: 0, gids: [] }),
+    agentUid: 0,
     stopSignal: new Promise<string>((resolve) => (stop = resolve)),
     forceStop: new Promise<void>((resolve) => (force = resolve)),
     ...extra,

@@ -6,6 +6,14 @@ import { createLogger, daemonLoggerOptions } from '../../log/createLogger.js';
 import { runDaemon } from '../../daemon/runDaemon.js';
 import { readNetworkWithSysinfo } from '../../network/readNetwork.js';
 import { systemClock } from '../../clock.js';
+import { fromProcNetTcp, unsupportedPeerUser, type PeerUser } from '../../http/peerUser.js';
+import { readFile } from 'node:fs/promises';
+
+/** How the agent learns the calling user on this platform (docs: README "Security model"). */
+function platformPeerUser(platform: NodeJS.Platform, agentUid: number | undefined): PeerUser {
+  if (platform === 'linux') return fromProcNetTcp({ read: (file) => readFile(file, 'latin1'), agentUid });
+  return unsupportedPeerUser(`the calling user of a TCP connection cannot be read on ${platform} without native code`);
+}
 
 interface ServeOptions {
   port?: string;
@@ -50,6 +58,9 @@ export function registerServe(program: Command, deps: CommandDeps): void {
           interface: opts.interface,
         });
         const logger = await createLogger(daemonLoggerOptions(settings, { stderrIsTTY: deps.ctx.stderrIsTTY, noColor: Boolean(deps.ctx.env.NO_COLOR) }));
+        if (settings.imds && deps.ctx.platform !== 'linux' && !settings.allowUsers.includes('*')) {
+          logger.warn(`IMDS emulation refuses every caller on ${deps.ctx.platform}: the calling user cannot be read here; use the container endpoint, or set allowUsers to * to open IMDS to every local user`);
+        }
         // First SIGINT/SIGTERM: graceful stop. A second one: drop open connections at once.
         let signals = 0;
         let force: () => void = () => {};
@@ -69,6 +80,8 @@ export function registerServe(program: Command, deps: CommandDeps): void {
           logger,
           source: commandSource(settings, deps, systemClock, onceEach((message) => logger.warn(message))),
           readNetwork: readNetworkWithSysinfo,
+          peerUser: platformPeerUser(deps.ctx.platform, deps.ctx.uid),
+          agentUid: deps.ctx.uid,
           stopSignal,
           forceStop,
         });

@@ -1,0 +1,117 @@
+import os from 'node:os';
+import { isIPv4, isIPv6 } from 'node:net';
+
+/**
+ * Linux's socket tables, /proc/net/tcp and /proc/net/tcp6: one line per socket with its local
+ * and remote address, state and owner uid. Reading them answers "which user holds this end of a
+ * TCP connection" and "which user listens on this port" without native code. The tables are
+ * per network namespace, which is the agent's own.
+ */
+export type ReadText = (path: string) => Promise<string>;
+
+export const PROC_NET_TCP = '/proc/net/tcp';
+export const PROC_NET_TCP6 = '/proc/net/tcp6';
+
+const LISTEN = '0A';
+const littleEndian = os.endianness() === 'LE';
+
+/** One 32-bit word as the kernel prints it (`%08X` of the word in host byte order). */
+function word(bytes: Uint8Array, offset: number): string {
+  const b = [bytes[offset]!, bytes[offset + 1]!, bytes[offset + 2]!, bytes[offset + 3]!];
+  const ordered = littleEndian ? b.reverse() : b;
+  return ordered.map((x) => x.toString(16).padStart(2, '0')).join('').toUpperCase();
+}
+
+function ipv4Bytes(address: string): Uint8Array {
+  return Uint8Array.from(address.split('.').map(Number));
+}
+
+function ipv6Bytes(address: string): Uint8Array {
+  let text = address.replace(/%.*$/, '');
+  const tail = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (tail) {
+    const v4 = ipv4Bytes(tail[1]!);
+    text = `${text.slice(0, -tail[1]!.length)}${((v4[0]! << 8) | v4[1]!).toString(16)}:${((v4[2]! << 8) | v4[3]!).toString(16)}`;
+  }
+  const [head, rest] = text.split('::') as [string, string | undefined];
+  const left = head ? head.split(':') : [];
+  const right = rest ? rest.split(':') : [];
+  const groups = rest === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
+  const bytes = new Uint8Array(16);
+  groups.forEach((g, i) => {
+    const n = parseInt(g || '0', 16);
+    bytes[i * 2] = n >> 8;
+    bytes[i * 2 + 1] = n & 0xff;
+  });
+  return bytes;
+}
+
+/** `ADDR:PORT` as it appears in the table for this address family. */
+export function procAddress(address: string, port: number): { table: 'tcp' | 'tcp6'; text: string } {
+  const portHex = port.toString(16).toUpperCase().padStart(4, '0');
+  if (isIPv4(address)) return { table: 'tcp', text: `${word(ipv4Bytes(address), 0)}:${portHex}` };
+  if (!isIPv6(address)) throw new Error(`not an IP address: ${address}`);
+  const bytes = ipv6Bytes(address);
+  return { table: 'tcp6', text: `${word(bytes, 0)}${word(bytes, 4)}${word(bytes, 8)}${word(bytes, 12)}:${portHex}` };
+}
+
+export interface SocketEntry {
+  uid: number;
+  inode: number;
+  state: string;
+}
+
+/** Columns after `local rem `: st, tx:rx, tr:when, retrnsmt, uid, timeout, inode. */
+function entryAt(table: string, from: number): SocketEntry | undefined {
+  const end = table.indexOf('\n', from);
+  const fields = table.slice(from, end === -1 ? undefined : end).trim().split(/\s+/);
+  const uid = Number(fields[4]);
+  const inode = Number(fields[6]);
+  if (!fields[0] || !Number.isInteger(uid)) return undefined;
+  return { state: fields[0], uid, inode };
+}
+
+/** The entry whose local end is `local` and remote end `remote` (both `ADDR:PORT` table text). */
+export function findConnection(table: string, local: string, remote: string): SocketEntry | undefined {
+  const needle = ` ${local} ${remote} `;
+  const at = table.indexOf(needle);
+  return at === -1 ? undefined : entryAt(table, at + needle.length);
+}
+
+/** Listening sockets on `port`, any local address. */
+export function findListeners(table: string, port: number): SocketEntry[] {
+  const suffix = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  const found: SocketEntry[] = [];
+  for (const line of table.split('\n')) {
+    const fields = line.trim().split(/\s+/);
+    if (fields[1]?.endsWith(suffix) && fields[3] === LISTEN) {
+      const uid = Number(fields[7]);
+      if (Number.isInteger(uid)) found.push({ state: LISTEN, uid, inode: Number(fields[9]) });
+    }
+  }
+  return found;
+}
+
+/**
+ * The uid that owns the client end of a TCP connection: the socket whose local end is the
+ * peer's address:port and whose remote end is ours. IPv4 peers are looked up in tcp, then in
+ * tcp6 (a dual-stack listener sees them as IPv4-mapped).
+ */
+export async function connectionOwner(read: ReadText, peer: { address: string; port: number }, ours: { address: string; port: number }): Promise<number | undefined> {
+  const candidates = [procAddress(peer.address, peer.port)];
+  if (isIPv4(peer.address)) candidates.push(procAddress(`::ffff:${peer.address}`, peer.port));
+  for (const client of candidates) {
+    const server = procAddress(client.table === 'tcp6' && isIPv4(ours.address) ? `::ffff:${ours.address}` : ours.address, ours.port);
+    if (server.table !== client.table) continue;
+    const table = await read(client.table === 'tcp' ? PROC_NET_TCP : PROC_NET_TCP6).catch(() => '');
+    const entry = findConnection(table, client.text, server.text);
+    if (entry) return entry.uid;
+  }
+  return undefined;
+}
+
+/** Owners (uids) of every socket listening on `port`, from both tables. */
+export async function listenerOwners(read: ReadText, port: number): Promise<number[]> {
+  const tables = await Promise.all([read(PROC_NET_TCP).catch(() => ''), read(PROC_NET_TCP6).catch(() => '')]);
+  return [...new Set(tables.flatMap((table) => findListeners(table, port).map((e) => e.uid)))];
+}

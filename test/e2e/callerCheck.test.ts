@@ -1,0 +1,142 @@
+/**
+ * Issue 8, point 3, through the built daemon: every request on a credentials or status route
+ * is checked against the connecting process's user (Linux: /proc/net/tcp). Clients run as real
+ * second users (useradd): root allowed, another user 403 even with the token, a tokenGroup
+ * member allowed; a flood of IMDS token PUTs evicts nobody's token.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startSandboxAgent, type SandboxAgent } from '../helpers/daemon.js';
+import { makeSandbox } from '../helpers/sandbox.js';
+import { runProgram } from '../helpers/cli.js';
+import { localUsers, notRootReason, type LocalUsers } from '../helpers/localUsers.js';
+import { readFile } from 'node:fs/promises';
+
+const skip = notRootReason();
+let sandbox: { dir: string; cleanup: () => Promise<void> };
+let agent: SandboxAgent;
+let accounts: LocalUsers;
+let other: { name: string; uid: number };
+let member: { name: string; uid: number };
+
+/**
+ * What a client sees on each route: run as `user` (runuser) or as this process (root). It
+ * PUTs `puts` IMDS tokens on one keep-alive connection first, then tries `checkToken` (an IMDS
+ * token issued to someone else) and its own.
+ */
+const CLIENT = `
+const http = require('node:http');
+const base = process.env.BASE;
+const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
+const call = (method, path, headers) => new Promise((resolve, reject) => {
+  const req = http.request(base + path, { method, headers, agent }, (res) => {
+    let body = ''; res.setEncoding('utf8'); res.on('data', (d) => (body += d)); res.on('end', () => resolve({ status: res.statusCode, body }));
+  });
+  req.on('error', reject); req.end();
+});
+(async () => {
+  const out = { puts: {} };
+  for (let i = 0; i < Number(process.env.PUTS || 0); i += 8) {
+    const batch = await Promise.all(Array.from({ length: 8 }, () => call('PUT', '/latest/api/token', { 'x-aws-ec2-metadata-token-ttl-seconds': '21600' })));
+    for (const r of batch) out.puts[r.status] = (out.puts[r.status] || 0) + 1;
+  }
+  out.credentials = await call('GET', '/v1/credentials', { authorization: process.env.TOKEN });
+  out.status = await call('GET', '/v1/status', { authorization: process.env.TOKEN });
+  const put = await call('PUT', '/latest/api/token', { 'x-aws-ec2-metadata-token-ttl-seconds': '60' });
+  out.imdsPut = put.status;
+  const imdsToken = put.status === 200 ? put.body : 'none';
+  out.imdsRole = await call('GET', '/latest/meta-data/iam/security-credentials/', { 'x-aws-ec2-metadata-token': imdsToken });
+  if (process.env.CHECK_TOKEN) out.checked = (await call('GET', '/latest/meta-data/iam/security-credentials/', { 'x-aws-ec2-metadata-token': process.env.CHECK_TOKEN })).status;
+  out.health = (await call('GET', '/healthz', {})).status;
+  agent.destroy();
+  process.stdout.write(JSON.stringify(out));
+})().catch((e) => { process.stderr.write(String(e)); process.exit(1); });
+`;
+
+interface Seen {
+  puts: Record<string, number>;
+  credentials: { status: number; body: string };
+  status: { status: number; body: string };
+  imdsPut: number;
+  imdsRole: { status: number; body: string };
+  checked?: number;
+  health: number;
+}
+
+async function client(user: string | undefined, extra: Record<string, string> = {}): Promise<Seen> {
+  const env = { BASE: agent.discovery.url, TOKEN: agent.token, ...extra };
+  const command = user ? ['runuser', ['-u', user, '--', process.execPath, '-e', CLIENT]] as const : [process.execPath, ['-e', CLIENT]] as const;
+  const run = await runProgram(command[0], [...command[1]], { env, cwd: '/', timeoutMs: 120_000 });
+  assert.equal(run.code, 0, `client as ${user ?? 'root'} failed: ${run.stderr}`);
+  return JSON.parse(run.stdout) as Seen;
+}
+
+before(async () => {
+  if (skip) return;
+  accounts = localUsers('trustb');
+  try {
+    const group = accounts.group('g');
+    other = accounts.user('o');
+    member = accounts.user('m', [group.name]);
+    sandbox = await makeSandbox();
+    agent = await startSandboxAgent({ dir: sandbox.dir, refreshInterval: '1h', validity: '2h', imds: true, agentEnv: { APPSTREAM_CREDS_TOKEN_GROUP: group.name } });
+  } catch (error) {
+    accounts.remove();
+    throw error;
+  }
+});
+
+after(async () => {
+  if (skip) return;
+  await agent?.stop();
+  await sandbox?.cleanup();
+  accounts.remove();
+});
+
+const secretOf = async (): Promise<string> => ((await readFile(agent.credentialsFile, 'utf8')).match(/aws_secret_access_key\s*=\s*(\S+)/) ?? [])[1]!;
+
+test('root (the agent runs as root here) gets credentials, status and IMDS', { skip }, async () => {
+  const seen = await client(undefined);
+  assert.equal(seen.credentials.status, 200, seen.credentials.body);
+  assert.equal(seen.status.status, 200);
+  assert.equal(seen.imdsPut, 200);
+  assert.equal(seen.imdsRole.status, 200);
+});
+
+test('another local user gets 403 on every credential and status route, even holding the token, and no secret', { skip }, async () => {
+  const seen = await client(other.name);
+  assert.equal(seen.credentials.status, 403, 'the container route, with the right token');
+  assert.equal(seen.status.status, 403, '/v1/status, with the right token');
+  assert.equal(seen.imdsPut, 403, 'no IMDS token for a stranger');
+  assert.equal(seen.imdsRole.status, 403);
+  assert.equal(seen.health, 200, '/healthz has no secret and no check');
+  const secret = await secretOf();
+  for (const body of [seen.credentials.body, seen.status.body, seen.imdsRole.body]) {
+    assert.deepEqual(Object.keys(JSON.parse(body) as object).sort(), ['code', 'message']);
+    assert.ok(!body.includes(secret) && !body.includes(agent.token));
+  }
+  const refusedLine = agent.agent.output().split('\n').find((line) => line.includes('refused a caller that is not an allowed user'));
+  assert.ok(refusedLine?.includes(`"uid":${other.uid}`), `the refusal is logged with the uid: ${refusedLine}`);
+  assert.ok(!agent.agent.output().includes(secret), 'no secret in the log');
+});
+
+test('a member of tokenGroup is allowed on every route', { skip }, async () => {
+  const seen = await client(member.name);
+  assert.equal(seen.credentials.status, 200, seen.credentials.body);
+  assert.equal(seen.status.status, 200);
+  assert.equal(seen.imdsPut, 200);
+  assert.equal(seen.imdsRole.status, 200);
+});
+
+test('1,100 IMDS token PUTs from one client (allowed or not) do not evict another client\'s token', { skip }, async () => {
+  const put = await fetch(`${agent.discovery.url}/latest/api/token`, { method: 'PUT', headers: { 'x-aws-ec2-metadata-token-ttl-seconds': '600' } });
+  assert.equal(put.status, 200);
+  const rootToken = await put.text();
+  const flood = await client(member.name, { PUTS: '1104', CHECK_TOKEN: rootToken });
+  assert.deepEqual(flood.puts, { 200: 1104 });
+  assert.equal(flood.checked, 200, "root's token still works after the member's flood");
+  const hostile = await client(other.name, { PUTS: '1104' });
+  assert.deepEqual(hostile.puts, { 403: 1104 });
+  const after = await fetch(`${agent.discovery.url}/latest/meta-data/iam/security-credentials/`, { headers: { 'x-aws-ec2-metadata-token': rootToken } });
+  assert.equal(after.status, 200, "root's token still works after both floods");
+});
