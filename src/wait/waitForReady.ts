@@ -8,6 +8,8 @@ import { waitForNetwork } from '../network/waitForNetwork.js';
 import { eniCriteria } from '../network/evaluateEni.js';
 import type { EniVerdict, ReadNetwork } from '../network/types.js';
 import { stsEndpointUrl, stsProbe, tcpProbe, type ProbeResult } from '../network/probes.js';
+import { classifyReading } from '../tracker/classifyReading.js';
+import { maskKeyId } from '../credentials.js';
 
 export interface WaitForReadyInit {
   settings: Settings;
@@ -51,6 +53,8 @@ export async function waitForReady(init: WaitForReadyInit): Promise<ReadyReport>
   }
 
   let lastProblem = 'not read yet';
+  // Set while the newest reading held only expired credentials (cleared by any other outcome).
+  let expired = false;
   const sourced = await pollUntil({
     clock,
     deadline,
@@ -59,15 +63,21 @@ export async function waitForReady(init: WaitForReadyInit): Promise<ReadyReport>
     attempt: async () => {
       try {
         const result = await init.source();
-        const expiresAt = result.credentials.expiration?.getTime();
-        if (expiresAt !== undefined && expiresAt <= clock.now()) {
-          lastProblem = 'the profile holds expired credentials';
+        // Judged as credential-process and the agent judge them: static keys expire at the
+        // file's time + validity, so an old file is expired here too, not "ready".
+        const { observed, current } = classifyReading({ sourced: result }, { clock, timings: settings });
+        expired = !current;
+        if (!current) {
+          lastProblem =
+            `credentials for profile ${settings.profile} (key ${maskKeyId(observed.credentials.accessKeyId)}) expired at ${new Date(observed.expiresAt).toISOString()}` +
+            (observed.expirySource === 'estimated' ? ` (estimated: file written + validity ${formatDuration(settings.validity)})` : '');
           return undefined;
         }
         return result;
       } catch (error) {
         // A usage error (recursion, bad setting) will not fix itself by waiting.
         if (isAgentError(error) && error.exitCode === ExitCode.usage) throw error;
+        expired = false;
         lastProblem = error instanceof Error ? error.message : String(error);
         return undefined;
       }
@@ -75,9 +85,11 @@ export async function waitForReady(init: WaitForReadyInit): Promise<ReadyReport>
     onWait: (elapsed) => init.onProgress('credentials', lastProblem, elapsed),
   });
   if (!sourced) {
+    // Expired credentials at the deadline are "expired or unavailable" (5), as credential-process
+    // says for the same file; 4 is for credentials that never appeared.
     throw new AgentError(`timed out after ${budget} waiting for credentials: ${lastProblem}`, {
-      exitCode: ExitCode.credentialsTimeout,
-      code: 'credentials-timeout',
+      exitCode: expired ? ExitCode.credentialsUnavailable : ExitCode.credentialsTimeout,
+      code: expired ? 'expired' : 'credentials-timeout',
     });
   }
 

@@ -1,11 +1,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { runCli } from '../helpers/cli.js';
 import { startMoto, freePort, type MotoServer } from '../helpers/moto.js';
 import { withSandbox } from '../helpers/sandbox.js';
-import { startCli } from '../helpers/daemon.js';
+import { startCli, waitFor } from '../helpers/daemon.js';
 
 // These run on the host's own network (this machine's ENI); the namespace tests cover the ENI.
 let moto: MotoServer;
@@ -61,7 +61,6 @@ test('wait --probe sts and --probe tcp against moto succeed; tcp to a closed por
 
 test('wait: a recursion in the profile fails at once with exit 2 rather than waiting', async () => {
   await withSandbox(async (dir) => {
-    const { writeFile, mkdir } = await import('node:fs/promises');
     await mkdir(path.join(dir, '.aws'));
     await writeFile(path.join(dir, '.aws', 'config'), '[profile appstream_machine_role]\ncredential_process = appstream-creds credential-process\n');
     const started = Date.now();
@@ -92,6 +91,37 @@ test('simulate process form: credential-process follows each rotation of the cre
       assert.ok(seen.size >= 3, `saw ${seen.size} generations`);
     } finally {
       await sim.stop();
+    }
+  });
+});
+
+test('wait on static keys whose file is older than validity: exit 5 like credential-process, and ready once AppStream rewrites the file', async () => {
+  await withSandbox(async (dir) => {
+    await mkdir(path.join(dir, '.aws'));
+    const file = path.join(dir, '.aws', 'credentials');
+    const write = (key: string) => writeFile(file, `[appstream_machine_role]\naws_access_key_id = ${key}\naws_secret_access_key = ${'S'.repeat(40)}\naws_session_token = stale-token\n`, { mode: 0o600 });
+    await write('ASIAWAITSTALEKEY0001');
+    const twoHoursAgo = new Date(Date.now() - 2 * 3_600_000);
+    await utimes(file, twoHoursAgo, twoHoursAgo);
+    const env = { ...files(dir), APPSTREAM_CREDS_VALIDITY: '1h' };
+
+    const direct = await runCli(['credential-process'], { env });
+    assert.equal(direct.code, 5, direct.stderr);
+    const run = await runCli(['wait', '--timeout', '2s'], { env });
+    assert.equal(run.code, direct.code, `wait and credential-process disagree about the same file: ${run.stderr}`);
+    assert.match(run.stderr, /waiting for credentials: credentials for profile appstream_machine_role \(key …0001\) expired at .* \(estimated: file written \+ validity 1h\)/);
+    assert.match(run.stderr.trim().split('\n').pop()!, /^appstream-creds: timed out after 2s waiting for credentials: .*expired at/);
+
+    // The same wait, with time to spare: AppStream writes a fresh generation and wait is satisfied.
+    const waiting = startCli(['wait', '--timeout', '60s'], env);
+    try {
+      await waitFor(async () => /expired at/.test(waiting.output()), 30_000, () => `wait never reported the expired keys: ${waiting.output()}`);
+      assert.equal(waiting.child.exitCode, null, 'wait gave up on expired keys before its deadline');
+      await write('ASIAWAITFRESHKEY0002');
+      assert.equal(await waiting.exited, 0, waiting.output());
+      assert.match(waiting.output(), /ready after .*credentials key …0002/);
+    } finally {
+      await waiting.stop('SIGKILL');
     }
   });
 });

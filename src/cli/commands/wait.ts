@@ -30,7 +30,8 @@ export function registerWait(program: Command, deps: CommandDeps): void {
       'after',
       '\nFor session scripts (60 s limit) and image builder startup tasks:\n' +
         '  appstream-creds wait --timeout 50s && aws s3 cp s3://bucket/setup.ps1 .\n\n' +
-        'Exit codes: 0 ready, 3 network not ready in time, 4 credentials not there in time.\n' +
+        'Exit codes: 0 ready, 3 network not ready in time, 4 credentials not there in time,\n' +
+        '5 only expired credentials by the deadline (as credential-process would say).\n' +
         'The ENI is an interface that is up, has an IPv4 address outside excludeCidrs\n' +
         '(198.19.0.0/16 management network, link-local, loopback) and carries the default route.\n',
     )
