@@ -18,6 +18,8 @@ export const ROUTES = {
   status: '/v1/status',
   health: '/healthz',
   metrics: '/metrics',
+  /** Every IMDS path starts here. */
+  imdsRoot: '/latest/',
   imdsToken: '/latest/api/token',
   /** Followed by the role name; without it the answer lists the role. */
   imdsCredentials: '/latest/meta-data/iam/security-credentials/',

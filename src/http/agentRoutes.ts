@@ -126,6 +126,6 @@ export function agentRoutes(init: AgentRoutesInit): Route[] {
       handler: (_req, res, params) => (params.rest === init.roleName() ? imdsDocument(res) : refuse(res, NO_METADATA)),
       metricName: 'imds-credentials',
     },
-    { methods: ['GET'], path: pathPrefix('/latest/'), enabled: init.imds, guards: [init.callerForImds, imdsToken], handler: (_req, res) => refuse(res, NO_METADATA), metricName: 'imds-other' },
+    { methods: ['GET'], path: pathPrefix(ROUTES.imdsRoot), enabled: init.imds, guards: [init.callerForImds, imdsToken], handler: (_req, res) => refuse(res, NO_METADATA), metricName: 'imds-other' },
   ];
 }

@@ -3,6 +3,7 @@ import type { CommandDeps } from '../commandDeps.js';
 import { runAction } from '../runAction.js';
 import { commandSettings, commandSource, onceEach } from '../commandSetup.js';
 import { createLogger, daemonLoggerOptions } from '../../log/createLogger.js';
+import { agentUrl, credentialsUrl, DEFAULT_PORT, ROUTES, STATE_FILES } from '../../agent/contract.js';
 import { runDaemon } from '../../daemon/runDaemon.js';
 import { readNetworkWithSysinfo } from '../../network/readNetwork.js';
 import { systemClock } from '../../clock.js';
@@ -29,7 +30,7 @@ export function registerServe(program: Command, deps: CommandDeps): void {
   program
     .command('serve')
     .description('run the agent in the foreground (the OS service runs this)')
-    .option('--port <port>', 'loopback port (default 9920; 0 = any free port)')
+    .option('--port <port>', `loopback port (default ${DEFAULT_PORT}; 0 = any free port)`)
     .option('--imds', 'also emulate IMDSv2 for tools that only know the instance metadata service')
     .option('--refresh-interval <duration>', 'how often AppStream refreshes (default 1h)')
     .option('--validity <duration>', 'lifetime when the source gives no Expiration (default 1h)')
@@ -39,12 +40,12 @@ export function registerServe(program: Command, deps: CommandDeps): void {
     .addHelpText(
       'after',
       '\nScripts then need no code change:\n' +
-        '  export AWS_CONTAINER_CREDENTIALS_FULL_URI=http://127.0.0.1:9920/v1/credentials\n' +
-        '  export AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE=<state-dir>/token\n' +
+        `  export AWS_CONTAINER_CREDENTIALS_FULL_URI=${credentialsUrl(agentUrl(DEFAULT_PORT))}\n` +
+        `  export AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE=<state-dir>/${STATE_FILES.token}\n` +
         'or run them with `appstream-creds exec -- CMD`, which sets both.\n\n' +
-        'It writes <state-dir>/agent.json (pid, url, credentialsUrl, tokenFile, imdsEndpoint) and\n' +
-        'removes it on SIGINT/SIGTERM. Routes: GET /v1/credentials, /v1/status (token), /healthz,\n' +
-        '/metrics, and with --imds PUT /latest/api/token + /latest/meta-data/iam/security-credentials/.\n',
+        `It writes <state-dir>/${STATE_FILES.discovery} (pid, url, credentialsUrl, tokenFile, imdsEndpoint) and\n` +
+        `removes it on SIGINT/SIGTERM. Routes: GET ${ROUTES.credentials}, ${ROUTES.status} (token), ${ROUTES.health},\n` +
+        `${ROUTES.metrics}, and with --imds PUT ${ROUTES.imdsToken} + ${ROUTES.imdsCredentials}.\n`,
     )
     .action(
       runAction(deps.ctx, deps.slot, async (opts: ServeOptions, command: Command) => {
