@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { connectionOwner, type ReadText } from '../network/procNetTcp.js';
+import { connectionOwners, type ReadChunks, type ReadText } from '../network/procNetTcp.js';
 import { localAccount } from '../localAccounts.js';
 
 /**
@@ -20,11 +20,12 @@ export type PeerUser = (socket: Socket) => Promise<PeerIdentity>;
  * user are answered from the uid alone; anyone else also gets name and groups (for allowUsers
  * and tokenGroup) from /etc/passwd and /etc/group.
  */
-export function fromProcNetTcp(init: { read: ReadText; agentUid: number | undefined }): PeerUser {
+export function fromProcNetTcp(init: { readTable: ReadChunks; read: ReadText; agentUid: number | undefined }): PeerUser {
+  const owner = connectionOwners(init.readTable);
   return async (socket) => {
     const { remoteAddress, remotePort, localAddress, localPort } = socket;
     if (!remoteAddress || !remotePort || !localAddress || !localPort) return { kind: 'unknown', reason: 'the connection is already closed' };
-    const uid = await connectionOwner(init.read, { address: remoteAddress, port: remotePort }, { address: localAddress, port: localPort });
+    const uid = await owner({ address: remoteAddress, port: remotePort }, { address: localAddress, port: localPort });
     if (uid === undefined) return { kind: 'unknown', reason: 'the client socket is not in /proc/net/tcp' };
     if (uid === 0 || uid === init.agentUid) return { kind: 'user', uid, gids: [] };
     const account = await localAccount(init.read, uid);

@@ -92,22 +92,87 @@ export function findListeners(table: string, port: number): SocketEntry[] {
   return found;
 }
 
+/** Reads a table in chunks; the scan stops reading once it found what it looks for. */
+export type ReadChunks = (path: string) => AsyncIterable<string>;
+
 /**
- * The uid that owns the client end of a TCP connection: the socket whose local end is the
- * peer's address:port and whose remote end is ours. IPv4 peers are looked up in tcp, then in
- * tcp6 (a dual-stack listener sees them as IPv4-mapped).
+ * Scans one table for connections given as `local rem` needles (table text) and returns the
+ * owner uid of each found. Lines are matched whole across chunk borders; reading stops as soon
+ * as every needle is found, which matters when the table holds thousands of TIME_WAIT entries.
  */
-export async function connectionOwner(read: ReadText, peer: { address: string; port: number }, ours: { address: string; port: number }): Promise<number | undefined> {
-  const candidates = [procAddress(peer.address, peer.port)];
-  if (isIPv4(peer.address)) candidates.push(procAddress(`::ffff:${peer.address}`, peer.port));
-  for (const client of candidates) {
-    const server = procAddress(client.table === 'tcp6' && isIPv4(ours.address) ? `::ffff:${ours.address}` : ours.address, ours.port);
-    if (server.table !== client.table) continue;
-    const table = await read(client.table === 'tcp' ? PROC_NET_TCP : PROC_NET_TCP6).catch(() => '');
-    const entry = findConnection(table, client.text, server.text);
-    if (entry) return entry.uid;
+export async function scanConnections(read: ReadChunks, path: string, needles: ReadonlySet<string>): Promise<Map<string, number>> {
+  const found = new Map<string, number>();
+  let carry = '';
+  try {
+    for await (const chunk of read(path)) {
+      const text = carry + chunk;
+      const lastNewline = text.lastIndexOf('\n');
+      const complete = lastNewline === -1 ? '' : text.slice(0, lastNewline + 1);
+      carry = lastNewline === -1 ? text : text.slice(lastNewline + 1);
+      for (const needle of needles) {
+        if (found.has(needle)) continue;
+        const entry = findConnection(complete, needle.slice(0, needle.indexOf(' ')), needle.slice(needle.indexOf(' ') + 1));
+        if (entry) found.set(needle, entry.uid);
+      }
+      if (found.size === needles.size) break;
+    }
+  } catch {
+    // An unreadable table finds nothing: the caller refuses what it cannot identify.
   }
-  return undefined;
+  return found;
+}
+
+interface Pending {
+  needle: string;
+  table: string;
+  resolve: (uid: number | undefined) => void;
+}
+
+/**
+ * The uid that owns the client end of TCP connections: the socket whose local end is the
+ * peer's address:port and whose remote end is ours. Lookups that arrive while a scan runs are
+ * batched into the next scan, so a burst of new connections costs one pass over the table, not
+ * one each. IPv4 peers are looked up in tcp, then in tcp6 (a dual-stack listener sees them as
+ * IPv4-mapped).
+ */
+export function connectionOwners(read: ReadChunks): (peer: { address: string; port: number }, ours: { address: string; port: number }) => Promise<number | undefined> {
+  let queue: Pending[] = [];
+  let scanning = false;
+
+  const scan = async (): Promise<void> => {
+    scanning = true;
+    while (queue.length > 0) {
+      const batch = queue;
+      queue = [];
+      for (const table of [PROC_NET_TCP, PROC_NET_TCP6]) {
+        const wanted = batch.filter((p) => p.table === table);
+        if (wanted.length === 0) continue;
+        const found = await scanConnections(read, table, new Set(wanted.map((p) => p.needle)));
+        for (const p of wanted) p.resolve(found.get(p.needle));
+      }
+    }
+    scanning = false;
+  };
+
+  const lookup = (needle: string, table: string): Promise<number | undefined> =>
+    new Promise((resolve) => {
+      queue.push({ needle, table, resolve });
+      if (!scanning) void scan();
+    });
+
+  return async (peer, ours) => {
+    const client = procAddress(peer.address, peer.port);
+    const server = procAddress(ours.address, ours.port);
+    const table = client.table === 'tcp' ? PROC_NET_TCP : PROC_NET_TCP6;
+    if (client.table === server.table) {
+      const uid = await lookup(`${client.text} ${server.text}`, table);
+      if (uid !== undefined || client.table === 'tcp6') return uid;
+    }
+    if (!isIPv4(peer.address)) return undefined;
+    const mappedClient = procAddress(`::ffff:${peer.address}`, peer.port);
+    const mappedServer = procAddress(isIPv4(ours.address) ? `::ffff:${ours.address}` : ours.address, ours.port);
+    return lookup(`${mappedClient.text} ${mappedServer.text}`, PROC_NET_TCP6);
+  };
 }
 
 /** Owners (uids) of every socket listening on `port`, from both tables. */

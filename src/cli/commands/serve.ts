@@ -9,10 +9,11 @@ import { readNetworkWithSysinfo } from '../../network/readNetwork.js';
 import { systemClock } from '../../clock.js';
 import { fromProcNetTcp, unsupportedPeerUser, type PeerUser } from '../../http/peerUser.js';
 import { readFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
 
 /** How the agent learns the calling user on this platform (docs: README "Security model"). */
 function platformPeerUser(platform: NodeJS.Platform, agentUid: number | undefined): PeerUser {
-  if (platform === 'linux') return fromProcNetTcp({ read: (file) => readFile(file, 'latin1'), agentUid });
+  if (platform === 'linux') return fromProcNetTcp({ readTable: (file) => createReadStream(file, { encoding: 'latin1', highWaterMark: 64 * 1024 }), read: (file) => readFile(file, 'latin1'), agentUid });
   return unsupportedPeerUser(`the calling user of a TCP connection cannot be read on ${platform} without native code`);
 }
 
