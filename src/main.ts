@@ -27,6 +27,9 @@ const ctx: CliContext = {
   execPath: process.execPath,
   uid: process.getuid?.(),
   homeDir: os.homedir(),
+  exit(code) {
+    process.exit(code);
+  },
   onSignal(signal, handler) {
     process.on(signal, handler);
     return () => void process.off(signal, handler);

@@ -5,6 +5,7 @@ import type { Settings } from '../config/settingsSchema.js';
 import { globalFlags, type CommandDeps, type GlobalFlags } from './commandDeps.js';
 import { createLogger, type Logger } from '../log/createLogger.js';
 import { machineRoleSource } from '../sources/machineRoleSource.js';
+import { procAncestors } from '../sources/recursionGuard.js';
 import { systemClock, type Clock } from '../clock.js';
 import type { WatchedSource } from '../credentials.js';
 import { ownerPolicy, windowsAclReader } from './trustSetup.js';
@@ -92,6 +93,7 @@ export function commandSource(settings: Settings, deps: CommandDeps, clock: Cloc
     home: currentHome(deps),
     env: deps.ctx.env,
     clock,
+    ancestors: procAncestors,
     trust: {
       check: pathTrust(deps.ctx.platform, ownerPolicy(settings, deps.ctx), windowsAclReader(deps.ctx.platform)),
       strict: settings.strictPermissions,

@@ -18,6 +18,11 @@ export interface CliContext {
   selfScript: string;
   /** Signals the command wants forwarded (exec) or handled (serve). */
   onSignal(signal: NodeJS.Signals, handler: () => void): () => void;
+  /**
+   * Ends the process now with this code, whatever is still pending (serve's shutdown deadline:
+   * a cleanup stuck on a broken filesystem must not keep the daemon alive).
+   */
+  exit(code: number): void;
   /** Whether stdout is a terminal (affects formatting only, never data). */
   isTTY: boolean;
   /** Whether stderr is a terminal: the daemon logs readable lines there instead of JSON. */

@@ -7,6 +7,10 @@ import { isAgentError } from '../errors.js';
 import type { Logger } from '../log/createLogger.js';
 import type { Tracker } from '../tracker/Tracker.js';
 
+const DEBOUNCE_MS = 30;
+/** However often the files change, a change is read within this long (plus the read itself). */
+export const MAX_DEBOUNCE_MS = 200;
+
 export interface RefresherInit {
   source: CredentialSource;
   tracker: Tracker;
@@ -50,6 +54,7 @@ export class CredentialRefresher {
   private staleRuns = 0;
   private lastSignature = '';
   private debounce: NodeJS.Timeout | undefined;
+  private burstStartedAt: number | undefined;
 
   constructor(private readonly init: RefresherInit) {}
 
@@ -91,26 +96,33 @@ export class CredentialRefresher {
 
   private async refreshOnce(reason: string): Promise<void> {
     const { tracker, clock } = this.init;
-    let nextMs: number;
+    // Whatever happens below, the next attempt is scheduled: a refresher that stops
+    // rescheduling serves 503 forever once the last generation expires.
+    let nextMs = this.init.refreshInterval;
     try {
       const sourced = await this.init.source();
       const generation = tracker.observe(sourced);
       this.failures = 0;
       this.init.logger?.debug({ reason, generation: generation.id }, 'credentials read');
-      nextMs = this.init.refreshInterval;
-      if (sourced.credentials.expiration) nextMs = Math.min(nextMs, this.aheadOfExpiry(sourced.credentials.expiration.getTime() - clock.now()));
+      if (sourced.credentials.expiration) nextMs = Math.min(nextMs, this.aheadOfExpiry(generation.expiresAt - clock.now()));
     } catch (error) {
       this.failures += 1;
-      tracker.reportFailure({
-        code: isAgentError(error) ? error.code : 'source-error',
-        message: error instanceof Error ? error.message : String(error),
-      });
       nextMs = Math.min(this.init.maxBackoffMs ?? 30_000, 500 * 2 ** Math.min(this.failures - 1, 10), this.init.refreshInterval);
+      try {
+        tracker.reportFailure({
+          code: isAgentError(error) ? error.code : 'source-error',
+          message: error instanceof Error ? error.message : String(error),
+        });
+      } catch (reportError) {
+        this.init.logger?.error({ err: { message: (reportError as Error).message } }, 'could not record a source failure');
+      }
+    } finally {
+      if (!this.stopped) {
+        clearTimeout(this.timer);
+        this.timer = setTimeout(() => void this.refresh('timer'), nextMs);
+        this.timer.unref();
+      }
     }
-    if (this.stopped) return;
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.refresh('timer'), nextMs);
-    this.timer.unref();
   }
 
   /**
@@ -146,10 +158,20 @@ export class CredentialRefresher {
     }
   }
 
-  /** Collapses a burst of events (truncate, write, rename) into one read shortly after. */
+  /**
+   * Collapses a burst of events (truncate, write, rename) into one read shortly after. The
+   * wait restarts on each event but never past MAX_DEBOUNCE_MS from the burst's first event,
+   * so a file that changes every few milliseconds is still read at least that often.
+   */
   private trigger(): void {
+    const now = performance.now();
+    this.burstStartedAt ??= now;
     clearTimeout(this.debounce);
-    this.debounce = setTimeout(() => void this.refresh('file-changed'), 30);
+    const wait = Math.max(0, Math.min(DEBOUNCE_MS, this.burstStartedAt + MAX_DEBOUNCE_MS - now));
+    this.debounce = setTimeout(() => {
+      this.burstStartedAt = undefined;
+      void this.refresh('file-changed');
+    }, wait);
     this.debounce.unref();
   }
 

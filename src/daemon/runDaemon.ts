@@ -10,11 +10,13 @@ import type { EniVerdict, ReadNetwork } from '../network/types.js';
 import { waitForNetwork } from '../network/waitForNetwork.js';
 import { createAgentServer } from '../http/createAgentServer.js';
 import type { PeerUser } from '../http/peerUser.js';
+import { capConnections, MAX_CONNECTIONS } from '../http/capConnections.js';
 import { Tracker } from '../tracker/Tracker.js';
 import { CredentialRefresher } from './CredentialRefresher.js';
 import { groupId } from './groupId.js';
 import { acquireStateLock, newToken, prepareStateDir, removeDiscovery, writeDiscovery, writeTokenFile } from '../agent/discovery.js';
-import { agentUrl, credentialsUrl, type AgentDiscovery } from '../agent/contract.js';
+import { agentUrl, credentialsUrl, tokenPath, type AgentDiscovery } from '../agent/contract.js';
+import { stat } from 'node:fs/promises';
 
 export interface DaemonDeps {
   settings: Settings;
@@ -38,6 +40,23 @@ export interface DaemonDeps {
 }
 
 const SHUTDOWN_GRACE_MS = 4_000;
+const TOKEN_CHECK_MS = 500;
+
+/** Recreates a deleted token file; says what happened ('recreated', a failure, or nothing). */
+async function keepTokenFile(stateDir: string, token: string, gid: number | undefined): Promise<string | undefined> {
+  try {
+    await stat(tokenPath(stateDir));
+    return undefined;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return undefined;
+  }
+  try {
+    await writeTokenFile(stateDir, token, gid);
+    return 'recreated';
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+  }
+}
 
 /**
  * The agent: listen, publish discovery, wait for the ENI, keep the credentials current, and
@@ -81,6 +100,8 @@ export async function runDaemon(deps: DaemonDeps): Promise<number> {
         logger.warn({ peer: peer.kind === 'user' ? { uid: peer.uid, name: peer.name ?? null } : { reason: peer.reason } }, 'refused a caller that is not an allowed user (once per user)'),
     },
   });
+
+  capConnections(server, MAX_CONNECTIONS);
 
   let port: number;
   try {
@@ -151,21 +172,46 @@ export async function runDaemon(deps: DaemonDeps): Promise<number> {
   })();
   pipeline.catch((error: Error) => logger.error({ err: { message: error.message } }, 'pipeline failed'));
 
+  // The token file is what clients authenticate with: if something deletes it, it comes back
+  // (same token) within a second, rather than clients silently falling back to direct reads.
+  let tokenProblem: string | undefined;
+  const tokenKeeper = setInterval(() => {
+    void keepTokenFile(settings.stateDir, token, tokenGid).then((outcome) => {
+      if (outcome === 'recreated') logger.warn({ tokenFile: discovery.tokenFile }, 'the token file was deleted; recreated it with the same token');
+      // A failure is logged once until it changes, not every half second.
+      else if (outcome && outcome !== tokenProblem) logger.error({ tokenFile: discovery.tokenFile }, `the token file was deleted and could not be recreated: ${outcome}`);
+      tokenProblem = outcome === 'recreated' ? undefined : outcome;
+    });
+  }, TOKEN_CHECK_MS);
+  tokenKeeper.unref();
+
   const reason = await deps.stopSignal;
   logger.info({ reason }, 'shutting down');
   stopping.abort();
   refresher?.stop();
   clearTimeout(stateTimer);
   clearTimeout(networkTimer);
-  await removeDiscovery(settings.stateDir);
+  clearInterval(tokenKeeper);
+  // Each cleanup step is logged when it fails and never stops the next one: a read-only or
+  // vanished state folder must not leave the daemon serving after a stop signal.
+  let clean = true;
+  const step = async (what: string, run: () => Promise<void>): Promise<void> => {
+    try {
+      await run();
+    } catch (error) {
+      clean = false;
+      logger.error({ step: what, err: { message: (error as Error).message } }, `shutdown: could not ${what}`);
+    }
+  };
+  await step('remove agent.json', () => removeDiscovery(settings.stateDir));
   void deps.forceStop?.then(() => {
     logger.info('second stop request: dropping open connections');
     server.closeAllConnections();
   });
-  await close(server, deps.shutdownGraceMs ?? SHUTDOWN_GRACE_MS);
-  await lock.release();
-  logger.info('stopped');
-  return ExitCode.ok;
+  await step('close the server', () => close(server, deps.shutdownGraceMs ?? SHUTDOWN_GRACE_MS));
+  await step('release agent.lock', () => lock.release());
+  logger.info({ clean }, 'stopped');
+  return clean ? ExitCode.ok : ExitCode.runtime;
 }
 
 function listen(server: Server, port: number): Promise<number> {

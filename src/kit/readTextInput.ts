@@ -1,22 +1,42 @@
-import { readFile } from 'node:fs/promises';
+import { stat, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { usageError } from '../errors.js';
 
-/** Reads all of stdin; injected so tests and the CLI share one code path. */
-export type StdinReader = () => Promise<string>;
+/** Reads all of stdin, refusing more than maxBytes; injected so tests and the CLI share one code path. */
+export type StdinReader = (maxBytes: number, what: string) => Promise<string>;
 
-export async function readProcessStdin(): Promise<string> {
+/** Generous for any policy, metadata or SAML document (SAML responses are tens of KB). */
+export const MAX_INPUT_BYTES = 1024 * 1024;
+
+const tooLarge = (what: string, file: string, size: number | string, maxBytes: number) =>
+  usageError(`${what} ${file} is ${size} bytes, over the ${maxBytes}-byte limit for this input; refused`, 'input-too-large');
+
+export async function readProcessStdin(maxBytes: number, what: string): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+  let size = 0;
+  for await (const chunk of process.stdin) {
+    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    size += buffer.length;
+    // Refused at the first byte past the limit: the rest is never buffered.
+    if (size > maxBytes) throw tooLarge(what, '(stdin)', `more than ${maxBytes}`, maxBytes);
+    chunks.push(buffer);
+  }
   return Buffer.concat(chunks).toString('utf8');
 }
 
 /** `-` means stdin; anything else is a path relative to the working directory. */
-export async function readTextInput(file: string, cwd: string, readStdin: StdinReader, what: string): Promise<string> {
-  if (file === '-') return readStdin();
+export async function readTextInput(file: string, cwd: string, readStdin: StdinReader, what: string, maxBytes = MAX_INPUT_BYTES): Promise<string> {
+  if (file === '-') return readStdin(maxBytes, what);
+  const full = path.resolve(cwd, file);
   try {
-    return await readFile(path.resolve(cwd, file), 'utf8');
+    // Judged by size before a byte is read: a 50 MB "response" is refused at once.
+    const info = await stat(full);
+    if (info.isFile() && info.size > maxBytes) throw tooLarge(what, file, info.size, maxBytes);
+    const text = await readFile(full, 'utf8');
+    if (Buffer.byteLength(text) > maxBytes) throw tooLarge(what, file, Buffer.byteLength(text), maxBytes);
+    return text;
   } catch (error) {
+    if ((error as { code?: string }).code === 'input-too-large') throw error;
     const code = (error as NodeJS.ErrnoException).code;
     const reasons: Record<string, string> = { ENOENT: 'no such file', EISDIR: 'it is a folder', EACCES: 'permission denied' };
     const reason = (code && reasons[code]) ?? code ?? 'unreadable';

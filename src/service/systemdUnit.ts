@@ -71,6 +71,8 @@ export function renderSystemdUnit(options: SystemdUnitOptions): string {
     'Restart=on-failure',
     `RestartSec=${options.restartSec ?? 10}s`,
     'TimeoutStopSec=15s',
+    '# Room for many local clients; the agent also closes its oldest idle connections past a cap.',
+    'LimitNOFILE=65536',
     'SyslogIdentifier=appstream-creds',
     '# Read-only access to every profile, no other privilege.',
     `AmbientCapabilities=${capabilities}`,

@@ -9,7 +9,7 @@ import { runCredentialProcess } from './runCredentialProcess.js';
 import { DEFAULT_PROFILE } from '../agent/contract.js';
 import type { CheckTrust } from '../trust/pathTrust.js';
 import { refusalMessage, type TrustRefusal } from '../trust/checkPathTrust.js';
-import { commandResolvesProfile, guardedProfiles, withGuard } from './recursionGuard.js';
+import { ancestorResolvesProfile, commandResolvesProfile, guardedProfiles, withGuard, type AncestorReader } from './recursionGuard.js';
 
 export interface FromAppStreamProfileInit {
   profile: string;
@@ -32,6 +32,8 @@ export interface FromAppStreamProfileInit {
   /** Retries of a transient failure (half-written file) before it is reported. */
   retries?: number;
   retryDelayMs?: number;
+  /** Command lines of this process's ancestors (Linux: /proc), for the recursion guard. */
+  ancestors?: AncestorReader;
 }
 
 export interface ProfileTrust {
@@ -48,6 +50,8 @@ interface Memory {
   inodes: Map<string, number>;
   /** The secrets last read, masked if a failing credential_process echoes them. */
   secrets: string[];
+  /** At most one credential_process run in flight per entry: concurrent callers share it. */
+  inFlight: Map<string, Promise<SourcedCredentials>>;
 }
 
 /** A static-keys file younger than this is read again, so a rewrite in progress is not served. */
@@ -64,7 +68,7 @@ const unavailable = (message: string, code: string, transient = false): AgentErr
 export function fromAppStreamProfile(init: FromAppStreamProfileInit): CredentialSource {
   const retries = init.retries ?? 4;
   const retryDelayMs = init.retryDelayMs ?? 75;
-  const memory: Memory = { inodes: new Map(), secrets: [] };
+  const memory: Memory = { inodes: new Map(), secrets: [], inFlight: new Map() };
   return async () => {
     if (guardedProfiles(init.env).includes(init.profile)) {
       throw usageError(
@@ -124,7 +128,7 @@ async function resolveOnce(init: FromAppStreamProfileInit, memory: Memory): Prom
       file = await readStableFile(init.fs, location.path);
     } catch (error) {
       if (isAgentError(error) && error.tryNextSource && !error.transient) {
-        searched.push(`${location.path} (${error.code === 'file-missing' ? 'no such file' : 'unreadable'})`);
+        searched.push(error.code === 'file-missing' ? `${location.path} (no such file)` : error.code === 'file-unreadable' ? `${location.path} (unreadable)` : error.message);
         continue;
       }
       throw error;
@@ -141,16 +145,25 @@ async function resolveOnce(init: FromAppStreamProfileInit, memory: Memory): Prom
       // Same inode as last time means an in-place rewrite, which a reader can catch before the
       // writer is done; if it was just written, read again shortly. A rename is complete by
       // construction, so it is served at once.
+      // A negative age (mtime ahead of a clock stepped back) counts as settled: it would
+      // otherwise be "settling" until the clock caught up.
       const rewrittenInPlace = inodes.get(location.path) === file.ino;
-      if (rewrittenInPlace && init.clock.now() - file.mtimeMs < QUIET_MS) {
-        throw unavailable(`${location.path}: changed ${Math.round(init.clock.now() - file.mtimeMs)} ms ago, still settling`, 'file-changing', true);
+      const age = init.clock.now() - file.mtimeMs;
+      if (rewrittenInPlace && age >= 0 && age < QUIET_MS) {
+        throw unavailable(`${location.path}: changed ${Math.round(age)} ms ago, still settling`, 'file-changing', true);
       }
       const result = staticKeys(section, where, file.mtimeMs, init.profile);
       inodes.set(location.path, file.ino);
       return result;
     }
     if (section.credential_process) {
-      return fromProcessEntry(init, section.credential_process, where, memory.secrets);
+      const key = `${where}\n${section.credential_process}`;
+      let run = memory.inFlight.get(key);
+      if (!run) {
+        run = fromProcessEntry(init, section.credential_process, where, memory.secrets).finally(() => memory.inFlight.delete(key));
+        memory.inFlight.set(key, run);
+      }
+      return run;
     }
     throw unavailable(
       `${where}: has neither aws_access_key_id/aws_secret_access_key nor credential_process`,
@@ -201,6 +214,13 @@ async function fromProcessEntry(init: FromAppStreamProfileInit, command: string,
   if (commandResolvesProfile(command, init.profile, DEFAULT_PROFILE)) {
     throw usageError(
       `${where}: credential_process runs appstream-creds credential-process on the same profile (recursion refused)`,
+      'recursion',
+    );
+  }
+  // Through a wrapper that strips the environment guard: the process tree still shows it.
+  if (await ancestorResolvesProfile(init.profile, DEFAULT_PROFILE, init.ancestors)) {
+    throw usageError(
+      `${where}: an ancestor of this process is appstream-creds credential-process on the same profile; not running credential_process again (recursion refused)`,
       'recursion',
     );
   }

@@ -4,6 +4,7 @@ import type { WatchedSource } from '../credentials.js';
 import { nodeFileSystem, type FileSystem } from './fileSystem.js';
 import { fromAppStreamProfile, type ProfileTrust } from './fromAppStreamProfile.js';
 import { profileLocations } from './profileLocations.js';
+import type { AncestorReader } from './recursionGuard.js';
 import { WORKSPACES_PROFILE } from '../agent/contract.js';
 
 export interface MachineRoleSourceInit {
@@ -15,6 +16,8 @@ export interface MachineRoleSourceInit {
   fs?: FileSystem;
   /** The ownership rule for profile files (see fromAppStreamProfile). */
   trust?: ProfileTrust;
+  /** Ancestors' command lines, for the recursion guard (commands pass procAncestors). */
+  ancestors?: AncestorReader;
 }
 
 /**
@@ -36,6 +39,7 @@ export function machineRoleSource(init: MachineRoleSourceInit): WatchedSource {
       env: init.env,
       processTimeoutMs: init.settings.processTimeout,
       ...(init.trust ? { trust: init.trust } : {}),
+      ...(init.ancestors ? { ancestors: init.ancestors } : {}),
     }),
     watch: { files: locations.map((location) => location.path) },
   };

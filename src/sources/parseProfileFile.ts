@@ -2,46 +2,60 @@ import { AgentError, ExitCode } from '../errors.js';
 
 export type ProfileSections = Record<string, Record<string, string>>;
 
-const BLANK_OR_COMMENT = /^\s*([#;].*)?$/;
-const SECTION = /^\s*\[\s*([^\]\s][^\]]*?)\s*\]\s*([#;].*)?$/;
-const KEY_VALUE = /^(\s*)([^=\s[][^=]*?)\s*=(.*)$/;
-
 /**
  * Parses an AWS shared credentials/config file with the AWS CLI's rules: comments only on
  * their own line, each value taken verbatim after the first `=` (a `;` or `#` inside it is
  * data, as in `credential_process = sh -c "a; b"`), indented lines under an empty value are
- * a nested block (`s3 =`), repeated sections merge. Generic INI parsers (the `ini` package)
- * strip inline comments, coerce `true`/`false`, nest dotted section names and unquote values,
- * which changes what the CLI would read, so this small parser is the source of truth.
+ * a nested block (`s3 =`). A section that appears twice is refused, as the AWS CLI does
+ * (merging would pair one section's key id with the other's secret). Generic INI parsers (the
+ * `ini` package) strip inline comments, coerce `true`/`false`, nest dotted section names and
+ * unquote values, which changes what the CLI would read, so this small parser is the source
+ * of truth. It scans each line once with indexOf/trim (no backtracking regex), so its time is
+ * linear in the file's size.
  *
  * A bad line is reported by file and line number; its content is never echoed because it may
  * hold a secret.
  */
 export function parseProfileFile(path: string, text: string): ProfileSections {
   const sections: ProfileSections = {};
+  const sectionLines = new Map<string, number>();
   let current: Record<string, string> | undefined;
   let inNestedBlock = false;
-  const lines = text.split(/\r?\n/);
+  const lines = text.split('\n');
   for (let index = 0; index < lines.length; index += 1) {
     const line = lines[index]!;
-    if (BLANK_OR_COMMENT.test(line)) continue;
-    const section = SECTION.exec(line);
-    if (section) {
-      const name = section[1]!;
-      current = sections[name] ??= {};
+    const trimmed = line.trim();
+    if (trimmed === '' || trimmed[0] === '#' || trimmed[0] === ';') continue;
+    if (trimmed[0] === '[') {
+      const close = trimmed.indexOf(']');
+      const name = close === -1 ? '' : trimmed.slice(1, close).trim();
+      const rest = close === -1 ? '' : trimmed.slice(close + 1).trim();
+      if (name === '' || (rest !== '' && rest[0] !== '#' && rest[0] !== ';')) throw malformed(path, index + 1, 'expected "[section]" or "key = value"');
+      const firstLine = sectionLines.get(name);
+      if (firstLine !== undefined) throw duplicate(path, name, firstLine, index + 1);
+      sectionLines.set(name, index + 1);
+      current = sections[name] = {};
       inNestedBlock = false;
       continue;
     }
-    const pair = KEY_VALUE.exec(line);
-    if (!pair) throw malformed(path, index + 1, 'expected "[section]" or "key = value"');
-    const [, indent, key, rawValue] = pair;
+    const eq = line.indexOf('=');
+    const key = eq === -1 ? '' : line.slice(0, eq).trim();
+    if (key === '') throw malformed(path, index + 1, 'expected "[section]" or "key = value"');
     if (!current) throw malformed(path, index + 1, 'a "key = value" line before any [section]');
-    if (indent && inNestedBlock) continue; // settings of a nested block (s3 = …), not profile keys
-    const value = rawValue!.trim();
-    current[key!] = value;
+    const indented = line[0] === ' ' || line[0] === '\t';
+    if (indented && inNestedBlock) continue; // settings of a nested block (s3 = …), not profile keys
+    const value = line.slice(eq + 1).trim();
+    current[key] = value;
     inNestedBlock = value === '';
   }
   return sections;
+}
+
+function duplicate(path: string, name: string, first: number, second: number): AgentError {
+  return new AgentError(`${path}: section [${name}] appears twice (lines ${first} and ${second}); remove one, as the AWS CLI refuses such a file too`, {
+    exitCode: ExitCode.credentialsUnavailable,
+    code: 'file-duplicate-section',
+  });
 }
 
 function malformed(path: string, line: number, expected: string): AgentError {

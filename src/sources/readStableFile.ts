@@ -1,5 +1,5 @@
-import { AgentError, ExitCode } from '../errors.js';
-import type { FileSystem } from './fileSystem.js';
+import { AgentError, ExitCode, isAgentError } from '../errors.js';
+import { MAX_PROFILE_BYTES, notRegularFile, tooLarge, type FileSystem } from './fileSystem.js';
 
 export interface StableFile {
   text: string;
@@ -18,10 +18,14 @@ export async function readStableFile(fs: FileSystem, path: string): Promise<Stab
   } catch (error) {
     throw missingOrUnreadable(path, error);
   }
+  // Judged before opening: opening a FIFO for reading blocks until a writer comes.
+  if (before.kind !== undefined && before.kind !== 'file') throw notRegularFile(path, before.kind);
+  if (before.size > MAX_PROFILE_BYTES) throw tooLarge(path, before.size);
   let bytes: Buffer;
   try {
     bytes = await fs.readFile(path);
   } catch (error) {
+    if (isAgentError(error)) throw error;
     throw missingOrUnreadable(path, error, true);
   }
   const after = await fs.stat(path).catch(() => undefined);

@@ -13,6 +13,8 @@ export interface RunProcessOptions {
 }
 
 const MAX_OUTPUT = 1024 * 1024;
+/** After the process exits, how long its already-written output may take to arrive. */
+const EXIT_DRAIN_MS = 200;
 
 const processOutput = z.object({
   Version: z.literal(1),
@@ -47,7 +49,9 @@ export async function runCredentialProcess(options: RunProcessOptions): Promise<
     const stdout: Buffer[] = [];
     let stdoutSize = 0;
     let stderrTail = '';
-    let timedOut = false;
+    let settled = false;
+    let exitTimer: NodeJS.Timeout | undefined;
+    const prefix = `${where}: credential_process`;
     const killTree = (): void => {
       try {
         if (process.platform === 'win32') spawn('taskkill', ['/pid', String(child.pid), '/T', '/F'], { windowsHide: true });
@@ -56,9 +60,40 @@ export async function runCredentialProcess(options: RunProcessOptions): Promise<
         child.kill('SIGKILL');
       }
     };
+    /**
+     * Settles once. The pipes are abandoned rather than awaited: a grandchild that left the
+     * process group (setsid) can hold them open forever, and must not keep this process alive.
+     */
+    const finish = (outcome: () => Credentials): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      clearTimeout(exitTimer);
+      child.stdout.destroy();
+      child.stderr.destroy();
+      child.unref();
+      try {
+        resolve(outcome());
+      } catch (error) {
+        reject(error);
+      }
+    };
+    const judge = (code: number | null, signal: NodeJS.Signals | null): Credentials => {
+      if (stdoutSize > MAX_OUTPUT) throw fail(`${prefix} printed more than ${MAX_OUTPUT} bytes`, 'process-output');
+      if (code === 2 && stderrTail.includes('(recursion refused)')) {
+        throw fail(`${prefix} leads back to appstream-creds credential-process on the same profile (recursion refused)`, 'recursion');
+      }
+      if (code !== 0) {
+        const hint = maskedLastLine(stderrTail, [...(options.knownSecrets ?? []), ...secretsIn(options.env), ...secretsIn(Buffer.concat(stdout).toString('utf8'))]);
+        throw fail(`${prefix} failed (${signal ? `signal ${signal}` : `exit ${code}`})${hint ? `: ${hint}` : ''}`, 'process-failed');
+      }
+      return parseProcessOutput(Buffer.concat(stdout).toString('utf8'), prefix);
+    };
     const timer = setTimeout(() => {
-      timedOut = true;
       killTree();
+      finish(() => {
+        throw fail(`${prefix} did not finish within ${timeoutMs} ms and was killed (its output pipe is abandoned)`, 'process-timeout');
+      });
     }, timeoutMs);
     child.stdout.on('data', (chunk: Buffer) => {
       stdoutSize += chunk.length;
@@ -68,28 +103,18 @@ export async function runCredentialProcess(options: RunProcessOptions): Promise<
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
       stderrTail = (stderrTail + chunk).slice(-2048);
     });
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      reject(fail(`${where}: credential_process could not start (${error.message})`, 'process-failed'));
+    child.on('error', (error) =>
+      finish(() => {
+        throw fail(`${prefix} could not start (${error.message})`, 'process-failed');
+      }),
+    );
+    // Normally 'close' (pipes drained) follows 'exit' at once. When something the process started
+    // keeps stdout open, the process's exit plus a complete JSON document is the result: what it
+    // printed before exiting is read shortly after the exit, and the pipe is left behind.
+    child.on('exit', (code, signal) => {
+      exitTimer = setTimeout(() => finish(() => judge(code, signal)), EXIT_DRAIN_MS);
     });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      const prefix = `${where}: credential_process`;
-      if (timedOut) return reject(fail(`${prefix} did not finish within ${timeoutMs} ms and was killed`, 'process-timeout'));
-      if (stdoutSize > MAX_OUTPUT) return reject(fail(`${prefix} printed more than ${MAX_OUTPUT} bytes`, 'process-output'));
-      if (code === 2 && stderrTail.includes('(recursion refused)')) {
-        return reject(fail(`${prefix} leads back to appstream-creds credential-process on the same profile (recursion refused)`, 'recursion'));
-      }
-      if (code !== 0) {
-        const hint = maskedLastLine(stderrTail, [...(options.knownSecrets ?? []), ...secretsIn(options.env), ...secretsIn(Buffer.concat(stdout).toString('utf8'))]);
-        return reject(fail(`${prefix} failed (${signal ? `signal ${signal}` : `exit ${code}`})${hint ? `: ${hint}` : ''}`, 'process-failed'));
-      }
-      try {
-        resolve(parseProcessOutput(Buffer.concat(stdout).toString('utf8'), prefix));
-      } catch (error) {
-        reject(error);
-      }
-    });
+    child.on('close', (code, signal) => finish(() => judge(code, signal)));
   });
 }
 

@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.js';
-import type { SourcedCredentials } from '../credentials.js';
+import type { Credentials, SourcedCredentials } from '../credentials.js';
+import { AgentError, ExitCode } from '../errors.js';
 import { maskKeyId } from '../credentials.js';
 import type { Logger } from '../log/createLogger.js';
 import type { AgentState, Generation, SourceFailure, TrackerTimings, TrackerView } from './types.js';
@@ -12,6 +13,12 @@ export interface TrackerInit {
   networkReady?: boolean;
   maxGenerations?: number;
 }
+
+/**
+ * The longest an AWS temporary credential lives (AssumeRole's maximum session, 12 h); a source
+ * Expiration further ahead is capped to now + this, with a warning.
+ */
+export const MAX_LIFETIME_MS = 12 * 3_600_000;
 
 const LEVEL: Record<AgentState, 'info' | 'warn' | 'error'> = {
   'waiting-for-network': 'info',
@@ -38,6 +45,8 @@ export class Tracker implements TrackerView {
   private failure: SourceFailure | undefined;
   private lastState: AgentState | undefined;
   private nextId = 1;
+  /** Per generation id: when it was first seen and when it expires, on the monotonic clock. */
+  private readonly steady = new Map<number, { seenAt: number; expiresAt: number }>();
 
   constructor(init: TrackerInit) {
     this.clock = init.clock;
@@ -55,16 +64,30 @@ export class Tracker implements TrackerView {
     this.evaluate();
   }
 
-  /** Records credentials from a source; returns the generation they belong to. */
+  /**
+   * Records credentials from a source; returns the generation they belong to. A reading that
+   * shares some but not all of key id, secret and token with a known generation is a torn read
+   * (an in-place writer caught mid-write): it is refused with a transient error, never served,
+   * and the stored generation is left as it was.
+   */
   observe(sourced: SourcedCredentials): Generation {
     const now = this.clock.now();
     const { credentials } = sourced;
+    const torn = this.history.find((g) => isTornAgainst(g.credentials, credentials));
+    if (torn) {
+      throw new AgentError(`a read mixed parts of two credential sets (it shares some but not all of key id, secret and token with generation ${torn.id}); reading again`, {
+        exitCode: ExitCode.credentialsUnavailable,
+        code: 'torn-read',
+        transient: true,
+      });
+    }
     const index = this.history.findIndex((g) => g.credentials.accessKeyId === credentials.accessKeyId);
     const existing = this.history[index];
-    if (existing && sameSecret(existing, sourced)) return this.recovered(existing);
+    const expiration = this.capExpiration(credentials.expiration, now, sourced.origin, existing);
+    if (existing && (expiration === undefined || expiration.getTime() === existing.expiresAt)) return this.recovered(existing);
 
     const firstSeenAt = existing?.firstSeenAt ?? Math.min(now, sourced.issuedAt?.getTime() ?? now);
-    const expiresAt = credentials.expiration?.getTime() ?? firstSeenAt + this.timings.validity;
+    const expiresAt = expiration?.getTime() ?? firstSeenAt + this.timings.validity;
     const generation: Generation = {
       id: existing?.id ?? this.nextId++,
       credentials: { ...credentials, expiration: new Date(expiresAt) },
@@ -72,16 +95,17 @@ export class Tracker implements TrackerView {
       expiresAt,
       origin: sourced.origin,
       ...(sourced.profile ? { profile: sourced.profile } : {}),
-      expirySource: credentials.expiration ? 'source' : 'estimated',
+      expirySource: expiration ? 'source' : 'estimated',
     };
+    // The same periods on the monotonic clock, so a wall clock stepped back cannot stretch them.
+    const mono = this.monotonic();
+    this.steady.set(generation.id, { seenAt: existing ? this.steady.get(existing.id)!.seenAt : mono - (now - firstSeenAt), expiresAt: mono + (expiresAt - now) });
     if (existing) {
+      // Same credentials with a new Expiration from the source (a re-run credential_process).
       this.history[index] = generation;
-      // The same key id with another secret means an earlier read caught a torn write.
-      const torn = existing.credentials.secretAccessKey !== credentials.secretAccessKey || existing.credentials.sessionToken !== credentials.sessionToken;
-      if (torn) this.logger?.warn({ generation: generation.id, keyId: maskKeyId(credentials.accessKeyId) }, 'known key id came back with a different secret or token; replacing it');
     } else {
       this.history.push(generation);
-      if (this.history.length > this.maxGenerations) this.history.shift();
+      if (this.history.length > this.maxGenerations) this.steady.delete(this.history.shift()!.id);
       this.logger?.info(
         { generation: generation.id, keyId: maskKeyId(credentials.accessKeyId), expiresAt: new Date(expiresAt).toISOString(), expiry: generation.expirySource, origin: sourced.origin },
         'new credentials generation',
@@ -90,6 +114,19 @@ export class Tracker implements TrackerView {
     this.recovered(generation);
     this.notify();
     return generation;
+  }
+
+  /** AWS temporary credentials never live longer than MAX_LIFETIME_MS; a later Expiration is capped. */
+  private capExpiration(expiration: Date | undefined, now: number, origin: string, existing: Generation | undefined): Date | undefined {
+    if (!expiration || expiration.getTime() - now <= MAX_LIFETIME_MS) return expiration;
+    // Seen before and capped then: keep that cap rather than push it forward on every re-run.
+    if (existing && existing.expiresAt <= now + MAX_LIFETIME_MS) return new Date(existing.expiresAt);
+    const capped = new Date(now + MAX_LIFETIME_MS);
+    this.logger?.warn(
+      { expiration: expiration.toISOString(), capped: capped.toISOString(), origin },
+      `the source's Expiration ${expiration.toISOString()} is more than ${MAX_LIFETIME_MS / 3_600_000} h ahead; capped to ${capped.toISOString()}`,
+    );
+    return capped;
   }
 
   /** Records a source failure; logged once per distinct failure, not on every poll. */
@@ -113,9 +150,8 @@ export class Tracker implements TrackerView {
       if (!this.networkReady) return 'waiting-for-network';
       return this.history.length === 0 ? 'waiting-for-credentials' : 'expired';
     }
-    if (current.expiresAt - now <= this.timings.expiryWarning) return 'expiring';
-    const newest = this.lastRefreshAt() ?? current.firstSeenAt;
-    if (now - newest > this.timings.refreshInterval + this.timings.refreshGrace) return 'refresh-overdue';
+    if (this.remaining(current, now) <= this.timings.expiryWarning) return 'expiring';
+    if (this.sinceRefresh() > this.timings.refreshInterval + this.timings.refreshGrace) return 'refresh-overdue';
     return 'ready';
   }
 
@@ -166,22 +202,45 @@ export class Tracker implements TrackerView {
     const now = this.clock.now();
     const current = this.currentAt(now);
     if (!current) return undefined;
-    const newest = this.lastRefreshAt() ?? current.firstSeenAt;
+    const remaining = this.remaining(current, now);
     const candidates = [
-      current.expiresAt - this.timings.expiryWarning - now,
-      current.expiresAt - now,
-      newest + this.timings.refreshInterval + this.timings.refreshGrace - now,
+      remaining - this.timings.expiryWarning,
+      remaining,
+      this.timings.refreshInterval + this.timings.refreshGrace - this.sinceRefresh(),
     ].filter((ms) => ms > 0);
     return candidates.length > 0 ? Math.min(...candidates) + 1 : undefined;
   }
 
+  /**
+   * The newest unexpired generation. "Newest" is the order the agent observed them in (ids are
+   * a sequence), never wall time, which can step back.
+   */
   private currentAt(now: number): Generation | undefined {
     let best: Generation | undefined;
     for (const generation of this.history) {
-      if (generation.expiresAt <= now) continue;
-      if (!best || generation.firstSeenAt > best.firstSeenAt || (generation.firstSeenAt === best.firstSeenAt && generation.id > best.id)) best = generation;
+      if (this.remaining(generation, now) <= 0) continue;
+      if (!best || generation.id > best.id) best = generation;
     }
     return best;
+  }
+
+  /** Life left: by the wall clock and by the monotonic clock, whichever is shorter. */
+  private remaining(generation: Generation, now: number): number {
+    const steady = this.steady.get(generation.id);
+    const wall = generation.expiresAt - now;
+    return steady ? Math.min(wall, steady.expiresAt - this.monotonic()) : wall;
+  }
+
+  /** Time since the newest generation was first seen, on the monotonic clock. */
+  private sinceRefresh(): number {
+    const mono = this.monotonic();
+    let newest = Number.NEGATIVE_INFINITY;
+    for (const generation of this.history) newest = Math.max(newest, this.steady.get(generation.id)?.seenAt ?? Number.NEGATIVE_INFINITY);
+    return mono - newest;
+  }
+
+  private monotonic(): number {
+    return this.clock.monotonic?.() ?? this.clock.now();
   }
 
   private recovered(generation: Generation): Generation {
@@ -198,8 +257,17 @@ export class Tracker implements TrackerView {
   }
 }
 
-function sameSecret(generation: Generation, sourced: SourcedCredentials): boolean {
-  const a = generation.credentials;
-  const b = sourced.credentials;
-  return a.secretAccessKey === b.secretAccessKey && a.sessionToken === b.sessionToken && (b.expiration === undefined || b.expiration.getTime() === generation.expiresAt);
+/**
+ * A real new generation changes key id, secret and token together; a reading that agrees with
+ * a known set on some of them and differs on others mixes two sets.
+ */
+function isTornAgainst(known: Credentials, read: Credentials): boolean {
+  const pairs: [string | undefined, string | undefined][] = [
+    [known.accessKeyId, read.accessKeyId],
+    [known.secretAccessKey, read.secretAccessKey],
+    [known.sessionToken, read.sessionToken],
+  ];
+  const compared = pairs.filter(([a, b]) => a !== undefined && b !== undefined);
+  const same = compared.filter(([a, b]) => a === b).length;
+  return same > 0 && same < compared.length;
 }

@@ -17,8 +17,15 @@ export interface RunningProcess {
 }
 
 /** Starts a CLI command (simulate, serve…) in the background. */
-export function startCli(args: string[], env: Record<string, string | undefined> = {}): RunningProcess {
-  const child = spawn(process.execPath, [cliPath, ...args], { cwd: repoRoot, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+export function startCli(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+  /** Runs the CLI under another program (faketime, sh -c 'ulimit …; exec "$@"'). */
+  launcher?: (argv: string[]) => { command: string; args: string[] },
+): RunningProcess {
+  const argv = [process.execPath, cliPath, ...args];
+  const { command, args: launchArgs } = launcher ? launcher(argv) : { command: argv[0]!, args: argv.slice(1) };
+  const child = spawn(command, launchArgs, { cwd: repoRoot, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (output += d));
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (output += d));

@@ -27,6 +27,7 @@ async function service(argv: string[], overrides: Overrides, context: Partial<Cl
     cwd: '/',
     selfScript: '/somewhere/src/main.ts',
     onSignal: () => () => undefined,
+    exit: () => undefined,
     isTTY: false,
     stderrIsTTY: false,
     platform: overrides.platform ?? process.platform,

@@ -124,7 +124,7 @@ test('serves the newest unexpired generation; older valid ones stay valid until 
   assert.equal(tracker.generations().length, 2);
 });
 
-test('same key id observed again is the same generation; a changed secret replaces its body', async () => {
+test('same key id observed again is the same generation; a read sharing some but not all of key id, secret and token is torn and refused', async () => {
   const t = setup();
   const tracker = await t.make();
   const c = creds();
@@ -132,10 +132,45 @@ test('same key id observed again is the same generation; a changed secret replac
   t.advance(M);
   assert.equal(tracker.observe(c), one);
   assert.equal(tracker.generations().length, 1);
-  const changed = tracker.observe({ ...c, credentials: { ...c.credentials, secretAccessKey: 'rotated-secret' } });
-  assert.equal(changed.id, one.id);
-  assert.equal(changed.firstSeenAt, one.firstSeenAt);
-  assert.equal(tracker.current()?.credentials.secretAccessKey, 'rotated-secret');
+  const torn = [
+    { ...c.credentials, secretAccessKey: 'rotated-secret' },
+    { ...c.credentials, accessKeyId: 'ASIANEWKEYID00000001' },
+    { ...c.credentials, accessKeyId: 'ASIANEWKEYID00000002', secretAccessKey: 'new-secret' },
+  ];
+  for (const credentials of torn) {
+    assert.throws(() => tracker.observe({ ...c, credentials }), (e: { code?: string; transient?: boolean }) => e.code === 'torn-read' && e.transient === true);
+  }
+  assert.equal(tracker.generations().length, 1);
+  assert.equal(tracker.current()?.credentials.secretAccessKey, c.credentials.secretAccessKey, 'the stored generation is untouched');
+});
+
+test('generations are ordered by observation, not wall time: a clock stepped back still serves the newest', async () => {
+  let wall = Date.parse('2026-01-02T00:00:00Z');
+  let mono = 0;
+  const clock = { now: () => wall, monotonic: () => mono, sleep: async () => {} };
+  const tracker = new Tracker({ clock, timings, networkReady: true });
+  const ahead = tracker.observe(creds({ expiration: new Date(wall + H) }));
+  wall -= 24 * H; // the clock steps back a day
+  mono += S;
+  const newer = tracker.observe(creds({ expiration: new Date(wall + H) }));
+  assert.equal(tracker.current()?.id, newer.id);
+  assert.equal(tracker.current()?.credentials.expiration.getTime(), wall + H, 'served Expiration is what the source said');
+  // The older generation's life is also bounded by the monotonic clock: it ends an hour after it was seen.
+  assert.ok(ahead.expiresAt - wall > 24 * H);
+  mono += H;
+  wall += H;
+  assert.equal(tracker.current(), undefined);
+});
+
+test('an Expiration absurdly far ahead is capped to 12 h with a warning', async () => {
+  const t = setup();
+  const tracker = await t.make();
+  const c = creds({ expiration: new Date('2030') });
+  const g = tracker.observe(c);
+  assert.equal(g.expiresAt, t.at() + 12 * H);
+  t.advance(M);
+  assert.equal(tracker.observe(c).expiresAt, g.expiresAt, 're-reading keeps the cap rather than pushing it forward');
+  assert.equal(t.lines.filter((l) => String(l.msg).includes('capped')).length, 1);
 });
 
 test('each transition is logged once, failures once per distinct failure, and no secret in any line', async () => {

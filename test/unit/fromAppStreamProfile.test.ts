@@ -92,8 +92,17 @@ describe('parseProfileFile', () => {
   });
 
   test('values are verbatim strings (no boolean coercion, no unquoting); nested blocks do not leak keys', () => {
-    const sections = parseProfileFile('/f', `[profile ${P}]\ncredential_process = false\nregion = "x"\ns3 =\n  region = nested\n  max_concurrent_requests = 4\noutput = json\n[profile ${P}]\nextra = merged\n`);
-    assert.deepEqual(profileSection(sections, P, true), { credential_process: 'false', region: '"x"', s3: '', output: 'json', extra: 'merged' });
+    const sections = parseProfileFile('/f', `[profile ${P}]\ncredential_process = false\nregion = "x"\ns3 =\n  region = nested\n  max_concurrent_requests = 4\noutput = json\n`);
+    assert.deepEqual(profileSection(sections, P, true), { credential_process: 'false', region: '"x"', s3: '', output: 'json' });
+  });
+
+  test('a section that appears twice is refused with both line numbers, as the AWS CLI does', () => {
+    assert.throws(() => parseProfileFile('/f', `[${P}]\naws_access_key_id = A\n\n[other]\nx = 1\n[ ${P} ]\naws_secret_access_key = B\n`), /\/f: section \[appstream_machine_role\] appears twice \(lines 1 and 6\)/);
+  });
+
+  test('parsing is linear: a line of 100,000 spaces is judged at once', () => {
+    assert.throws(() => parseProfileFile('/f', `[${P}]\na${' '.repeat(100_000)}\n`), /\/f:2: malformed line/);
+    assert.deepEqual(parseProfileFile('/f', `[${P}]\n${' '.repeat(100_000)}\nk${' '.repeat(100_000)}= v\n`)[P], { k: 'v' });
   });
 
   test('a key before any section is malformed', () => {

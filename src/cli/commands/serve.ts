@@ -16,6 +16,12 @@ function platformPeerUser(platform: NodeJS.Platform, agentUid: number | undefine
   if (platform === 'linux') return fromProcNetTcp({ readTable: (file) => createReadStream(file, { encoding: 'latin1', highWaterMark: 64 * 1024 }), read: (file) => readFile(file, 'latin1'), agentUid });
   return unsupportedPeerUser(`the calling user of a TCP connection cannot be read on ${platform} without native code`);
 }
+import { ExitCode } from '../../errors.js';
+
+/** From the first stop signal to exit, whatever cleanup does (docs/contract.md). */
+const SHUTDOWN_DEADLINE_MS = 5_000;
+/** After a second signal: time to drop connections and log "stopped" before the process is ended. */
+const SECOND_SIGNAL_EXIT_MS = 500;
 
 interface ServeOptions {
   port?: string;
@@ -63,7 +69,9 @@ export function registerServe(program: Command, deps: CommandDeps): void {
         if (settings.imds && deps.ctx.platform !== 'linux' && !settings.allowUsers.includes('*')) {
           logger.warn(`IMDS emulation refuses every caller on ${deps.ctx.platform}: the calling user cannot be read here; use the container endpoint, or set allowUsers to * to open IMDS to every local user`);
         }
-        // First SIGINT/SIGTERM: graceful stop. A second one: drop open connections at once.
+        // First SIGINT/SIGTERM: graceful stop, with a hard deadline whatever cleanup does (a
+        // read-only or vanished state folder, a stuck open). A second one: drop open connections
+        // and exit at once; if something still holds the process, it is ended right after.
         let signals = 0;
         let force: () => void = () => {};
         const forceStop = new Promise<void>((resolve) => (force = resolve));
@@ -71,8 +79,21 @@ export function registerServe(program: Command, deps: CommandDeps): void {
           for (const signal of ['SIGINT', 'SIGTERM'] as const) {
             deps.ctx.onSignal(signal, () => {
               signals += 1;
-              if (signals === 1) resolve(signal);
-              else force();
+              if (signals === 1) {
+                resolve(signal);
+                setTimeout(() => {
+                  logger.error({ deadlineMs: SHUTDOWN_DEADLINE_MS }, 'shutdown did not complete in time; exiting anyway');
+                  logger.flush?.();
+                  deps.ctx.exit(ExitCode.runtime);
+                }, SHUTDOWN_DEADLINE_MS).unref();
+              } else {
+                force();
+                setTimeout(() => {
+                  logger.warn({ signal }, 'second signal: exiting at once (cleanup still pending)');
+                  logger.flush?.();
+                  deps.ctx.exit(ExitCode.runtime);
+                }, SECOND_SIGNAL_EXIT_MS).unref();
+              }
             });
           }
         });

@@ -1,0 +1,106 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { startCli, waitFor, type Discovery, type RunningProcess } from './daemon.js';
+
+/** A full credential set as AppStream writes it: 20-character ASIA key id, 40-character secret, token. */
+export interface Triple {
+  id: string;
+  secret: string;
+  token: string;
+}
+
+let minted = 0;
+export function mintTriple(): Triple {
+  minted += 1;
+  return {
+    id: `ASIA${String(minted).padStart(4, '0')}${randomBytes(6).toString('hex').toUpperCase()}`,
+    secret: randomBytes(30).toString('base64'),
+    token: randomBytes(96).toString('base64'),
+  };
+}
+
+export const staticProfile = (c: Triple, profile = 'appstream_machine_role'): string =>
+  `[${profile}]\naws_access_key_id = ${c.id}\naws_secret_access_key = ${c.secret}\naws_session_token = ${c.token}\n`;
+
+/** Writes a temp file and renames it over `file`: a complete file at every instant. */
+export async function replaceFile(file: string, text: string): Promise<void> {
+  await writeFile(`${file}.tmp-${process.pid}`, text, { mode: 0o600 });
+  await rename(`${file}.tmp-${process.pid}`, file);
+}
+
+export interface Status {
+  state: string;
+  current: { keyId: string } | null;
+  lastError: { code: string; message: string; at: string } | null;
+}
+
+export interface FaultAgent {
+  agent: RunningProcess;
+  discovery: Discovery;
+  token: string;
+  stateDir: string;
+  credentialsFile: string;
+  configFile: string;
+  credentials(): Promise<{ status: number; body: Record<string, string> }>;
+  status(): Promise<Status>;
+  health(): Promise<number>;
+  /** Waits (hang guard, not a timing assertion) until the agent serves this key id. */
+  waitServing(keyId: string, what: string, timeoutMs?: number): Promise<void>;
+}
+
+export interface FaultAgentOptions {
+  dir: string;
+  env?: Record<string, string | undefined>;
+  args?: string[];
+  /** Runs the CLI under this launcher (faketime, sh -c 'ulimit …'). */
+  launcher?: (argv: string[]) => { command: string; args: string[] };
+}
+
+/**
+ * The real daemon from dist/ on a sandbox: its own state dir, ephemeral port, profile files
+ * in `<dir>/.aws/`. It does not wait for credentials: several faults start without them.
+ */
+export async function startFaultAgent(options: FaultAgentOptions): Promise<FaultAgent> {
+  const { dir } = options;
+  await mkdir(path.join(dir, '.aws'), { recursive: true });
+  const credentialsFile = path.join(dir, '.aws', 'credentials');
+  const configFile = path.join(dir, '.aws', 'config');
+  const stateDir = path.join(dir, 'state');
+  const args = ['serve', '--state-dir', stateDir, '--port', '0', '--refresh-interval', '1h', '--validity', '1h', '--expiry-warning', '1s', '--refresh-grace', '1s', ...(options.args ?? [])];
+  const env = { AWS_SHARED_CREDENTIALS_FILE: credentialsFile, AWS_CONFIG_FILE: configFile, APPSTREAM_CREDS_LOG_LEVEL: 'debug', ...options.env };
+  const agent = startCli(args, env, options.launcher);
+  let discovery: Discovery | undefined;
+  try {
+    await waitFor(
+      async () => {
+        discovery = JSON.parse(await readFile(path.join(stateDir, 'agent.json'), 'utf8').catch(() => 'null')) as Discovery | undefined;
+        return Boolean(discovery?.url);
+      },
+      20_000,
+      () => `the agent did not publish agent.json: ${agent.output()}`,
+    );
+  } catch (error) {
+    await agent.stop('SIGKILL');
+    throw error;
+  }
+  const token = (await readFile(discovery!.tokenFile, 'utf8')).trim();
+  const d = discovery!;
+  const credentials = async () => {
+    const response = await fetch(d.credentialsUrl, { headers: { authorization: token } });
+    return { status: response.status, body: (await response.json()) as Record<string, string> };
+  };
+  return {
+    agent,
+    discovery: d,
+    token,
+    stateDir,
+    credentialsFile,
+    configFile,
+    credentials,
+    status: async () => (await (await fetch(`${d.url}/v1/status`, { headers: { authorization: token } })).json()) as Status,
+    health: async () => (await fetch(`${d.url}/healthz`)).status,
+    waitServing: (keyId, what, timeoutMs = 20_000) =>
+      waitFor(async () => (await credentials().catch(() => undefined))?.body.AccessKeyId === keyId, timeoutMs, () => `${what}: the agent never served …${keyId.slice(-4)}: ${agent.output().slice(-3000)}`),
+  };
+}
