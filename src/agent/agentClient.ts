@@ -1,7 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import type { Credentials } from '../credentials.js';
 import { processAlive, readDiscovery } from './discovery.js';
-import type { AgentDiscovery } from './contract.js';
+import { discoveryPath, type AgentDiscovery } from './contract.js';
+import type { CheckTrust } from '../trust/pathTrust.js';
+import { refusalMessage } from '../trust/checkPathTrust.js';
 
 export interface AgentCredentials {
   credentials: Credentials & { expiration: Date };
@@ -13,22 +15,52 @@ export interface RunningAgent {
   token: string;
 }
 
-const LOOPBACK_URL = /^http:\/\/(127(?:\.\d{1,3}){3}|localhost|\[::1\]):\d+\//;
+/**
+ * A literal loopback address: 127.0.0.0/8 or [::1], plain http, no user info. Not "localhost":
+ * a name resolves through files and services another account may influence.
+ */
+export function isLoopbackUrl(value: unknown): boolean {
+  if (typeof value !== 'string') return false;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  if (url.protocol !== 'http:' || url.username || url.password) return false;
+  return url.hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(url.hostname);
+}
+
+/** Why agent.json was not used, for doctor; clients just fall back to the profile. */
+export type AgentLookup = { agent: RunningAgent } | { problem: 'missing' | 'untrusted' | 'dead' | 'bad-url' | 'token-unreadable'; detail: string };
 
 /**
- * The agent described by <state-dir>/agent.json, if it is alive and its token is readable.
- * Anything else (no file, stale pid, unreadable token, non-loopback URL) means "no agent":
- * callers fall back to reading the profile directly.
+ * The agent described by <state-dir>/agent.json, if it can be trusted and is alive. agent.json
+ * and the token file must pass the ownership rule (owned by root or the agent's account and
+ * writable by nobody else, nor any folder above them): another account could otherwise point
+ * clients, and the token they send, at its own listener. Every URL in it must be a literal
+ * loopback address. The token is read only after all of that holds.
  */
-export async function findRunningAgent(stateDir: string): Promise<RunningAgent | undefined> {
+export async function lookUpAgent(stateDir: string, trust: CheckTrust): Promise<AgentLookup> {
+  const file = discoveryPath(stateDir);
+  const refusal = await trust(file);
+  if (refusal) return { problem: 'untrusted', detail: refusalMessage(refusal) };
   const discovery = await readDiscovery(stateDir);
-  if (!discovery || !processAlive(discovery.pid) || !LOOPBACK_URL.test(discovery.credentialsUrl)) return undefined;
-  try {
-    const token = (await readFile(discovery.tokenFile, 'utf8')).trim();
-    return token ? { discovery, token } : undefined;
-  } catch {
-    return undefined;
-  }
+  if (!discovery) return { problem: 'missing', detail: `no agent is running (no usable ${file})` };
+  const urls = [discovery.url, discovery.credentialsUrl, ...(discovery.imdsEndpoint === null || discovery.imdsEndpoint === undefined ? [] : [discovery.imdsEndpoint])];
+  if (!urls.every(isLoopbackUrl)) return { problem: 'bad-url', detail: `${file} names an address that is not a literal loopback address; it is ignored` };
+  if (!processAlive(discovery.pid)) return { problem: 'dead', detail: `agent.json names pid ${discovery.pid}, which is not running (the agent stopped uncleanly)` };
+  const tokenRefusal = await trust(discovery.tokenFile);
+  if (tokenRefusal) return { problem: 'untrusted', detail: refusalMessage(tokenRefusal) };
+  const token = await readFile(discovery.tokenFile, 'utf8').then((t) => t.trim(), () => '');
+  if (!token) return { problem: 'token-unreadable', detail: `cannot read the token file ${discovery.tokenFile}` };
+  return { agent: { discovery, token } };
+}
+
+/** The running agent, or undefined ("no agent": callers read the profile directly). */
+export async function findRunningAgent(stateDir: string, trust: CheckTrust): Promise<RunningAgent | undefined> {
+  const found = await lookUpAgent(stateDir, trust);
+  return 'agent' in found ? found.agent : undefined;
 }
 
 /** Asks the running agent for credentials; undefined when it has none or does not answer. */

@@ -1,4 +1,5 @@
-import { chmod, chown, mkdir, open, readFile, rm } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, readFile, rm } from 'node:fs/promises';
 import { writeFileAtomic } from '../writeFileAtomic.js';
 import { discoveryPath, lockPath, tokenPath, type AgentDiscovery } from './contract.js';
 
@@ -8,20 +9,13 @@ export async function newToken(): Promise<string> {
   return randomBytes(32).toString('hex');
 }
 
-export async function prepareStateDir(stateDir: string): Promise<void> {
-  await mkdir(stateDir, { recursive: true, mode: 0o755 });
-}
-
 /**
  * Token file readable by its owner only, or also by one group (0640) when a gid is given, so
  * script users in that group can use the agent (Linux service; Windows uses ACLs instead).
  */
 export async function writeTokenFile(stateDir: string, token: string, gid?: number): Promise<string> {
   const file = tokenPath(stateDir);
-  const mode = gid === undefined ? 0o600 : 0o640;
-  await writeFileAtomic(file, token, mode);
-  if (gid !== undefined) await chown(file, -1, gid);
-  await chmod(file, mode); // the umask may have narrowed or widened the create mode
+  await writeFileAtomic(file, token, gid === undefined ? 0o600 : 0o640, gid === undefined ? {} : { gid });
   return file;
 }
 
@@ -37,30 +31,48 @@ export async function removeDiscovery(stateDir: string, pid = process.pid): Prom
 
 /**
  * One agent per state dir. The check-then-write of agent.json races when two start together,
- * so an exclusive create of agent.lock decides; a lock left by a dead pid is taken over.
- * Resolves with a release function, or with the pid of the live owner.
+ * so an exclusive create of agent.lock decides. The lock holds "pid start-time": a lock whose
+ * pid is gone, or now belongs to a process started at another time (a reused pid), is stale
+ * and taken over. Resolves with a release function, or with the pid of the live owner.
  */
-export async function acquireStateLock(stateDir: string): Promise<{ release: () => Promise<void> } | { ownerPid: number }> {
+export async function acquireStateLock(stateDir: string, startTime: (pid: number) => Promise<string | undefined> = processStartTime): Promise<{ release: () => Promise<void> } | { ownerPid: number }> {
   const file = lockPath(stateDir);
+  const ours = `${process.pid} ${(await startTime(process.pid)) ?? '-'}`;
   for (let attempt = 0; attempt < 2; attempt += 1) {
     try {
-      const handle = await open(file, 'wx', 0o644);
-      await handle.writeFile(String(process.pid));
+      const handle = await open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0), 0o644);
+      await handle.writeFile(ours);
       await handle.close();
       return {
         release: async () => {
-          const owner = Number((await readFile(file, 'utf8').catch(() => '')).trim());
-          if (owner === process.pid) await rm(file, { force: true });
+          if ((await readFile(file, 'utf8').catch(() => '')).trim() === ours) await rm(file, { force: true });
         },
       };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const owner = Number((await readFile(file, 'utf8').catch(() => '')).trim());
-      if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && processAlive(owner)) return { ownerPid: owner };
+      const [pidText, started] = (await readFile(file, 'utf8').catch(() => '')).trim().split(/\s+/);
+      const owner = Number(pidText);
+      if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && processAlive(owner)) {
+        // Without a recorded start time (an older agent, or Windows) a live pid must be trusted.
+        const now = started && started !== '-' ? await startTime(owner) : undefined;
+        if (now === undefined || now === started) return { ownerPid: owner };
+      }
       await rm(file, { force: true });
     }
   }
   throw new Error(`cannot take ${file}`);
+}
+
+/**
+ * When a process started, as an opaque string: Linux /proc/<pid>/stat field 22 (clock ticks
+ * since boot). Elsewhere undefined (Windows: best effort is the pid alone).
+ */
+export async function processStartTime(pid: number): Promise<string | undefined> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  if (!stat) return undefined;
+  // The command name (field 2) may hold spaces and parentheses: count from the last ")".
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return fields[19]; // field 22 overall; fields here start at field 3
 }
 
 export async function readDiscovery(stateDir: string): Promise<AgentDiscovery | undefined> {

@@ -8,8 +8,8 @@ import { machineRoleSource } from '../sources/machineRoleSource.js';
 import { procAncestors } from '../sources/recursionGuard.js';
 import { systemClock, type Clock } from '../clock.js';
 import type { WatchedSource } from '../credentials.js';
-import { ownerPolicy, windowsAclReader } from './trustSetup.js';
-import { pathTrust } from '../trust/pathTrust.js';
+import { agentPolicy, ownerPolicy, windowsAclReader } from './trustSetup.js';
+import { pathTrust, type CheckTrust } from '../trust/pathTrust.js';
 import { refusalMessage, type TrustRefusal } from '../trust/checkPathTrust.js';
 import { APPSTREAM_VARIABLES, readAppStreamIdentity, type AppStreamIdentity } from '../identity/appStreamIdentity.js';
 
@@ -102,4 +102,19 @@ export function commandSource(settings: Settings, deps: CommandDeps, clock: Cloc
       onRefused: onRefused ?? onlyUsed(onceEach((message) => deps.ctx.io.stderr(`appstream-creds: warning: ${message}\n`))),
     },
   });
+}
+
+/**
+ * The rule clients apply to agent.json and the token file before asking the agent. With
+ * strictPermissions off a refusal is a warning on stderr and the files are used.
+ */
+export function agentFileTrust(settings: Settings, deps: CommandDeps): CheckTrust {
+  const check = pathTrust(deps.ctx.platform, agentPolicy(settings, deps.ctx), windowsAclReader(deps.ctx.platform));
+  if (settings.strictPermissions) return check;
+  const warn = onlyUsed(onceEach((message) => deps.ctx.io.stderr(`appstream-creds: warning: ${message}\n`)));
+  return async (file) => {
+    const refusal = await check(file);
+    if (refusal) warn(refusal, true);
+    return undefined;
+  };
 }

@@ -3,12 +3,12 @@ import { ExitCode } from '../errors.js';
 import type { CommandDeps } from './commandDeps.js';
 import { currentCredentials } from '../client/currentCredentials.js';
 import { processJson } from '../client/credentialVars.js';
-import { commandLogger, commandSource } from './commandSetup.js';
+import { commandLogger, commandSource, agentFileTrust } from './commandSetup.js';
 
 /** The credential-process command's work, shared by commander's route and the fast path. */
 export async function printCredentialProcess(settings: Settings, deps: CommandDeps): Promise<number> {
   const logger = await commandLogger(settings, 'warn');
-  const { credentials } = await currentCredentials(settings, { source: commandSource(settings, deps).resolve, logger });
+  const { credentials } = await currentCredentials(settings, { source: commandSource(settings, deps).resolve, logger, agentTrust: agentFileTrust(settings, deps) });
   deps.ctx.io.stdout(processJson(credentials));
   return ExitCode.ok;
 }

@@ -5,6 +5,7 @@ import { classifyReading } from '../tracker/classifyReading.js';
 import { maskKeyId, type CredentialSource } from '../credentials.js';
 import { systemClock, type Clock } from '../clock.js';
 import type { Logger } from '../log/createLogger.js';
+import type { CheckTrust } from '../trust/pathTrust.js';
 import { fetchFromAgent, findRunningAgent, type RunningAgent } from '../agent/agentClient.js';
 
 export interface CurrentCredentialsDeps {
@@ -12,6 +13,8 @@ export interface CurrentCredentialsDeps {
   source: CredentialSource;
   logger?: Logger | undefined;
   clock?: Clock;
+  /** The ownership rule agent.json and the token file must pass before the agent is asked. */
+  agentTrust: CheckTrust;
 }
 
 /** 'agent' when the running agent answered, 'direct' when the source was read here. */
@@ -25,7 +28,7 @@ export type CurrentCredentials =
  */
 export async function currentCredentials(settings: Settings, deps: CurrentCredentialsDeps): Promise<CurrentCredentials> {
   const clock = deps.clock ?? systemClock;
-  const agent = await findRunningAgent(settings.stateDir);
+  const agent = await findRunningAgent(settings.stateDir, deps.agentTrust);
   const fromAgent = agent ? await fetchFromAgent(agent) : undefined;
   if (agent && fromAgent && fromAgent.credentials.expiration.getTime() > clock.now()) {
     return { mode: 'agent', credentials: fromAgent.credentials, agent };

@@ -14,7 +14,9 @@ import { capConnections, MAX_CONNECTIONS } from '../http/capConnections.js';
 import { Tracker } from '../tracker/Tracker.js';
 import { CredentialRefresher } from './CredentialRefresher.js';
 import { groupId } from './groupId.js';
-import { acquireStateLock, newToken, prepareStateDir, removeDiscovery, writeDiscovery, writeTokenFile } from '../agent/discovery.js';
+import { prepareOwnFolder, type OwnFolderRule } from './ownFolder.js';
+import { refusalMessage } from '../trust/checkPathTrust.js';
+import { acquireStateLock, newToken, removeDiscovery, writeDiscovery, writeTokenFile } from '../agent/discovery.js';
 import { agentUrl, credentialsUrl, tokenPath, type AgentDiscovery } from '../agent/contract.js';
 import { stat } from 'node:fs/promises';
 
@@ -33,6 +35,8 @@ export interface DaemonDeps {
   peerUser: PeerUser;
   /** The agent's own uid (undefined on Windows): allowed like root. */
   agentUid: number | undefined;
+  /** The ownership rule for the state folder (root or the agent's user, writable by nobody else). */
+  folderRule: OwnFolderRule;
   /** Called once the server listens and agent.json is written (tests, service readiness). */
   onReady?: (discovery: AgentDiscovery) => void;
   /** How long a graceful stop waits for open requests before dropping them (default 4 s). */
@@ -66,7 +70,8 @@ async function keepTokenFile(stateDir: string, token: string, gid: number | unde
 export async function runDaemon(deps: DaemonDeps): Promise<number> {
   const { settings, clock, logger } = deps;
   // The lock comes first, so a refused second agent says one line and touches nothing.
-  await prepareStateDir(settings.stateDir);
+  const loose = await prepareOwnFolder('state folder', settings.stateDir, 0o755, deps.folderRule);
+  if (loose) logger.warn(`state folder ${refusalMessage(loose)}; used anyway because strictPermissions is false (fix: ${loose.fix})`);
   const lock = await acquireStateLock(settings.stateDir);
   if ('ownerPid' in lock) {
     throw new AgentError(`another agent (pid ${lock.ownerPid}) is serving from ${settings.stateDir}; stop it or use another --state-dir`, {

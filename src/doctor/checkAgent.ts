@@ -1,8 +1,7 @@
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { finding, type Finding } from '../findings.js';
-import { processAlive, readDiscovery } from '../agent/discovery.js';
 import { discoveryPath, tokenPath } from '../agent/contract.js';
-import { get } from '../agent/agentClient.js';
+import { get, lookUpAgent } from '../agent/agentClient.js';
 import type { DoctorDeps } from './types.js';
 
 const START_FIX = 'start it: `appstream-creds service start` (or `appstream-creds serve` in a terminal)';
@@ -13,20 +12,20 @@ export async function checkAgent(deps: DoctorDeps): Promise<Finding[]> {
   const findings: Finding[] = [];
   findings.push(...(await checkTokenFile(tokenPath(stateDir), deps)));
   if (!deps.expectAgent) return findings;
-  const discovery = await readDiscovery(stateDir);
-  if (!discovery) {
-    findings.push(finding('error', 'agent-down', 'agent', `no agent is running (no ${discoveryPath(stateDir)})`, START_FIX));
+  // The same trusted lookup the clients use: doctor never sends the token to an address from a
+  // file another account could have written.
+  const found = deps.agentTrust ? await lookUpAgent(stateDir, deps.agentTrust) : { problem: 'untrusted' as const, detail: 'no ownership rule was given for agent.json' };
+  if (!('agent' in found)) {
+    if (found.problem === 'untrusted' || found.problem === 'bad-url') {
+      findings.push(finding('error', 'agent-untrusted', 'agent', `${found.detail}; clients ignore it and never send it the token`, `remove ${discoveryPath(stateDir)} and make the state folder root's (or the agent's user's), writable by nobody else; then restart the agent`));
+    } else if (found.problem === 'token-unreadable') {
+      findings.push(finding('error', 'token-unreadable', 'agent', found.detail, `run as a member of the token's group${deps.settings.tokenGroup ? ` (${deps.settings.tokenGroup})` : ''}, or as the agent's user`));
+    } else {
+      findings.push(finding('error', 'agent-down', 'agent', found.detail, START_FIX));
+    }
     return findings;
   }
-  if (!processAlive(discovery.pid)) {
-    findings.push(finding('error', 'agent-down', 'agent', `agent.json names pid ${discovery.pid}, which is not running (the agent stopped uncleanly)`, START_FIX));
-    return findings;
-  }
-  const token = await readFile(discovery.tokenFile, 'utf8').then((t) => t.trim(), () => undefined);
-  if (!token) {
-    findings.push(finding('error', 'token-unreadable', 'agent', `cannot read the token file ${discovery.tokenFile}`, `run as a member of the token's group${deps.settings.tokenGroup ? ` (${deps.settings.tokenGroup})` : ''}, or as the agent's user`));
-    return findings;
-  }
+  const { discovery, token } = found.agent;
   const answer = await get(discovery.credentialsUrl, { authorization: token }, 3_000).catch((error: Error) => ({ status: 0, body: error.message }));
   if (answer.status === 200) {
     findings.push(finding('info', 'ok', 'agent', `pid ${discovery.pid} serves credentials at ${discovery.credentialsUrl}`, 'none needed'));

@@ -16,8 +16,8 @@ export async function checkTrust(deps: DoctorDeps): Promise<Finding[]> {
     seen.add(message);
     findings.push(
       strictPermissions
-        ? finding('error', 'untrusted-profile', 'profile', `${message}; it is not read, run or served`, refusal.fix)
-        : finding('warning', 'untrusted-profile', 'profile', `${message}; used anyway because strictPermissions is false`, refusal.fix),
+        ? finding('error', 'untrusted-profile', 'profile-file', `${message}; it is not read, run or served`, refusal.fix)
+        : finding('warning', 'untrusted-profile', 'profile-file', `${message}; used anyway because strictPermissions is false`, refusal.fix),
     );
   }
   if (!strictPermissions) {

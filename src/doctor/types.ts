@@ -26,6 +26,8 @@ export interface DoctorDeps {
   folderTrust?: CheckTrust;
   /** The caller's AppStream_* variables (see identity/appStreamIdentity.ts). */
   instance?: AppStreamIdentity;
+  /** The ownership rule for agent.json and the token file (as clients apply it). */
+  agentTrust?: CheckTrust;
   /** Skip the agent checks (machines where only direct mode is used). */
   expectAgent: boolean;
 }

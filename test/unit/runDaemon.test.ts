@@ -16,6 +16,8 @@ import { systemClock } from '../../src/clock.js';
 import type { NetworkSnapshot } from '../../src/network/types.js';
 import { logCapture } from '../helpers/logCapture.js';
 import { withSandbox } from '../helpers/sandbox.js';
+import { pathTrust } from '../../src/trust/pathTrust.js';
+import { trustPolicy } from '../../src/trust/trustPolicy.js';
 import { waitFor } from '../helpers/daemon.js';
 
 const LO = { name: 'lo', mac: '00:00:00:00:00:00', operstate: 'unknown', ipv4: ['127.0.0.1'], internal: true };
@@ -56,6 +58,7 @@ async function harness(dir: string, extra: Partial<DaemonDeps> = {}): Promise<Ha
     // The caller check has its own tests (createAgentServer, callerCheck e2e); here every caller is root.
     peerUser: async () => ({ kind: 'user', uid: 0, gids: [] }),
     agentUid: 0,
+    folderRule: { check: pathTrust('linux', trustPolicy({ owners: [], uid: process.getuid!(), strict: true, passwd: '' })), strict: true },
     stopSignal: new Promise<string>((resolve) => (stop = resolve)),
     forceStop: new Promise<void>((resolve) => (force = resolve)),
     ...extra,

@@ -18,6 +18,9 @@ import { loadSettings } from '../../src/config/loadSettings.js';
 import type { NetworkSnapshot } from '../../src/network/types.js';
 import type { ServiceStatus } from '../../src/service/managerTypes.js';
 import { createFakeClock } from '../helpers/fakeClock.js';
+import { pathTrust, type CheckTrust } from '../../src/trust/pathTrust.js';
+import { trustPolicy } from '../../src/trust/trustPolicy.js';
+import type { TrustRefusal } from '../../src/trust/checkPathTrust.js';
 import { makeSandbox } from '../helpers/sandbox.js';
 
 const NOW = Date.parse('2026-03-01T12:00:00Z');
@@ -61,11 +64,14 @@ interface Overrides {
   stsDate?: DoctorDeps['stsDate'];
   identity?: DoctorDeps['identity'];
   serviceStatus?: ServiceStatus;
+  refusals?: TrustRefusal[];
+  folderTrust?: CheckTrust;
+  strictPermissions?: boolean;
 }
 
 function deps(o: Overrides): DoctorDeps {
   const settings = loadSettings({
-    flags: { stateDir: o.state, refreshInterval: '1h', validity: '6h', refreshGrace: '10m', expiryWarning: '15m', ...(o.tokenGroup ? { tokenGroup: o.tokenGroup } : {}) },
+    flags: { stateDir: o.state, refreshInterval: '1h', validity: '6h', refreshGrace: '10m', expiryWarning: '15m', ...(o.tokenGroup ? { tokenGroup: o.tokenGroup } : {}), ...(o.strictPermissions === false ? { strictPermissions: false } : {}) },
     env: {},
     platform: 'linux',
     readFile: () => '',
@@ -85,6 +91,9 @@ function deps(o: Overrides): DoctorDeps {
     stsDate: o.stsDate ?? (async () => new Date(NOW)),
     ...(o.serviceStatus ? { serviceStatus: async () => o.serviceStatus! } : {}),
     expectAgent: o.expectAgent ?? false,
+    agentTrust: pathTrust('linux', trustPolicy({ owners: [], uid: process.getuid!(), strict: true, passwd: '' })),
+    ...(o.refusals ? { refusals: o.refusals } : {}),
+    ...(o.folderTrust ? { folderTrust: o.folderTrust } : {}),
   };
 }
 
@@ -216,6 +225,50 @@ describe('runDoctor: agent and token file', () => {
     // With the group configured the same mode is what the agent itself writes: fine.
     const withGroup = await runDoctor(deps({ state, tokenGroup: 'ascreaders' }));
     assert.equal(only(withGroup, 'token-file').severity, 'info');
+  });
+});
+
+describe('runDoctor: ownership rule', () => {
+  const refusal = (file: string): TrustRefusal => ({ file, culprit: file, reason: 'owned by uid 1001 (as2-streaming-user), mode 0644', fix: `chown root ${file}` });
+
+  test('a profile file the source refused -> error untrusted-profile with the fix, once per file', async () => {
+    const state = await stateDir();
+    const findings = await runDoctor(deps({ state, refusals: [refusal('/home/x/.aws/config'), refusal('/home/x/.aws/config')] }));
+    const f = expectFinding(findings, 'profile-file', 'error', 'untrusted-profile', /\/home\/x\/\.aws\/config is not trusted: owned by uid 1001 \(as2-streaming-user\), mode 0644; it is not read, run or served/);
+    assert.equal(f.fix, 'chown root /home/x/.aws/config');
+    assert.equal(findings.filter((x) => x.code === 'untrusted-profile').length, 1);
+  });
+
+  test('strictPermissions off -> warning strict-permissions-off, refusals only warnings', async () => {
+    const state = await stateDir();
+    const findings = await runDoctor(deps({ state, strictPermissions: false, refusals: [refusal('/h/.aws/credentials')] }));
+    expectFinding(findings, 'settings', 'warning', 'strict-permissions-off', /strictPermissions is false/);
+    expectFinding(findings, 'profile-file', 'warning', 'untrusted-profile', /used anyway/);
+  });
+
+  test('a foreign or loose state folder -> error foreign-state-dir naming owner and mode', async () => {
+    const state = await stateDir();
+    const findings = await runDoctor(deps({ state, folderTrust: async (dir) => ({ file: dir, culprit: dir, reason: 'a folder owned by uid 1001 (x), mode 0777 (writable by every user)', fix: `chmod go-w ${dir}` }) }));
+    expectFinding(findings, 'state-dir', 'error', 'foreign-state-dir', /mode 0777 \(writable by every user\); `serve` refuses to start with it/);
+    const fine = await runDoctor(deps({ state, folderTrust: async () => undefined }));
+    assert.equal(only(fine, 'state-dir').severity, 'info');
+  });
+
+  test('agent.json with a non-loopback URL, or in a folder others can write -> error agent-untrusted; the token is never sent', async () => {
+    const listener = await answering(200);
+    try {
+      const state = await stateDir();
+      const port = new URL(listener.url).port;
+      await seedAgent(state, process.pid, `http://localhost:${port}`);
+      expectFinding(await runDoctor(deps({ state, expectAgent: true })), 'agent', 'error', 'agent-untrusted', /not a literal loopback address/);
+      const loose = await stateDir();
+      await seedAgent(loose, process.pid, listener.url);
+      await chmod(loose, 0o777);
+      expectFinding(await runDoctor(deps({ state: loose, expectAgent: true })), 'agent', 'error', 'agent-untrusted', /writable by every user/);
+      assert.equal(listener.requests(), 0, 'no request reached the listener');
+    } finally {
+      await new Promise((r) => listener.server.close(r));
+    }
   });
 });
 

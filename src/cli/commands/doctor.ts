@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { CommandDeps } from '../commandDeps.js';
 import { runAction } from '../runAction.js';
-import { commandIdentity, commandSettings, commandSource } from '../commandSetup.js';
+import { agentFileTrust, commandIdentity, commandSettings, commandSource } from '../commandSetup.js';
 import { agentPolicy, windowsAclReader } from '../trustSetup.js';
 import { pathTrust } from '../../trust/pathTrust.js';
 import type { TrustRefusal } from '../../trust/checkPathTrust.js';
@@ -41,6 +41,7 @@ export function registerDoctor(program: Command, deps: CommandDeps): void {
           platform: deps.ctx.platform,
           source: commandSource(settings, deps, systemClock, (refusal) => refusals.push(refusal)).resolve,
           refusals,
+          agentTrust: agentFileTrust(settings, deps),
           folderTrust: pathTrust(deps.ctx.platform, agentPolicy(settings, deps.ctx), windowsAclReader(deps.ctx.platform)),
           readNetwork: readNetworkWithSysinfo,
           identity: (credentials) => stsIdentity(credentials, settings.region, settings.stsEndpoint, 5_000),

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import type { CommandDeps } from '../commandDeps.js';
 import { runAction } from '../runAction.js';
-import { commandLogger, commandSettings, commandSource } from '../commandSetup.js';
+import { commandLogger, commandSettings, commandSource, agentFileTrust } from '../commandSetup.js';
 import { currentCredentials } from '../../client/currentCredentials.js';
 import { credentialVars } from '../../client/credentialVars.js';
 import { ENV_FORMATS, detectEnvFormat, formatEnv, type EnvFormat } from '../../client/formatEnv.js';
@@ -24,7 +24,7 @@ export function registerEnv(program: Command, deps: CommandDeps): void {
     .action(
       runAction(deps.ctx, deps.slot, async (opts: { format?: EnvFormat }, command: Command) => {
         const settings = commandSettings(command, deps);
-        const { credentials } = await currentCredentials(settings, { source: commandSource(settings, deps).resolve, logger: await commandLogger(settings, 'warn') });
+        const { credentials } = await currentCredentials(settings, { source: commandSource(settings, deps).resolve, logger: await commandLogger(settings, 'warn'), agentTrust: agentFileTrust(settings, deps) });
         const format = opts.format ?? detectEnvFormat(deps.ctx.env, deps.ctx.platform);
         deps.ctx.io.stdout(formatEnv(credentialVars(credentials, settings.region), format));
         return ExitCode.ok;

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { CommandDeps } from '../commandDeps.js';
 import { runAction } from '../runAction.js';
-import { commandLogger, commandSettings, commandSource } from '../commandSetup.js';
+import { commandLogger, commandSettings, commandSource, agentFileTrust } from '../commandSetup.js';
 import { currentCredentials } from '../../client/currentCredentials.js';
 import { execWithCredentials } from '../../client/execWithCredentials.js';
 
@@ -24,7 +24,7 @@ export function registerExec(program: Command, deps: CommandDeps): void {
       runAction(deps.ctx, deps.slot, async (argv: string[], _opts: unknown, command: Command) => {
         const settings = commandSettings(command, deps);
         const logger = await commandLogger(settings, 'warn');
-        const current = await currentCredentials(settings, { source: commandSource(settings, deps).resolve, logger });
+        const current = await currentCredentials(settings, { source: commandSource(settings, deps).resolve, logger, agentTrust: agentFileTrust(settings, deps) });
         return execWithCredentials({ argv, settings, env: deps.ctx.env, current, onSignal: (signal, handler) => deps.ctx.onSignal(signal, handler) });
       }),
     );

@@ -5,6 +5,10 @@ import { commandSettings, commandSource, onceEach } from '../commandSetup.js';
 import { createLogger, daemonLoggerOptions } from '../../log/createLogger.js';
 import { agentUrl, credentialsUrl, DEFAULT_PORT, ROUTES, STATE_FILES } from '../../agent/contract.js';
 import { runDaemon } from '../../daemon/runDaemon.js';
+import { prepareOwnFolder } from '../../daemon/ownFolder.js';
+import { daemonPolicy, windowsAclReader } from '../trustSetup.js';
+import { pathTrust } from '../../trust/pathTrust.js';
+import { refusalMessage } from '../../trust/checkPathTrust.js';
 import { readNetworkWithSysinfo } from '../../network/readNetwork.js';
 import { systemClock } from '../../clock.js';
 import { fromProcNetTcp, unsupportedPeerUser, type PeerUser } from '../../http/peerUser.js';
@@ -65,10 +69,14 @@ export function registerServe(program: Command, deps: CommandDeps): void {
           expiryWarning: opts.expiryWarning,
           interface: opts.interface,
         });
+        // Folders the agent writes must be its own; the log folder is judged before a log file opens.
+        const folderRule = { check: pathTrust(deps.ctx.platform, daemonPolicy(settings, deps.ctx), windowsAclReader(deps.ctx.platform)), strict: settings.strictPermissions };
+        const looseLogs = settings.logDir ? await prepareOwnFolder('log folder', settings.logDir, 0o750, folderRule) : undefined;
         const logger = await createLogger(daemonLoggerOptions(settings, { stderrIsTTY: deps.ctx.stderrIsTTY, noColor: Boolean(deps.ctx.env.NO_COLOR) }));
         if (settings.imds && deps.ctx.platform !== 'linux' && !settings.allowUsers.includes('*')) {
           logger.warn(`IMDS emulation refuses every caller on ${deps.ctx.platform}: the calling user cannot be read here; use the container endpoint, or set allowUsers to * to open IMDS to every local user`);
         }
+        if (looseLogs) logger.warn(`log folder ${refusalMessage(looseLogs)}; used anyway because strictPermissions is false (fix: ${looseLogs.fix})`);
         // First SIGINT/SIGTERM: graceful stop, with a hard deadline whatever cleanup does (a
         // read-only or vanished state folder, a stuck open). A second one: drop open connections
         // and exit at once; if something still holds the process, it is ended right after.
@@ -105,6 +113,7 @@ export function registerServe(program: Command, deps: CommandDeps): void {
           readNetwork: readNetworkWithSysinfo,
           peerUser: platformPeerUser(deps.ctx.platform, deps.ctx.uid),
           agentUid: deps.ctx.uid,
+          folderRule,
           stopSignal,
           forceStop,
         });

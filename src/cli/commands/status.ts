@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { CommandDeps } from '../commandDeps.js';
 import { runAction } from '../runAction.js';
-import { commandIdentity, commandSettings, commandSource } from '../commandSetup.js';
+import { agentFileTrust, commandIdentity, commandSettings, commandSource } from '../commandSetup.js';
 import { instanceReport } from '../../identity/appStreamIdentity.js';
 import { ExitCode } from '../../errors.js';
 import { systemClock } from '../../clock.js';
@@ -23,7 +23,7 @@ export function registerStatus(program: Command, deps: CommandDeps): void {
       runAction(deps.ctx, deps.slot, async (opts: { json?: boolean }, command: Command) => {
         const settings = commandSettings(command, deps);
         const instance = instanceReport(commandIdentity(settings, deps), settings.region, settings.origins?.region);
-        const { status, usable } = await currentStatus(settings, { source: commandSource(settings, deps).resolve, clock: systemClock, instance });
+        const { status, usable } = await currentStatus(settings, { source: commandSource(settings, deps).resolve, clock: systemClock, instance, agentTrust: agentFileTrust(settings, deps) });
         deps.ctx.io.stdout(opts.json ? `${JSON.stringify(status, null, 2)}\n` : renderStatus(status));
         return usable ? ExitCode.ok : ExitCode.credentialsUnavailable;
       }),
