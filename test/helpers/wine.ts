@@ -48,6 +48,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** `Z:\…` for a Linux path: Wine maps the whole Linux file system to drive Z:. */
 export const toWinPath = (linuxPath: string): string => `Z:${path.resolve(linuxPath).replace(/\//g, '\\')}`;
 
+/** The Linux path of a `Z:\…` path (and of C:\… inside the prefix). */
+export const fromWinPath = (winPath: string, prefix?: string): string => {
+  if (/^z:/i.test(winPath)) return winPath.slice(2).replace(/\\/g, '/');
+  if (/^c:/i.test(winPath) && prefix) return path.join(prefix, 'drive_c', winPath.slice(3).replace(/\\/g, '/'));
+  throw new Error(`not a Z:\\ or C:\\ path: ${winPath}`);
+};
+
 function findWine(): string | undefined {
   for (const candidate of ['/usr/lib/wine/wine64', '/usr/bin/wine64', '/usr/lib64/wine/wine64']) if (existsSync(candidate)) return candidate;
   const which = spawnSync('sh', ['-c', 'command -v wine64 || command -v wine'], { encoding: 'utf8' });

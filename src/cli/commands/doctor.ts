@@ -6,7 +6,7 @@ import { agentPolicy, windowsAclReader } from '../trustSetup.js';
 import { pathTrust } from '../../trust/pathTrust.js';
 import type { TrustRefusal } from '../../trust/checkPathTrust.js';
 import { runDoctor } from '../../doctor/runDoctor.js';
-import { readNetworkWithSysinfo } from '../../network/readNetwork.js';
+import { networkReaderFor } from '../../network/readLocalNetwork.js';
 import { stsEndpointUrl, stsIdentity } from '../../network/probes.js';
 import { systemClock } from '../../clock.js';
 import { createServiceManager } from '../../service/createServiceManager.js';
@@ -43,7 +43,7 @@ export function registerDoctor(program: Command, deps: CommandDeps): void {
           refusals,
           agentTrust: agentFileTrust(settings, deps),
           folderTrust: pathTrust(deps.ctx.platform, agentPolicy(settings, deps.ctx), windowsAclReader(deps.ctx.platform)),
-          readNetwork: readNetworkWithSysinfo,
+          readNetwork: networkReaderFor(deps.ctx.platform),
           identity: (credentials) => stsIdentity(credentials, settings.region, settings.stsEndpoint, 5_000),
           stsDate: async () => {
             const response = await fetch(sts, { method: 'GET', signal: AbortSignal.timeout(5_000) });

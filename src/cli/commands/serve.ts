@@ -9,7 +9,7 @@ import { prepareOwnFolder } from '../../daemon/ownFolder.js';
 import { daemonPolicy, windowsAclReader } from '../trustSetup.js';
 import { pathTrust } from '../../trust/pathTrust.js';
 import { refusalMessage } from '../../trust/checkPathTrust.js';
-import { readNetworkWithSysinfo } from '../../network/readNetwork.js';
+import { networkReaderFor } from '../../network/readLocalNetwork.js';
 import { systemClock } from '../../clock.js';
 import { fromProcNetTcp, unsupportedPeerUser, type PeerUser } from '../../http/peerUser.js';
 import { readFile } from 'node:fs/promises';
@@ -110,7 +110,7 @@ export function registerServe(program: Command, deps: CommandDeps): void {
           clock: systemClock,
           logger,
           source: commandSource(settings, deps, systemClock, onceEach((message) => logger.warn(message))),
-          readNetwork: readNetworkWithSysinfo,
+          readNetwork: networkReaderFor(deps.ctx.platform),
           peerUser: platformPeerUser(deps.ctx.platform, deps.ctx.uid),
           agentUid: deps.ctx.uid,
           folderRule,

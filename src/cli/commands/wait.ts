@@ -5,7 +5,7 @@ import { runAction } from '../runAction.js';
 import { commandSettings, commandSource } from '../commandSetup.js';
 import { waitForReady } from '../../wait/waitForReady.js';
 import { progressPrinter } from '../progress.js';
-import { readNetworkWithSysinfo } from '../../network/readNetwork.js';
+import { networkReaderFor } from '../../network/readLocalNetwork.js';
 import { systemClock } from '../../clock.js';
 import { maskKeyId } from '../../credentials.js';
 import { formatDuration } from '../../config/duration.js';
@@ -44,7 +44,7 @@ export function registerWait(program: Command, deps: CommandDeps): void {
           const report = await waitForReady({
             settings,
             clock: systemClock,
-            readNetwork: readNetworkWithSysinfo,
+            readNetwork: networkReaderFor(deps.ctx.platform),
             source: commandSource(settings, deps).resolve,
             onProgress: progressPrinter(deps.ctx.io),
             signal: controller.signal,
