@@ -10,6 +10,10 @@ const scenarios = {
   newConnections: () => import('./newConnections.mjs').then((m) => m.run({ seconds: quick ? 2 : 5 })),
   rotationPickup: () => import('./rotationPickup.mjs').then((m) => m.run({ rotations: quick ? 20 : 100 })),
   idleDaemon: () => import('./idleDaemon.mjs').then((m) => m.run({ seconds: quick ? 10 : 60 })),
+  // Windows, under Wine (skipped with the reason where Wine is missing).
+  exeStartup: () => import('./exeStartup.mjs').then((m) => m.run({ runs: quick ? 8 : 20, target: 'exe' })),
+  bundleStartupWindows: () => import('./exeStartup.mjs').then((m) => m.run({ runs: quick ? 8 : 20, target: 'bundle' })),
+  windowsNetworkReader: () => import('./windowsNetworkReader.mjs').then((m) => m.run({ runs: quick ? 5 : 10 })),
 };
 
 const rows = [];
@@ -17,6 +21,10 @@ for (const [name, runScenario] of Object.entries(scenarios)) {
   if (only.length > 0 && !only.includes(name)) continue;
   process.stderr.write(`bench: ${name}…\n`);
   const r = await runScenario();
+  if (r.skipped) {
+    rows.push(`| ${r.scenario} | ${r.unit} | skipped: ${r.skipped} | — | — | ${r.target} |`);
+    continue;
+  }
   const c = r.candidate;
   const b = r.baseline;
   const detail = [
