@@ -85,7 +85,7 @@ describe('serve under Wine', { skip }, () => {
     moto = await startMoto();
     dir = await mkdtemp(path.join(os.tmpdir(), 'as2creds-winserve-'));
     // The simulator runs on the Linux side: a new generation every 2 s, minted at moto.
-    simulator = startCli(['simulate', '--dir', dir, '--form', 'static', '--refresh-interval', '2s', '--validity', '12s', '--rotations', '0', '--sts-endpoint', moto.url, '--role-arn', ROLE_ARN]);
+    simulator = startCli(['simulate', '--dir', dir, '--form', 'static', '--refresh-interval', '2s', '--validity', '12s', '--rotations', '0', '--sts-endpoint', moto.url, '--role-arn', ROLE_ARN], moto.callerEnv);
     await waitFor(async () => (await readFile(path.join(dir, 'simulator', 'current.json'), 'utf8').catch(() => '')).length > 0, 30_000, () => `simulator did not start: ${simulator.output()}`);
     secrets = watchSecrets(dir, 200, { stateDir: stateDir() });
     agent = await startWinAgent(
