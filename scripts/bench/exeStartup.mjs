@@ -24,6 +24,8 @@ export async function run({ runs = 20, target = 'exe' } = {}) {
       AWS_SHARED_CREDENTIALS_FILE: toWinPath(path.join(dir, '.aws', 'credentials')),
       AWS_CONFIG_FILE: toWinPath(path.join(dir, '.aws', 'config')),
       APPSTREAM_CREDS_STATE_DIR: toWinPath(path.join(dir, 'no-agent')),
+      // Wine's icacls is a stub: no ACL to check.
+      APPSTREAM_CREDS_STRICT_PERMISSIONS: 'false',
     };
     const candidate = target === 'exe' ? () => rig.timeWine(exe, ['credential-process'], env) : () => rig.timeWine(rig.nodeExe, [toWinPath(cli), 'credential-process'], env);
     const result = compareRuns(runs, candidate, () => rig.timeWine(rig.nodeExe, ['-e', '0']));

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { runWine, runWinCli, toWinPath, wineRig, type WineRig } from '../helpers/wine.js';
+import { runWine, runWinCli, toWinPath, wineRig, type WineRig, withoutTrustWarnings } from '../helpers/wine.js';
 
 const found = await wineRig();
 const skip = 'skip' in found ? found.skip : false;
@@ -55,7 +55,7 @@ after(async () => {
 const credentialProcess = async (env: Record<string, string | undefined>): Promise<ProcessJson> => {
   const run = await runWinCli(rig, ['credential-process'], { env });
   assert.equal(run.code, 0, `credential-process under Wine failed (${run.code}): ${run.stderr}`);
-  assert.equal(run.stderr, '');
+  assert.equal(withoutTrustWarnings(run.stderr), '', 'nothing on stderr but the ACL warnings of strictPermissions=false');
   return JSON.parse(run.stdout) as ProcessJson;
 };
 
@@ -93,6 +93,16 @@ describe('win32 node.exe under Wine', { skip }, () => {
     } finally {
       await rm(path.join(linuxHome, '.aws'), { recursive: true, force: true });
     }
+  });
+
+  test('with strictPermissions on (the default), a profile whose ACL cannot be read is refused: exit 5, the reason and the fix', async () => {
+    // Wine's icacls prints no entries, as a tampered or foreign ACL reader would: never trusted blindly.
+    const run = await runWinCli(rig, ['credential-process'], { env: { ...fileEnv, APPSTREAM_CREDS_STRICT_PERMISSIONS: undefined } });
+    assert.equal(run.code, 5, run.stderr);
+    assert.equal(run.stdout, '');
+    assert.match(run.stderr, /not trusted: its ACL cannot be read/);
+    assert.match(run.stderr, /strictPermissions=false/);
+    assert.ok(!run.stderr.includes(SECRET) && !run.stderr.includes(TOKEN), 'no secret in the error');
   });
 
   test('a missing profile is a clear one-line error with exit 5, no stack trace', async () => {
