@@ -64,10 +64,14 @@ export function pathPattern(pattern: string): PathSpec {
   };
 }
 
+type Answer = (req: IncomingMessage, res: ServerResponse, params: RouteParams) => number | Promise<number>;
+
 /** A route found for a path, with what its path captured. */
 export interface RouteMatch {
   readonly route: Route;
   readonly params: RouteParams;
+  /** The route's method check, guards and handler, composed once when the table is built. */
+  readonly answer: Answer;
 }
 
 export interface Router {
@@ -85,38 +89,50 @@ export interface RouterInit {
 }
 
 /**
+ * Composes a route's steps once: 404 when disabled, 405 for another method, each guard in
+ * order (the first refusal answers; an async guard continues the chain when it settles), then
+ * the handler. Synchronous steps keep the answer synchronous.
+ */
+function compile(route: Route, init: RouterInit): Answer {
+  const { refuse, notFound } = init;
+  if (route.enabled === false) return (_req, res) => refuse(res, notFound);
+  const methods = route.methods;
+  const only = methods?.length === 1 ? methods[0] : undefined;
+  const wrongMethod: Refusal | undefined = methods && { status: 405, code: 'method', message: `use ${methods.join(' or ')}` };
+  const guards = route.guards ?? [];
+  const handler = route.handler;
+  const from = (index: number, req: IncomingMessage, res: ServerResponse, params: RouteParams): number | Promise<number> => {
+    for (let i = index; i < guards.length; i += 1) {
+      const result = guards[i]!(req, params);
+      if (result === undefined) continue;
+      if (result instanceof Promise) return result.then((refusal) => (refusal ? refuse(res, refusal) : from(i + 1, req, res, params)));
+      return refuse(res, result);
+    }
+    return handler(req, res, params);
+  };
+  return (req, res, params) => {
+    if (wrongMethod && (only !== undefined ? req.method !== only : !methods!.includes(req.method ?? ''))) return refuse(res, wrongMethod);
+    return from(0, req, res, params);
+  };
+}
+
+/**
  * One table drives routing, the metric label and the 404/405 answers. Exact paths are one Map
  * lookup with a match made in advance (the credentials hot path allocates nothing here);
  * matchers are tried in table order after them.
  */
 export function createRouter(init: RouterInit): Router {
   const exact = new Map<string, RouteMatch>();
-  const matchers: Array<{ route: Route; match: (path: string) => RouteParams | undefined }> = [];
+  const matchers: Array<{ route: Route; match: (path: string) => RouteParams | undefined; answer: Answer }> = [];
   for (const route of init.routes) {
+    const answer = compile(route, init);
     if (typeof route.path === 'string') {
       if (exact.has(route.path)) throw new Error(`two routes for ${route.path}`);
-      exact.set(route.path, Object.freeze({ route, params: NO_PARAMS }));
+      exact.set(route.path, Object.freeze({ route, params: NO_PARAMS, answer }));
     } else {
-      matchers.push({ route, match: route.path.match });
+      matchers.push({ route, match: route.path.match, answer });
     }
   }
-  const methodRefusals = new Map<Route, Refusal>(
-    init.routes.filter((r) => r.methods).map((r) => [r, { status: 405, code: 'method', message: `use ${r.methods!.join(' or ')}` }]),
-  );
-
-  const runGuards = (req: IncomingMessage, res: ServerResponse, route: Route, params: RouteParams, from: number): number | Promise<number> => {
-    const guards = route.guards;
-    if (guards) {
-      for (let i = from; i < guards.length; i += 1) {
-        const result = guards[i]!(req, params);
-        if (result instanceof Promise) {
-          return result.then((refusal) => (refusal ? init.refuse(res, refusal) : runGuards(req, res, route, params, i + 1)));
-        }
-        if (result) return init.refuse(res, result);
-      }
-    }
-    return route.handler(req, res, params);
-  };
 
   return {
     find(path) {
@@ -124,15 +140,12 @@ export function createRouter(init: RouterInit): Router {
       if (found) return found;
       for (const candidate of matchers) {
         const params = candidate.match(path);
-        if (params) return { route: candidate.route, params };
+        if (params) return { route: candidate.route, params, answer: candidate.answer };
       }
       return undefined;
     },
     answer(req, res, match) {
-      if (!match || match.route.enabled === false) return init.refuse(res, init.notFound);
-      const { route, params } = match;
-      if (route.methods && !route.methods.includes(req.method ?? '')) return init.refuse(res, methodRefusals.get(route)!);
-      return runGuards(req, res, route, params, 0);
+      return match ? match.answer(req, res, match.params) : init.refuse(res, init.notFound);
     },
   };
 }
