@@ -43,6 +43,8 @@ export function runProgram(command: string, args: string[], options: Omit<CliOpt
       clearTimeout(timer);
       resolve({ code, signal, stdout, stderr });
     });
+    // A child that exits without reading its input (or refuses it early) must not fail the test with EPIPE.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(options.input ?? '');
   });
 }
