@@ -22,7 +22,7 @@ interface DoctorOptions {
 export function registerDoctor(program: Command, deps: CommandDeps): void {
   program
     .command('doctor')
-    .description('check profile, credentials, ENI, STS identity, clock skew, agent and token file; print each finding with its fix')
+    .description('check profile (and who owns its files), credentials, ENI, STS identity, clock skew, state and log folders, agent and token file; print each finding with its fix')
     .option('--json', 'print findings as JSON')
     .option('--no-agent', 'this machine uses direct mode only: do not expect a running agent')
     .addHelpText(
