@@ -9,6 +9,7 @@ const scenarios = {
   httpCredentials: () => import('./httpCredentials.mjs').then((m) => m.run({ seconds: quick ? 3 : 8 })),
   newConnections: () => import('./newConnections.mjs').then((m) => m.run({ seconds: quick ? 2 : 5 })),
   rotationPickup: () => import('./rotationPickup.mjs').then((m) => m.run({ rotations: quick ? 20 : 100 })),
+  rotationPickupInPlace: () => import('./rotationPickupInPlace.mjs').then((m) => m.run({ rotations: quick ? 10 : 40 })),
   idleDaemon: () => import('./idleDaemon.mjs').then((m) => m.run({ seconds: quick ? 10 : 60 })),
   // Windows, under Wine (skipped with the reason where Wine is missing).
   exeStartup: () => import('./exeStartup.mjs').then((m) => m.run({ runs: quick ? 8 : 20, target: 'exe' })),

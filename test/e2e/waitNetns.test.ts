@@ -152,10 +152,6 @@ describe('wait inside a network namespace', { skip: skip ?? false }, () => {
     assert.match(run.stderr, /timed out after 3s waiting for the network: /);
   });
 
-  // Known bug, see the report: src/network/readNetwork.ts trusts systeminformation's
-  // networkInterfaceDefault(), which on Linux runs `ip route | grep default` and, when that
-  // finds nothing, falls back to the first non-internal interface - so an interface with an
-  // address but no default route is taken for the ENI.
   test('an interface with an address but no default route does not count: exit 3', async (t) => {
     const ns = await freshNetns(t);
     const eni = await ns.addEni({ address: '10.213.6.2/24' });
@@ -165,8 +161,6 @@ describe('wait inside a network namespace', { skip: skip ?? false }, () => {
     assert.match(run.stderr, /carries no default route/);
   });
 
-  // Known bug, see the report: for `default dev NAME scope link` (a default route without a
-  // gateway) systeminformation takes the 5th word, "link", as the interface name.
   test('a default route without a gateway (`default dev ENI`) counts: exit 0', async (t) => {
     const ns = await freshNetns(t);
     const eni = await ns.addEni({ address: '10.213.7.2/24' });

@@ -197,8 +197,6 @@ describe('evaluateEni: --interface by name or MAC', () => {
     assert.match(verdict.reason, /no interface with an IPv4 address outside/);
   });
 
-  // Known bug (src/network/evaluateEni.ts): the match has every '-' turned into ':' before it
-  // is compared with interface *names*, so a name such as "br-vpc" or "veth-eni" never matches.
   test('a name containing a dash matches', () => {
     const dashed = iface({ name: 'veth-eni', ipv4: ['10.0.1.25'] });
     const verdict = evaluateEni(snap([lo, dashed], 'veth-eni'), criteria('veth-eni'));
