@@ -1,4 +1,4 @@
-import { lstat, realpath } from 'node:fs/promises';
+import { lstatSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { describeTrusted, describeUid, type TrustPolicy } from './trustPolicy.js';
 
@@ -15,7 +15,15 @@ export interface TrustFs {
   realpath(path: string): Promise<string>;
 }
 
-export const nodeTrustFs: TrustFs = { lstat, realpath };
+/**
+ * Synchronous calls behind the async interface: a handful of stats of local metadata cost a few
+ * microseconds each, while the thread-pool round trip of fs/promises costs about a hundred on a
+ * busy machine, and credential-process pays for every one of them at start-up.
+ */
+export const nodeTrustFs: TrustFs = {
+  lstat: async (p) => lstatSync(p),
+  realpath: async (p) => realpathSync.native(p),
+};
 
 /** Why a path is not trusted, in words a user can act on. Never carries file content. */
 export interface TrustRefusal {
