@@ -15,8 +15,13 @@ export type ReadAcl = (path: string) => Promise<AclEntry[]>;
 
 /** Accounts that are the OS itself: their write access is not a way in. */
 const SYSTEM_ACCOUNTS = ['NT AUTHORITY\\SYSTEM', 'BUILTIN\\Administrators', 'NT SERVICE\\TrustedInstaller', 'SYSTEM', 'Administrators', 'CREATOR OWNER'];
-/** Rights that let an account change the file or its ACL (icacls's simple and specific rights). */
+/** Rights that let an account change the object itself or its ACL (icacls's simple and specific rights). */
 const WRITE_RIGHTS = new Set(['F', 'M', 'W', 'WD', 'AD', 'WA', 'WEA', 'DC', 'D', 'WDAC', 'WO', 'GA', 'GW', 'MA']);
+/**
+ * On the folder holding it, only rights that can remove, rename or re-permission what is there
+ * matter: creating new entries (WD/AD, as every user may in ProgramData) cannot replace ours.
+ */
+const PARENT_RIGHTS = new Set(['F', 'M', 'DC', 'D', 'WDAC', 'WO', 'GA', 'MA']);
 
 /**
  * Parses icacls output. Each line after the path holds one `ACCOUNT:(flags)(rights)` entry; the
@@ -41,12 +46,13 @@ const sameAccount = (a: string, b: string): boolean => {
 };
 
 /**
- * Windows form of the rule: every account that may write the file or the folder holding it must
- * be the system, Administrators, the agent's own account or one in trustedOwners. Inherit-only
+ * Windows form of the rule: every account that may write the file, or remove or re-permission
+ * entries of the folder holding it, must be the system, Administrators, the agent's own account
+ * or one in trustedOwners. Inherit-only
  * entries (IO) do not apply to the object itself. An ACL that cannot be read is a refusal.
  */
 export async function checkWindowsTrust(file: string, policy: TrustPolicy, readAcl: ReadAcl, dirname: (p: string) => string): Promise<TrustRefusal | undefined> {
-  for (const part of [file, dirname(file)]) {
+  for (const [part, dangerous] of [[file, WRITE_RIGHTS], [dirname(file), PARENT_RIGHTS]] as const) {
     let entries: AclEntry[];
     try {
       entries = await readAcl(part);
@@ -62,7 +68,7 @@ export async function checkWindowsTrust(file: string, policy: TrustPolicy, readA
       return { file, culprit: part, reason: 'its ACL cannot be read (icacls printed no entries)', fix: 'run where icacls works; on rigs that cannot report owners (Wine) set strictPermissions=false' };
     }
     const trusted = [...SYSTEM_ACCOUNTS, ...policy.accounts];
-    const writer = entries.find((e) => !e.rights.includes('IO') && e.rights.some((r) => WRITE_RIGHTS.has(r)) && !trusted.some((t) => sameAccount(e.account, t)));
+    const writer = entries.find((e) => !e.rights.includes('IO') && e.rights.some((r) => dangerous.has(r)) && !trusted.some((t) => sameAccount(e.account, t)));
     if (writer) {
       return { file, culprit: part, reason: `writable by ${writer.account} (${writer.rights.join(',')})`, fix: `icacls "${part}" /remove "${writer.account}" (or add that account to trustedOwners if it is meant to provide credentials)` };
     }

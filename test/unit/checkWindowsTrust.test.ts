@@ -39,6 +39,17 @@ describe('Windows ownership rule (icacls)', () => {
     assert.match(none!.reason, /no way to read its owner and ACL/);
   });
 
+  test("the folder holding it: creating entries (ProgramData's Users WD,AD) is harmless, deleting or re-permissioning them is not", async () => {
+    const state = 'C:\\ProgramData\\AppStreamCredentialAgent';
+    const own = [{ account: 'NT AUTHORITY\\SYSTEM', rights: ['OI', 'CI', 'F'] }, { account: 'BUILTIN\\Administrators', rights: ['OI', 'CI', 'F'] }];
+    const programData = (users: string[]) => [...own, { account: 'BUILTIN\\Users', rights: ['CI', ...users] }];
+    const acl = (users: string[]) => async (p: string) => (p === state ? own : programData(users));
+    assert.equal(await checkWindowsTrust(state, policy, acl(['WD', 'AD', 'WEA', 'WA']), path.win32.dirname), undefined);
+    assert.equal((await checkWindowsTrust(state, policy, acl(['M']), path.win32.dirname))?.culprit, 'C:\\ProgramData');
+    const stateWritable = async (p: string) => (p === state ? programData(['WD', 'AD']) : own);
+    assert.equal((await checkWindowsTrust(state, policy, stateWritable, path.win32.dirname))?.culprit, state, 'users may not add files to the state folder itself');
+  });
+
   test('the folder holding the file is checked too', async () => {
     const seen: string[] = [];
     await checkWindowsTrust(FILE, policy, async (p) => (seen.push(p), parseIcacls(ICACLS, FILE)), path.win32.dirname);
