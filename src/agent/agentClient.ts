@@ -4,6 +4,7 @@ import { processAlive, readDiscovery } from './discovery.js';
 import { discoveryPath, type AgentDiscovery } from './contract.js';
 import type { CheckTrust } from '../trust/pathTrust.js';
 import { refusalMessage } from '../trust/checkPathTrust.js';
+import { discoveryOwner, verifyAgentListener } from './listenerOwner.js';
 
 export interface AgentCredentials {
   credentials: Credentials & { expiration: Date };
@@ -32,7 +33,7 @@ export function isLoopbackUrl(value: unknown): boolean {
 }
 
 /** Why agent.json was not used, for doctor; clients just fall back to the profile. */
-export type AgentLookup = { agent: RunningAgent } | { problem: 'missing' | 'untrusted' | 'dead' | 'bad-url' | 'token-unreadable'; detail: string };
+export type AgentLookup = { agent: RunningAgent } | { problem: 'missing' | 'untrusted' | 'dead' | 'bad-url' | 'token-unreadable' | 'squatted'; detail: string };
 
 /**
  * The agent described by <state-dir>/agent.json, if it can be trusted and is alive. agent.json
@@ -50,6 +51,10 @@ export async function lookUpAgent(stateDir: string, trust: CheckTrust): Promise<
   const urls = [discovery.url, discovery.credentialsUrl, ...(discovery.imdsEndpoint === null || discovery.imdsEndpoint === undefined ? [] : [discovery.imdsEndpoint])];
   if (!urls.every(isLoopbackUrl)) return { problem: 'bad-url', detail: `${file} names an address that is not a literal loopback address; it is ignored` };
   if (!processAlive(discovery.pid)) return { problem: 'dead', detail: `agent.json names pid ${discovery.pid}, which is not running (the agent stopped uncleanly)` };
+  // Port squatting: the token goes only to a listener held by root or agent.json's owner (a live
+  // pid is not enough: after an unclean stop the pid may have been reused by anyone).
+  const listener = await verifyAgentListener(discovery.credentialsUrl, await discoveryOwner(stateDir), { platform: process.platform });
+  if (listener.ok === false) return { problem: 'squatted', detail: `${listener.reason}; the token was not sent` };
   const tokenRefusal = await trust(discovery.tokenFile);
   if (tokenRefusal) return { problem: 'untrusted', detail: refusalMessage(tokenRefusal) };
   const token = await readFile(discovery.tokenFile, 'utf8').then((t) => t.trim(), () => '');

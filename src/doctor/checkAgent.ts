@@ -18,6 +18,8 @@ export async function checkAgent(deps: DoctorDeps): Promise<Finding[]> {
   if (!('agent' in found)) {
     if (found.problem === 'untrusted' || found.problem === 'bad-url') {
       findings.push(finding('error', 'agent-untrusted', 'agent', `${found.detail}; clients ignore it and never send it the token`, `remove ${discoveryPath(stateDir)} and make the state folder root's (or the agent's user's), writable by nobody else; then restart the agent`));
+    } else if (found.problem === 'squatted') {
+      findings.push(finding('error', 'port-held', 'agent', found.detail, "see the port finding: another process holds the agent's port"));
     } else if (found.problem === 'token-unreadable') {
       findings.push(finding('error', 'token-unreadable', 'agent', found.detail, `run as a member of the token's group${deps.settings.tokenGroup ? ` (${deps.settings.tokenGroup})` : ''}, or as the agent's user`));
     } else {

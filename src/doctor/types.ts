@@ -28,6 +28,8 @@ export interface DoctorDeps {
   instance?: AppStreamIdentity;
   /** The ownership rule for agent.json and the token file (as clients apply it). */
   agentTrust?: CheckTrust;
+  /** Reads /proc files (the port's owner); injected by tests. */
+  readProc?: (path: string) => Promise<string>;
   /** Skip the agent checks (machines where only direct mode is used). */
   expectAgent: boolean;
 }

@@ -20,8 +20,11 @@ export interface WindowsServiceManagerOptions {
 const win = path.win32;
 const SYSTEM = '*S-1-5-18';
 const ADMINISTRATORS = '*S-1-5-32-544';
-/** sc.exe recovery, belt and braces over WinSW's <onfailure>: 10 s, 10 s, then 60 s; reset after an hour. */
-const SC_FAILURE_ARGS = ['failure', SERVICE_ID, 'reset=', '3600', 'actions=', 'restart/10000/restart/10000/restart/60000'] as const;
+/**
+ * sc.exe recovery, belt and braces over WinSW's <onfailure>: restart after 1 s every time (while
+ * the agent is down any user can bind its port); the failure count resets after an hour.
+ */
+const SC_FAILURE_ARGS = ['failure', SERVICE_ID, 'reset=', '3600', 'actions=', 'restart/1000/restart/1000/restart/1000'] as const;
 
 export function windowsServicePaths(prefix: string) {
   const serviceDir = win.join(prefix, 'service');

@@ -22,7 +22,8 @@ export function windowsArg(arg: string): string {
 
 /**
  * WinSW's configuration: the wrapper (<id>.exe, WinSW 1.17 from the node-windows package)
- * reads <id>.xml beside it. The SCM restarts the agent 10 s after each failure, and the
+ * reads <id>.xml beside it. The SCM restarts the agent 1 s after each failure (while it is down
+ * any user can bind its port), and the
  * failure count resets after an hour without one; stdout/stderr roll by size in the log folder.
  */
 export function renderWinswXml(options: WinswXmlOptions): string {
@@ -38,9 +39,9 @@ export function renderWinswXml(options: WinswXmlOptions): string {
     `  <workingdirectory>${xml(options.workingDirectory)}</workingdirectory>`,
     '  <startmode>Automatic</startmode>',
     '  <stoptimeout>15 sec</stoptimeout>',
-    '  <onfailure action="restart" delay="10 sec"/>',
-    '  <onfailure action="restart" delay="10 sec"/>',
-    '  <onfailure action="restart" delay="10 sec"/>',
+    '  <onfailure action="restart" delay="1 sec"/>',
+    '  <onfailure action="restart" delay="1 sec"/>',
+    '  <onfailure action="restart" delay="1 sec"/>',
     '  <resetfailure>1 hour</resetfailure>',
     `  <logpath>${xml(options.logPath)}</logpath>`,
     '  <log mode="roll-by-size">',

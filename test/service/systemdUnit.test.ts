@@ -67,8 +67,9 @@ test('unit content: restart policy, hardening, dedicated account, settings by en
   const lines = unit.split('\n');
   for (const expected of [
     'ExecStart=/usr/bin/node /opt/a/dist/appstream-creds.cjs serve',
-    'Restart=on-failure',
-    'RestartSec=10s',
+    'Restart=always',
+    'RestartSec=1s',
+    'StartLimitIntervalSec=0',
     'User=appstream-creds',
     'Group=appstream-creds',
     'NoNewPrivileges=yes',

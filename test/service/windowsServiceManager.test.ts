@@ -62,7 +62,7 @@ test('windows install: wrapper, well-formed WinSW XML with recovery, sc.exe fail
   assert.equal(text(root, 'startmode'), 'Automatic');
   const failures = children(root, 'onfailure');
   assert.equal(failures.length, 3);
-  for (const f of failures) assert.deepEqual([f.getAttribute('action'), f.getAttribute('delay')], ['restart', '10 sec']);
+  for (const f of failures) assert.deepEqual([f.getAttribute('action'), f.getAttribute('delay')], ['restart', '1 sec']);
   assert.equal(text(root, 'resetfailure'), '1 hour');
   assert.equal(children(root, 'log')[0]?.getAttribute('mode'), 'roll-by-size');
   assert.equal(text(root, 'sizeThreshold'), String(10 * 1024));
@@ -82,7 +82,7 @@ test('windows install: wrapper, well-formed WinSW XML with recovery, sc.exe fail
     return i;
   };
   const install = at(`${WRAPPER} install`);
-  const failure = at('sc.exe failure appstream-credential-agent reset= 3600 actions= restart/10000/restart/10000/restart/60000');
+  const failure = at('sc.exe failure appstream-credential-agent reset= 3600 actions= restart/1000/restart/1000/restart/1000');
   const acl = at(`icacls ${STATE} /inheritance:r /grant:r *S-1-5-18:(OI)(CI)F *S-1-5-32-544:(OI)(CI)F AppStream Scripts:(OI)(NP)RX`);
   const start = at(`${WRAPPER} start`);
   assert.ok(install < failure && failure < start && acl < start, 'recovery and ACLs are set before the agent starts');

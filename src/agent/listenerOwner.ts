@@ -1,0 +1,49 @@
+import { readFile, stat } from 'node:fs/promises';
+import { discoveryPath } from './contract.js';
+import { listenerOwners, type ReadText } from '../network/procNetTcp.js';
+
+/**
+ * Port squatting: while the agent is down, any local user can bind its port and wait for
+ * clients to send the token. Before a client of ours sends it, the listener on the agent's port
+ * must belong to root or to the agent's own user: the owner of agent.json (itself trusted only
+ * when owned by root or the agent's user), not the uid of the pid it names, which a squatter
+ * could have been handed by pid reuse after an unclean stop. Linux
+ * only: elsewhere the owner of a listening socket is not readable without native code, and the
+ * answer is `unknown` (the caller decides).
+ */
+export type ListenerVerdict = { ok: true; owners: number[] } | { ok: false; reason: string; owners: number[] } | { ok: 'unknown'; reason: string };
+
+export interface ListenerDeps {
+  platform: NodeJS.Platform;
+  read?: ReadText;
+}
+
+const readLatin1: ReadText = (file) => readFile(file, 'latin1');
+
+export function portOf(url: string): number | undefined {
+  try {
+    const parsed = new URL(url);
+    return parsed.port ? Number(parsed.port) : 80;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The agent's user: the owner of its discovery file. */
+export async function discoveryOwner(stateDir: string): Promise<number | undefined> {
+  return (await stat(discoveryPath(stateDir)).catch(() => undefined))?.uid;
+}
+
+/** Whether the socket listening on `url`'s port is held by root or by `agentUid`. */
+export async function verifyAgentListener(url: string, agentUid: number | undefined, deps: ListenerDeps): Promise<ListenerVerdict> {
+  if (deps.platform !== 'linux') return { ok: 'unknown', reason: `the owner of a listening port cannot be read on ${deps.platform}` };
+  const read = deps.read ?? readLatin1;
+  const port = portOf(url);
+  if (port === undefined) return { ok: false, reason: `${url} is not a URL`, owners: [] };
+  const owners = await listenerOwners(read, port);
+  if (owners.length === 0) return { ok: false, reason: `nothing listens on port ${port}`, owners };
+  const allowed = new Set([0, ...(agentUid === undefined ? [] : [agentUid])]);
+  const strangers = owners.filter((uid) => !allowed.has(uid));
+  if (strangers.length > 0) return { ok: false, reason: `port ${port} is held by uid ${strangers.join(', ')}, not by root or the agent's user`, owners };
+  return { ok: true, owners };
+}

@@ -1,0 +1,61 @@
+import { readFile } from 'node:fs/promises';
+import { finding, type Finding } from '../findings.js';
+import { processAlive, readDiscovery } from '../agent/discovery.js';
+import { discoveryOwner, portOf } from '../agent/listenerOwner.js';
+import { listenerOwners, type ReadText } from '../network/procNetTcp.js';
+import { describeUid } from '../localAccounts.js';
+import type { DoctorDeps } from './types.js';
+
+const readLatin1: ReadText = (file) => readFile(file, 'latin1');
+
+/**
+ * Port squatting: a process that is not the agent holding the agent's port receives the token
+ * from every client that trusts the fixed port (SDKs given AWS_CONTAINER_CREDENTIALS_FULL_URI).
+ * Linux reads the listener's owner from /proc/net/tcp; Windows cannot without native code.
+ */
+export async function checkPort(deps: DoctorDeps): Promise<Finding[]> {
+  const discovery = await readDiscovery(deps.settings.stateDir);
+  const alive = discovery !== undefined && processAlive(discovery.pid);
+  const port = alive ? portOf(discovery.url) : deps.settings.port;
+  if (!port) return [];
+  if (deps.platform !== 'linux') {
+    return [finding('info', 'port-owner-unknown', 'port', `the owner of port ${port} cannot be read on ${deps.platform} (no native code)`, 'none possible here; the service restarts the agent 1 s after a failure, which keeps the window for a squatter short')];
+  }
+  const read = deps.readProc ?? readLatin1;
+  const owners = await listenerOwners(read, port);
+  if (owners.length === 0) return [];
+  const agentUid = alive ? await discoveryOwner(deps.settings.stateDir) : undefined;
+  const allowed = new Set([0, ...(agentUid === undefined ? [] : [agentUid])]);
+  const strangers = owners.filter((uid) => !allowed.has(uid));
+  const who = (await Promise.all(strangers.map((uid) => describeUid(read, uid)))).join(', ');
+  const fix = `find it with \`ss -ltnp 'sport = :${port}'\`, stop it, then restart the agent (\`appstream-creds service start\`)`;
+  if (strangers.length > 0) {
+    return [
+      finding(
+        'error',
+        'port-held',
+        'port',
+        `port ${port} is held by ${who}, ${alive ? `not by the agent (pid ${discovery.pid})` : 'while no agent runs'}: clients that use the fixed port would send it the token`,
+        fix,
+      ),
+    ];
+  }
+  if (!alive) return [finding('warning', 'port-held', 'port', `port ${port} is held by root while no agent runs: the agent cannot start on it`, fix)];
+  return [finding('info', 'ok', 'port', `port ${port} is held by the agent's user`, 'none needed')];
+}
+
+/** What `--imds` exposes, and to whom. */
+export function checkImdsExposure(deps: DoctorDeps): Finding[] {
+  const { imds, allowUsers } = deps.settings;
+  if (!imds) return [];
+  if (allowUsers.includes('*')) {
+    return [finding('warning', 'imds-open', 'imds', 'IMDS emulation is on and allowUsers is *: every local user, the streaming user included, can get the machine role through it', 'list only the users that need it in allowUsers, or turn imds off and use the container endpoint with the token')];
+  }
+  if (deps.platform !== 'linux') {
+    return [finding('warning', 'imds-refuses-all', 'imds', `IMDS emulation is on, but the calling user cannot be read on ${deps.platform}: it refuses every caller`, 'use the container endpoint (`appstream-creds exec`, or AWS_CONTAINER_CREDENTIALS_FULL_URI with the token file), or set allowUsers to * to open IMDS to every local user')];
+  }
+  if (allowUsers.length === 0) {
+    return [finding('warning', 'imds-no-allow-users', 'imds', `IMDS emulation is on and allowUsers is empty: only root, the agent's user${deps.settings.tokenGroup ? ` and members of ${deps.settings.tokenGroup}` : ''} get credentials through it; other users' tools get 403`, 'add the users whose tools need IMDS to allowUsers (e.g. "allowUsers": ["as2-streaming-user"]), or point those tools at the container endpoint')];
+  }
+  return [finding('info', 'ok', 'imds', `IMDS emulation answers root, the agent's user${deps.settings.tokenGroup ? `, members of ${deps.settings.tokenGroup}` : ''} and ${allowUsers.join(', ')}`, 'none needed')];
+}
