@@ -51,14 +51,14 @@ export async function lookUpAgent(stateDir: string, trust: CheckTrust): Promise<
   const urls = [discovery.url, discovery.credentialsUrl, ...(discovery.imdsEndpoint === null || discovery.imdsEndpoint === undefined ? [] : [discovery.imdsEndpoint])];
   if (!urls.every(isLoopbackUrl)) return { problem: 'bad-url', detail: `${file} names an address that is not a literal loopback address; it is ignored` };
   if (!processAlive(discovery.pid)) return { problem: 'dead', detail: `agent.json names pid ${discovery.pid}, which is not running (the agent stopped uncleanly)` };
-  // Port squatting: the token goes only to a listener held by root or agent.json's owner (a live
-  // pid is not enough: after an unclean stop the pid may have been reused by anyone).
-  const listener = await verifyAgentListener(discovery.credentialsUrl, await discoveryOwner(stateDir), { platform: process.platform });
-  if (listener.ok === false) return { problem: 'squatted', detail: `${listener.reason}; the token was not sent` };
   const tokenRefusal = await trust(discovery.tokenFile);
   if (tokenRefusal) return { problem: 'untrusted', detail: refusalMessage(tokenRefusal) };
   const token = await readFile(discovery.tokenFile, 'utf8').then((t) => t.trim(), () => '');
   if (!token) return { problem: 'token-unreadable', detail: `cannot read the token file ${discovery.tokenFile}` };
+  // Port squatting: the token goes only to a listener held by root or agent.json's owner (a live
+  // pid is not enough: after an unclean stop the pid may have been reused by anyone).
+  const listener = await verifyAgentListener(discovery.credentialsUrl, await discoveryOwner(stateDir), { platform: process.platform });
+  if (listener.ok === false) return { problem: 'squatted', detail: `${listener.reason}; the token was not sent` };
   return { agent: { discovery, token } };
 }
 
