@@ -140,16 +140,15 @@ test('a credential_process that hangs is killed after APPSTREAM_CREDS_PROCESS_TI
   withSandbox(async (dir) => {
     const pidFile = path.join(dir, 'sleep.pid');
     const script = path.join(dir, 'hang.sh');
-    await writeFile(script, `sleep 30 &\necho $! > "${pidFile}"\nwait\n`);
-    const started = Date.now();
+    // The sleep outlasts runCli's 60 s hang guard: had the timeout not killed it, the run would
+    // end killed by the guard (no exit code) instead of exit 5.
+    await writeFile(script, `sleep 3600 &\necho $! > "${pidFile}"\nwait\n`);
     const run = await runProcessProfile(dir, await processProfile(dir, `sh "${script}"`), { APPSTREAM_CREDS_PROCESS_TIMEOUT: '1s' });
-    const elapsed = Date.now() - started;
     assertOneLineError(run, { code: 5, mentions: [PROFILE, 'did not finish within 1000 ms', 'killed'] });
-    assert.ok(elapsed < 15_000, `returned after ${elapsed} ms, well before the 30 s sleep`);
     const pid = Number((await readFile(pidFile, 'utf8')).trim());
     assert.ok(pid > 0, 'the script recorded its sleep');
     let gone = false;
-    for (let i = 0; i < 40 && !gone; i += 1) {
+    for (const end = Date.now() + 30_000; !gone && Date.now() < end; ) {
       gone = await processGone(pid);
       if (!gone) await new Promise((r) => setTimeout(r, 100));
     }
@@ -167,10 +166,8 @@ test('a credential_process that prints invalid JSON: exit 5, the output is not e
 test('a credential_process that runs this tool on the same profile is refused (exit 2), without recursing', () =>
   withSandbox(async (dir) => {
     const config = await processProfile(dir, `"${process.execPath}" "${cliPath}" credential-process`);
-    const started = Date.now();
     const run = await runProcessProfile(dir, config);
     assertOneLineError(run, { code: 2, mentions: [config, 'recursion refused'] });
-    assert.ok(Date.now() - started < 15_000);
   }));
 
 test('the same recursion through a wrapper script is stopped by the environment guard', () =>

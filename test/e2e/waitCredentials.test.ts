@@ -31,13 +31,18 @@ test('wait: no profile by the deadline -> exit 4 naming what was missing, with p
 
 test('wait: the profile appears while waiting -> exit 0', async () => {
   await withSandbox(async (dir) => {
-    const waiting = runCli(['wait', '--timeout', '30s'], { env: files(dir) });
-    await new Promise((r) => setTimeout(r, 1500));
-    const sim = await runCli(['simulate', '--dir', dir, '--rotations', '1', '--validity', '6h']);
-    assert.equal(sim.code, 0);
-    const run = await waiting;
-    assert.equal(run.code, 0, run.stderr);
-    assert.match(run.stderr, /ready after .*credentials key …/);
+    const waiting = startCli(['wait', '--timeout', '120s'], files(dir));
+    try {
+      // In order: wait reports the missing profile, then the profile is written, then wait is ready.
+      await waitFor(async () => /waiting for credentials: .*no such file/.test(waiting.output()), 60_000, () => `hang guard: no progress line: ${waiting.output()}`);
+      assert.equal(waiting.child.exitCode, null, waiting.output());
+      const sim = await runCli(['simulate', '--dir', dir, '--rotations', '1', '--validity', '6h']);
+      assert.equal(sim.code, 0);
+      assert.equal(await waiting.exited, 0, waiting.output());
+      assert.match(waiting.output(), /ready after .*credentials key …/);
+    } finally {
+      await waiting.stop('SIGKILL');
+    }
   });
 });
 
@@ -63,35 +68,30 @@ test('wait: a recursion in the profile fails at once with exit 2 rather than wai
   await withSandbox(async (dir) => {
     await mkdir(path.join(dir, '.aws'));
     await writeFile(path.join(dir, '.aws', 'config'), '[profile appstream_machine_role]\ncredential_process = appstream-creds credential-process\n');
-    const started = Date.now();
-    const run = await runCli(['wait', '--timeout', '30s'], { env: files(dir) });
+    // A deadline far past runCli's 60 s hang guard: had wait kept polling, the guard would kill it (no exit code).
+    const run = await runCli(['wait', '--timeout', '600s'], { env: files(dir) });
     assert.equal(run.code, 2, run.stderr);
     assert.match(run.stderr, /recursion refused/);
-    assert.ok(Date.now() - started < 20_000);
   });
 });
 
-test('simulate process form: credential-process follows each rotation of the credential_process source', async () => {
+test('simulate process form: credential-process runs the source each time and prints each new generation with its Expiration', async () => {
   await withSandbox(async (dir) => {
-    const sim = startCli(['simulate', '--dir', dir, '--form', 'process', '--refresh-interval', '1s', '--validity', '10s', '--rotations', '3']);
-    try {
-      const seen = new Set<string>();
-      const deadline = Date.now() + 20_000;
-      while (seen.size < 3 && Date.now() < deadline) {
-        const run = await runCli(['credential-process'], { env: files(dir) });
-        if (run.code === 0) {
-          const out = JSON.parse(run.stdout) as { Version: number; AccessKeyId: string; Expiration: string };
-          assert.equal(out.Version, 1);
-          const current = JSON.parse(await readFile(path.join(dir, 'simulator', 'current.json'), 'utf8')) as { Expiration: string };
-          assert.ok(Date.parse(out.Expiration) <= Date.parse(current.Expiration), 'Expiration comes from the source');
-          seen.add(out.AccessKeyId);
-        }
-        await new Promise((r) => setTimeout(r, 300));
-      }
-      assert.ok(seen.size >= 3, `saw ${seen.size} generations`);
-    } finally {
-      await sim.stop();
+    const seen = new Set<string>();
+    // Each `simulate --rotations 1` writes one new generation; no sampling of a running timer.
+    for (let rotation = 1; rotation <= 3; rotation += 1) {
+      const sim = await runCli(['simulate', '--dir', dir, '--form', 'process', '--validity', '10m', '--rotations', '1']);
+      assert.equal(sim.code, 0, sim.stderr);
+      const current = JSON.parse(await readFile(path.join(dir, 'simulator', 'current.json'), 'utf8')) as { AccessKeyId: string; Expiration: string };
+      const run = await runCli(['credential-process'], { env: files(dir) });
+      assert.equal(run.code, 0, run.stderr);
+      const out = JSON.parse(run.stdout) as { Version: number; AccessKeyId: string; Expiration: string };
+      assert.equal(out.Version, 1);
+      assert.equal(out.AccessKeyId, current.AccessKeyId, `rotation ${rotation}: not the generation just written`);
+      assert.equal(Date.parse(out.Expiration), Date.parse(current.Expiration), 'Expiration comes from the source');
+      seen.add(out.AccessKeyId);
     }
+    assert.equal(seen.size, 3);
   });
 });
 

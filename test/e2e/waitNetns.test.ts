@@ -5,16 +5,17 @@
  *
  * Network rules: addresses exist only inside the namespaces made here (10.213.x.y and one
  * 198.19.x.y); the root-namespace end of each veth gets no address; `--probe none`, so no
- * traffic leaves loopback. Timing: the deterministic side is asserted strictly (never ready
- * before the ENI exists, never a timeout before the deadline); upper bounds only loosely,
- * and the measured figures go out as diagnostics.
+ * traffic leaves loopback. No timing is asserted: order (waiting before the ENI exists, ready
+ * after) and outcome (exit code, message naming the deadline). That a timeout never comes
+ * before the deadline is shown on a fake clock in test/unit/waitForNetwork.test.ts; the time
+ * from the ENI to ready is a figure for `npm run bench -- waitNetnsReady` (root).
  */
 import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { cliPath, runCli, type CliRun } from '../helpers/cli.js';
+import { startCli, waitFor } from '../helpers/daemon.js';
 import { makeSandbox } from '../helpers/sandbox.js';
 import { createNetns, netnsSkipReason, type Netns } from '../helpers/netns.js';
 
@@ -27,10 +28,8 @@ let sandbox: { dir: string; cleanup: () => Promise<void> } | undefined;
 let credentialsEnv: Record<string, string> = {};
 
 /** Runs `appstream-creds wait ARGS…` inside the namespace with the sandbox's credentials. */
-async function waitIn(ns: Netns, args: string[], timeoutMs = 60_000): Promise<CliRun & { elapsedMs: number }> {
-  const started = performance.now();
-  const run = await runCli(['wait', '--probe', 'none', ...args], { prefix: ns.exec, env: credentialsEnv, timeoutMs });
-  return { ...run, elapsedMs: performance.now() - started };
+async function waitIn(ns: Netns, args: string[], timeoutMs = 60_000): Promise<CliRun> {
+  return runCli(['wait', '--probe', 'none', ...args], { prefix: ns.exec, env: credentialsEnv, timeoutMs });
 }
 
 /** A fresh namespace for one test, deleted when the test ends however it ends. */
@@ -39,8 +38,6 @@ async function freshNetns(t: TestContext): Promise<Netns> {
   t.after(() => ns.destroy());
   return ns;
 }
-
-const seconds = (ms: number): string => `${(ms / 1_000).toFixed(2)} s`;
 
 describe('wait inside a network namespace', { skip: skip ?? false }, () => {
   before(async () => {
@@ -60,13 +57,10 @@ describe('wait inside a network namespace', { skip: skip ?? false }, () => {
     await sandbox?.cleanup();
   });
 
-  test('only loopback: `wait --timeout 10s` exits 3 after about 10 s, naming the missing network', async (t) => {
+  test('only loopback: `wait --timeout 10s` exits 3 at its deadline, naming the missing network', async (t) => {
     const ns = await freshNetns(t);
     const run = await waitIn(ns, ['--timeout', '10s']);
-    t.diagnostic(`loopback only: exit ${run.code} after ${seconds(run.elapsedMs)} (budget 10 s)`);
     assert.equal(run.code, 3, run.stderr);
-    assert.ok(run.elapsedMs >= 9_500, `gave up after ${run.elapsedMs} ms, before the 10 s deadline`);
-    assert.ok(run.elapsedMs < 30_000, `took ${run.elapsedMs} ms`);
     assert.match(run.stderr, new RegExp(`appstream-creds: timed out after 10s waiting for the network: ${escape(NO_ADDRESS)}\\n`));
     assert.match(run.stderr, new RegExp(`waiting for network: ${escape(NO_ADDRESS)} \\(`), 'a progress line names the reason');
     assert.doesNotMatch(run.stderr, STACK_LINE);
@@ -74,34 +68,23 @@ describe('wait inside a network namespace', { skip: skip ?? false }, () => {
     assert.equal(run.stdout, '');
   });
 
-  test('an ENI (veth with address and default route) added 3 s in: `wait --timeout 30s` exits 0, after the add', async (t) => {
+  test('an ENI (veth with address and default route) added while `wait` waits: exit 0, ready on that ENI', async (t) => {
     const ns = await freshNetns(t);
-    let exitedAt: number | undefined;
-    const started = performance.now();
-    const running = waitIn(ns, ['--timeout', '30s']).then((run) => {
-      exitedAt = performance.now();
-      return run;
-    });
-    await sleep(3_000);
-    // The deterministic side: with only loopback, wait must still be waiting.
-    const stillWaiting = exitedAt === undefined;
-    const addStart = performance.now();
-    const eni = await ns.addEni({ address: '10.213.2.2/24', defaultVia: '10.213.2.1' });
-    const addDone = performance.now();
-    const run = await running;
-    const exitAt = exitedAt!;
-    t.diagnostic(
-      `ENI ${eni.name} added ${seconds(addStart - started)} after start (the add took ${Math.round(addDone - addStart)} ms); ` +
-        `wait exited ${exitAt - addDone < 0 ? '-' : ''}${Math.round(Math.abs(exitAt - addDone))} ms after the add completed ` +
-        `(${Math.round(exitAt - addStart)} ms after it began; target <= 2000 ms); total ${seconds(run.elapsedMs)}`,
-    );
-    assert.ok(stillWaiting, `wait exited before the ENI existed (code ${run.code}):\n${run.stderr}`);
-    assert.equal(run.code, 0, run.stderr);
-    assert.ok(exitAt >= addStart, 'wait exited before the add');
-    assert.ok(exitAt - addDone < 5_000, `ready ${Math.round(exitAt - addDone)} ms after the add`);
-    assert.match(run.stderr, new RegExp(`waiting for network: ${escape(NO_ADDRESS)}`), 'it was waiting for the network before');
-    assert.match(run.stderr, new RegExp(`ready after \\S+: ENI ${eni.name} 10\\.213\\.2\\.2; credentials key`));
-    assert.doesNotMatch(run.stderr, STACK_LINE);
+    const waiting = startCli(['wait', '--probe', 'none', '--timeout', '120s'], credentialsEnv, (argv) => ({ command: ns.exec[0]!, args: [...ns.exec.slice(1), ...argv] }));
+    try {
+      // The deterministic side: with only loopback, wait reports what it waits for and keeps waiting.
+      await waitFor(async () => new RegExp(`waiting for network: ${escape(NO_ADDRESS)}`).test(waiting.output()), 60_000, () => `hang guard: no progress line: ${waiting.output()}`);
+      assert.equal(waiting.child.exitCode, null, `wait exited before the ENI existed:\n${waiting.output()}`);
+      const eni = await ns.addEni({ address: '10.213.2.2/24', defaultVia: '10.213.2.1' });
+      const code = await Promise.race([waiting.exited, new Promise<string>((r) => setTimeout(() => r('hang guard: wait did not exit within 60 s of the ENI'), 60_000))]);
+      assert.equal(code, 0, waiting.output());
+      const out = waiting.output();
+      assert.ok(out.lastIndexOf('waiting for network') < out.indexOf('ready after'), 'waiting came before ready');
+      assert.match(out, new RegExp(`ready after \\S+: ENI ${eni.name} 10\\.213\\.2\\.2; credentials key`));
+      assert.doesNotMatch(out, STACK_LINE);
+    } finally {
+      await waiting.stop('SIGKILL');
+    }
   });
 
   test('an interface with only a 198.19.x.x address (default route via it) does not count: `wait --timeout 4s` exits 3', async (t) => {
@@ -110,9 +93,8 @@ describe('wait inside a network namespace', { skip: skip ?? false }, () => {
     const route = (await ns.ip(['route', 'show', 'default'])).stdout.trim();
     assert.match(route, new RegExp(`default via 198\\.19\\.213\\.1 dev ${eni.name}`), 'precondition: the default route goes via the management address');
     const run = await waitIn(ns, ['--timeout', '4s']);
-    t.diagnostic(`198.19-only: exit ${run.code} after ${seconds(run.elapsedMs)} (budget 4 s); ${lastLine(run.stderr)}`);
+    t.diagnostic(`198.19-only: exit ${run.code}; ${lastLine(run.stderr)}`);
     assert.equal(run.code, 3, run.stderr);
-    assert.ok(run.elapsedMs >= 3_500, `gave up after ${run.elapsedMs} ms, before the deadline`);
     assert.match(run.stderr, new RegExp(`timed out after 4s waiting for the network: ${escape(NO_ADDRESS)}`));
     assert.doesNotMatch(run.stderr, STACK_LINE);
 
@@ -136,9 +118,8 @@ describe('wait inside a network namespace', { skip: skip ?? false }, () => {
     assert.equal(byMac.code, 0, `--interface ${mac}: ${byMac.stderr}`);
 
     const missing = await waitIn(ns, ['--interface', 'nosuch0', '--timeout', '3s']);
-    t.diagnostic(`--interface nosuch0: exit ${missing.code} after ${seconds(missing.elapsedMs)}; ${lastLine(missing.stderr)}`);
+    t.diagnostic(`--interface nosuch0: exit ${missing.code}; ${lastLine(missing.stderr)}`);
     assert.equal(missing.code, 3, missing.stderr);
-    assert.ok(missing.elapsedMs >= 2_500, `gave up after ${missing.elapsedMs} ms, before the deadline`);
     assert.match(missing.stderr, /timed out after 3s waiting for the network: no interface named or with MAC nosuch0\n/);
     assert.doesNotMatch(missing.stderr, STACK_LINE);
   });
