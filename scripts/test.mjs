@@ -18,6 +18,35 @@ const findTests = (dir) =>
     return name.endsWith('.test.ts') ? [full] : [];
   });
 
+// Prerequisites first: a missing one otherwise surfaces as an obscure failure deep in a test
+// ("moto.server exited early"). Each line says what is missing and how to get it.
+function missingPrerequisites() {
+  const missing = [];
+  const [major] = process.versions.node.split('.').map(Number);
+  if (major < 20) missing.push(`Node.js >= 20 (this is ${process.version}): install a current Node.js LTS`);
+  // One interpreter start checks every module (each start costs a noticeable moment).
+  const probe = 'import importlib, sys\nfor m in sys.argv[1:]:\n    try:\n        importlib.import_module(m)\n    except Exception:\n        print(m)';
+  const modules = { 'moto.server': ['"moto[server]>=5"', "moto's STS server"], boto3: ['boto3', 'boto3 (a real client in the tests)'], awscli: ['awscli', 'the AWS CLI v1'] };
+  const python = spawnSync('python3', ['-c', probe, ...Object.keys(modules)], { encoding: 'utf8' });
+  if (python.error || python.status !== 0) {
+    missing.push('python3: install it (Debian/Ubuntu: apt-get install python3 python3-pip), then: python3 -m pip install "moto[server]>=5" boto3 awscli');
+    return missing;
+  }
+  for (const module of python.stdout.split(/\s+/).filter(Boolean)) {
+    const [pkg, what] = modules[module];
+    missing.push(`${what}: python3 cannot import ${module}; install it with: python3 -m pip install ${pkg}`);
+  }
+  const aws = spawnSync('aws', ['--version'], { encoding: 'utf8' });
+  if (aws.error) missing.push('the `aws` command (AWS CLI v1) is not on PATH: python3 -m pip install awscli, and put pip\'s bin folder on PATH');
+  return missing;
+}
+
+const missing = process.env.APPSTREAM_CREDS_SKIP_PREREQUISITES === '1' ? [] : missingPrerequisites();
+if (missing.length > 0) {
+  process.stderr.write(`npm test: missing test prerequisites (README: Development > Test prerequisites):\n${missing.map((m) => `  - ${m}`).join('\n')}\n`);
+  process.exit(1);
+}
+
 const only = process.argv.slice(2);
 const files = only.length > 0 ? only : findTests('test').sort();
 run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json']);

@@ -9,9 +9,12 @@ export const ExitCode = {
   checkFailed: 6,
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+/** `exec` follows shells when its child cannot start: 127 not found, 126 cannot be run. */
+export const ShellExitCode = { notFound: 127, cannotRun: 126 } as const;
+type ShellExitCodeValue = (typeof ShellExitCode)[keyof typeof ShellExitCode];
 
 export interface AgentErrorOptions {
-  exitCode?: ExitCodeValue;
+  exitCode?: ExitCodeValue | ShellExitCodeValue;
   /** Stable machine-readable code, used in HTTP 503 bodies and --json output. */
   code?: string;
   /** True when a later source (another home folder, another form) may still succeed. */
@@ -26,7 +29,7 @@ export interface AgentErrorOptions {
  * so it must never carry a secret value.
  */
 export class AgentError extends Error {
-  readonly exitCode: ExitCodeValue;
+  readonly exitCode: ExitCodeValue | ShellExitCodeValue;
   readonly code: string;
   readonly tryNextSource: boolean;
   readonly transient: boolean;

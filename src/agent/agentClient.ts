@@ -5,6 +5,7 @@ import { discoveryPath, type AgentDiscovery } from './contract.js';
 import type { CheckTrust } from '../trust/pathTrust.js';
 import { refusalMessage } from '../trust/checkPathTrust.js';
 import { discoveryOwner, verifyAgentListener } from './listenerOwner.js';
+import { printableField } from '../terminalText.js';
 
 export interface AgentCredentials {
   credentials: Credentials & { expiration: Date };
@@ -33,7 +34,7 @@ export function isLoopbackUrl(value: unknown): boolean {
 }
 
 /** Why agent.json was not used, for doctor; clients just fall back to the profile. */
-export type AgentLookup = { agent: RunningAgent } | { problem: 'missing' | 'untrusted' | 'dead' | 'bad-url' | 'token-unreadable' | 'squatted'; detail: string };
+export type AgentLookup = { agent: RunningAgent } | { problem: 'missing' | 'untrusted' | 'dead' | 'bad-url' | 'token-unreadable' | 'squatted'; detail: string; fix?: string };
 
 /**
  * The agent described by <state-dir>/agent.json, if it can be trusted and is alive. agent.json
@@ -53,13 +54,52 @@ export async function lookUpAgent(stateDir: string, trust: CheckTrust): Promise<
   if (!processAlive(discovery.pid)) return { problem: 'dead', detail: `agent.json names pid ${discovery.pid}, which is not running (the agent stopped uncleanly)` };
   const tokenRefusal = await trust(discovery.tokenFile);
   if (tokenRefusal) return { problem: 'untrusted', detail: refusalMessage(tokenRefusal) };
-  const token = await readFile(discovery.tokenFile, 'utf8').then((t) => t.trim(), () => '');
-  if (!token) return { problem: 'token-unreadable', detail: `cannot read the token file ${discovery.tokenFile}` };
+  const token = await readFile(discovery.tokenFile, 'utf8').then(
+    (t) => t.trim(),
+    (error: NodeJS.ErrnoException) => error,
+  );
+  if (token instanceof Error || !token) {
+    const why = token instanceof Error ? (token.code === 'EACCES' || token.code === 'EPERM' ? 'is not readable by this user' : `cannot be read (${token.code ?? token.message})`) : 'is empty';
+    return {
+      problem: 'token-unreadable',
+      detail: `the agent (pid ${discovery.pid}) is running, but its token file ${discovery.tokenFile} ${why}`,
+      fix: token ? "run as root, the agent's user or a member of the token's group (the tokenGroup setting of the agent)" : 'restart the agent so it writes a new token',
+    };
+  }
   // Port squatting: the token goes only to a listener held by root or agent.json's owner (a live
   // pid is not enough: after an unclean stop the pid may have been reused by anyone).
   const listener = await verifyAgentListener(discovery.credentialsUrl, await discoveryOwner(stateDir), { platform: process.platform });
   if (listener.ok === false) return { problem: 'squatted', detail: `${listener.reason}; the token was not sent` };
   return { agent: { discovery, token } };
+}
+
+/**
+ * Problems that mean an agent is there but this caller cannot use it; the others (missing,
+ * dead, bad-url) mean there is no agent at all.
+ */
+export const agentUnusable = (found: AgentLookup): found is Extract<AgentLookup, { problem: string }> & { problem: 'untrusted' | 'token-unreadable' } =>
+  'problem' in found && (found.problem === 'token-unreadable' || found.problem === 'untrusted');
+
+/** The agent's answer: credentials, or what it said instead (its 503 {code, message}, or no answer). */
+export type AgentAnswer = { credentials: AgentCredentials['credentials'] } | { problem: string; code: string };
+
+export async function askAgent(agent: RunningAgent, timeoutMs = 3_000): Promise<AgentAnswer> {
+  const who = `the agent (pid ${agent.discovery.pid}) at ${agent.discovery.url}`;
+  const response = await get(agent.discovery.credentialsUrl, { authorization: agent.token }, timeoutMs).catch((error: NodeJS.ErrnoException) => error);
+  if (response instanceof Error) return { problem: `${who} did not answer (${response.code ?? response.message})`, code: 'agent-no-answer' };
+  if (response.status === 200) {
+    const parsed = parseCredentials(response.body);
+    return parsed ? { credentials: parsed } : { problem: `${who} sent credentials this tool cannot read`, code: 'agent-bad-answer' };
+  }
+  let said: { code?: unknown; message?: unknown } = {};
+  try {
+    said = JSON.parse(response.body) as typeof said;
+  } catch {
+    // not JSON: the status alone is reported
+  }
+  const message = typeof said.message === 'string' ? printableField(said.message).slice(0, 300) : `HTTP ${response.status}`;
+  const code = typeof said.code === 'string' && /^[a-z-]{1,40}$/.test(said.code) ? said.code : `http-${response.status}`;
+  return { problem: `${who} says: ${message}`, code };
 }
 
 /** The running agent, or undefined ("no agent": callers read the profile directly). */
@@ -72,20 +112,22 @@ export async function findRunningAgent(stateDir: string, trust: CheckTrust): Pro
 export async function fetchFromAgent(agent: RunningAgent, timeoutMs = 3_000): Promise<AgentCredentials | undefined> {
   const response = await get(agent.discovery.credentialsUrl, { authorization: agent.token }, timeoutMs).catch(() => undefined);
   if (!response || response.status !== 200) return undefined;
+  const credentials = parseCredentials(response.body);
+  return credentials ? { discovery: agent.discovery, credentials } : undefined;
+}
+
+function parseCredentials(text: string): AgentCredentials['credentials'] | undefined {
   try {
-    const body = JSON.parse(response.body) as Record<string, unknown>;
+    const body = JSON.parse(text) as Record<string, unknown>;
     const { AccessKeyId, SecretAccessKey, Token, Expiration, AccountId, RoleArn } = body;
     if (typeof AccessKeyId !== 'string' || typeof SecretAccessKey !== 'string' || typeof Expiration !== 'string') return undefined;
     return {
-      discovery: agent.discovery,
-      credentials: {
         accessKeyId: AccessKeyId,
         secretAccessKey: SecretAccessKey,
         ...(typeof Token === 'string' && Token ? { sessionToken: Token } : {}),
         expiration: new Date(Expiration),
         ...(typeof AccountId === 'string' ? { accountId: AccountId } : {}),
         ...(typeof RoleArn === 'string' ? { roleArn: RoleArn } : {}),
-      },
     };
   } catch {
     return undefined;

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import type { CliContext } from './context.js';
 import type { ExitSlot } from './runAction.js';
 import { ExitCode } from '../errors.js';
+import { VERSION } from '../version.js';
 import { registerWait } from './commands/wait.js';
 import { registerCredentialProcess } from './commands/credentialProcess.js';
 import { registerEnv } from './commands/env.js';
@@ -21,6 +22,7 @@ function buildProgram(ctx: CliContext, slot: ExitSlot): Command {
       'Credentials for scripts on Amazon AppStream 2.0 instances: waits for the VPC network interface, ' +
         'reads and tracks the appstream_machine_role profile, and hands the credentials to local scripts.',
     )
+    .version(VERSION, '-V, --version', 'print the version and exit')
     .option('--config <file>', 'JSON settings file (flags > APPSTREAM_CREDS_* env > this file > defaults)')
     .option('--profile <name>', 'credential profile that AppStream writes (default: appstream_machine_role)')
     .option('--state-dir <dir>', "the agent's state folder (discovery file, token)")

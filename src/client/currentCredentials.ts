@@ -1,4 +1,4 @@
-import { AgentError, ExitCode } from '../errors.js';
+import { AgentError, ExitCode, isAgentError } from '../errors.js';
 import type { Settings } from '../config/settingsSchema.js';
 import type { Generation, AgentState } from '../tracker/types.js';
 import { classifyReading } from '../tracker/classifyReading.js';
@@ -6,7 +6,7 @@ import { maskKeyId, type CredentialSource } from '../credentials.js';
 import { systemClock, type Clock } from '../clock.js';
 import type { Logger } from '../log/createLogger.js';
 import type { CheckTrust } from '../trust/pathTrust.js';
-import { fetchFromAgent, findRunningAgent, type RunningAgent } from '../agent/agentClient.js';
+import { agentUnusable, askAgent, lookUpAgent, type RunningAgent } from '../agent/agentClient.js';
 
 export interface CurrentCredentialsDeps {
   /** Read when no agent answers. */
@@ -28,14 +28,34 @@ export type CurrentCredentials =
  */
 export async function currentCredentials(settings: Settings, deps: CurrentCredentialsDeps): Promise<CurrentCredentials> {
   const clock = deps.clock ?? systemClock;
-  const agent = await findRunningAgent(settings.stateDir, deps.agentTrust);
-  const fromAgent = agent ? await fetchFromAgent(agent) : undefined;
-  if (agent && fromAgent && fromAgent.credentials.expiration.getTime() > clock.now()) {
-    return { mode: 'agent', credentials: fromAgent.credentials, agent };
+  const found = await lookUpAgent(settings.stateDir, deps.agentTrust);
+  // Why an agent that is there could not be used: said when reading directly fails too.
+  let agentProblem: { problem: string; fix?: string | undefined; code: string } | undefined;
+  if (agentUnusable(found)) {
+    agentProblem = { problem: found.detail, fix: found.fix, code: found.problem === 'untrusted' ? 'agent-untrusted' : 'agent-token-unreadable' };
+  } else if ('agent' in found) {
+    const answer = await askAgent(found.agent);
+    if ('credentials' in answer) {
+      if (answer.credentials.expiration.getTime() > clock.now()) return { mode: 'agent', credentials: answer.credentials, agent: found.agent };
+      agentProblem = { problem: `the agent (pid ${found.agent.discovery.pid}) sent credentials that expired at ${answer.credentials.expiration.toISOString()}`, code: 'credentials-expired' };
+    } else {
+      agentProblem = answer;
+    }
   }
-  deps.logger?.debug({ agent: Boolean(agent) }, 'reading the profile directly');
-  const direct = await readCurrentCredentials(settings, deps);
-  return { mode: 'direct', credentials: direct.generation.credentials, state: direct.state };
+  // Reading the profile here can still help: this user may see a profile the agent does not.
+  deps.logger?.debug({ agent: 'agent' in found, problem: agentProblem?.problem }, 'reading the profile directly');
+  try {
+    const direct = await readCurrentCredentials(settings, deps);
+    if (agentProblem) deps.logger?.warn({ problem: agentProblem.problem }, 'the agent could not be used; read the profile directly');
+    return { mode: 'direct', credentials: direct.generation.credentials, state: direct.state };
+  } catch (error) {
+    if (!agentProblem || !isAgentError(error) || error.exitCode === ExitCode.usage) throw error;
+    // Both ways failed: the agent's reason comes first, since a running agent is what was meant.
+    throw new AgentError(`${agentProblem.problem}${agentProblem.fix ? ` (fix: ${agentProblem.fix})` : ''}; reading the profile directly failed too: ${error.message}`, {
+      exitCode: ExitCode.credentialsUnavailable,
+      code: agentProblem.code,
+    });
+  }
 }
 
 /**

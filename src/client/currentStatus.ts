@@ -5,7 +5,7 @@ import type { Clock } from '../clock.js';
 import { describeTracker, type InstanceReport, type StatusReport } from '../tracker/describeTracker.js';
 import { classifyReading, type Reading } from '../tracker/classifyReading.js';
 import type { CheckTrust } from '../trust/pathTrust.js';
-import { findRunningAgent, get } from '../agent/agentClient.js';
+import { agentUnusable, get, lookUpAgent } from '../agent/agentClient.js';
 import { statusUrl } from '../agent/contract.js';
 
 /**
@@ -17,13 +17,25 @@ export async function currentStatus(settings: Settings, deps: { source: Credenti
   return { status: deps.instance ? { ...status, instance: deps.instance } : status, usable };
 }
 
-async function agentOrDirectStatus(settings: Settings, deps: { source: CredentialSource; clock: Clock; agentTrust: CheckTrust }): Promise<{ status: StatusReport; usable: boolean }> {
-  const agent = await findRunningAgent(settings.stateDir, deps.agentTrust);
-  const fromAgent = agent ? await get(statusUrl(agent.discovery.url), { authorization: agent.token }, 3_000).catch(() => undefined) : undefined;
-  if (fromAgent?.status === 200) {
-    const status = JSON.parse(fromAgent.body) as StatusReport;
-    return { status, usable: Boolean(status.current) };
+/** The running agent's own report (GET /v1/status), or why an agent that is there gave none. */
+export async function agentStatus(stateDir: string, trust: CheckTrust): Promise<{ status: StatusReport } | { problem?: string }> {
+  const found = await lookUpAgent(stateDir, trust);
+  if (agentUnusable(found)) return { problem: `${found.detail}${found.fix ? ` (fix: ${found.fix})` : ''}` };
+  if (!('agent' in found)) return {};
+  const { discovery, token } = found.agent;
+  const answer = await get(statusUrl(discovery.url), { authorization: token }, 3_000).catch((error: NodeJS.ErrnoException) => error);
+  if (answer instanceof Error) return { problem: `the agent (pid ${discovery.pid}) at ${discovery.url} did not answer (${answer.code ?? answer.message})` };
+  if (answer.status !== 200) return { problem: `the agent (pid ${discovery.pid}) at ${discovery.url} answered HTTP ${answer.status} to ${statusUrl(discovery.url)}` };
+  try {
+    return { status: JSON.parse(answer.body) as StatusReport };
+  } catch {
+    return { problem: `the agent (pid ${discovery.pid}) sent a status this tool cannot read` };
   }
+}
+
+async function agentOrDirectStatus(settings: Settings, deps: { source: CredentialSource; clock: Clock; agentTrust: CheckTrust }): Promise<{ status: StatusReport; usable: boolean }> {
+  const fromAgent = await agentStatus(settings.stateDir, deps.agentTrust);
+  if ('status' in fromAgent) return { status: fromAgent.status, usable: Boolean(fromAgent.status.current) };
   let reading: Reading;
   try {
     reading = { sourced: await deps.source() };
@@ -33,5 +45,5 @@ async function agentOrDirectStatus(settings: Settings, deps: { source: Credentia
   }
   const classified = classifyReading(reading, { clock: deps.clock, timings: settings });
   const status = describeTracker(classified.view, deps.clock.now(), { profile: settings.profile, mode: 'direct' });
-  return { status, usable: Boolean(classified.current) };
+  return { status: fromAgent.problem ? { ...status, agentProblem: fromAgent.problem } : status, usable: Boolean(classified.current) };
 }

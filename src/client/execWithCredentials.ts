@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import os from 'node:os';
 import type { Settings } from '../config/settingsSchema.js';
-import { AgentError, ExitCode, usageError } from '../errors.js';
+import { AgentError, ShellExitCode, usageError } from '../errors.js';
 import { credentialVars } from './credentialVars.js';
 import type { CurrentCredentials } from './currentCredentials.js';
 
@@ -63,11 +63,13 @@ export function execWithCredentials(input: ExecInput): Promise<number> {
     const unsubscribe = FORWARDED.map((signal) => input.onSignal(signal, () => child.kill(signal)));
     child.on('error', (error: NodeJS.ErrnoException) => {
       unsubscribe.forEach((off) => off());
+      const notFound = error.code === 'ENOENT';
+      const reason = notFound ? 'command not found' : error.code === 'EACCES' ? 'permission denied (not executable?)' : (error.code ?? error.message);
       reject(
-        new AgentError(
-          error.code === 'ENOENT' ? `exec: command not found: ${file}` : `exec: cannot run ${file} (${error.code ?? error.message})`,
-          { exitCode: error.code === 'ENOENT' ? ExitCode.usage : ExitCode.runtime, code: 'exec-failed' },
-        ),
+        new AgentError(`exec: ${notFound ? `${reason}: ${file}` : `cannot run ${file}: ${reason}`}`, {
+          exitCode: notFound ? ShellExitCode.notFound : ShellExitCode.cannotRun,
+          code: 'exec-failed',
+        }),
       );
     });
     child.on('exit', (code, signal) => {

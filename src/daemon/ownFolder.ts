@@ -10,13 +10,30 @@ export interface OwnFolderRule {
 }
 
 /**
+ * A folder this user may not create is a setup mistake, not a bug: say which folder, why, and
+ * the flag or setting that picks another. Other errors pass through unchanged.
+ */
+function folderError(label: string, dir: string, error: NodeJS.ErrnoException): Error {
+  const denied = error.code === 'EACCES' || error.code === 'EPERM';
+  if (!denied && error.code !== 'EROFS') return error;
+  const why = denied ? `permission denied (${error.code}) for this user` : 'the file system is read-only';
+  const choose = label === 'state folder' ? '--state-dir DIR (setting stateDir, variable APPSTREAM_CREDS_STATE_DIR)' : 'the logDir setting (variable APPSTREAM_CREDS_LOG_DIR)';
+  return new AgentError(`cannot create the ${label} ${dir}: ${why}; run as root (as the service does), or pick a folder you own with ${choose}`, {
+    exitCode: ExitCode.usage,
+    code: 'folder-denied',
+  });
+}
+
+/**
  * Creates a folder the agent writes (state, logs) if needed, then insists it is the agent's own:
  * owned by root or the agent's user and writable by nobody else, nor any folder above it
  * (another account could otherwise plant symlinks or a fake agent.json there). Checked after
  * creating so a folder made under a hostile parent is refused too.
  */
 export async function prepareOwnFolder(label: string, dir: string, mode: number, rule: OwnFolderRule): Promise<TrustRefusal | undefined> {
-  await mkdir(dir, { recursive: true, mode });
+  await mkdir(dir, { recursive: true, mode }).catch((error: NodeJS.ErrnoException) => {
+    throw folderError(label, dir, error);
+  });
   const refusal = await rule.check(dir);
   if (refusal && rule.strict) {
     throw new AgentError(`${label} ${refusalMessage(refusal)}: serve will not write there (another account could plant files in it); fix: ${refusal.fix}, or choose another folder`, {

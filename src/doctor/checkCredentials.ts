@@ -4,6 +4,7 @@ import { maskKeyId } from '../credentials.js';
 import { formatDuration } from '../config/duration.js';
 import { classifyReading } from '../tracker/classifyReading.js';
 import type { DoctorContext, DoctorDeps } from './types.js';
+import type { StatusReport } from '../tracker/describeTracker.js';
 
 /** The profile (found, which form) and the credentials it yields (expiry, refresh). */
 export async function checkCredentials(deps: DoctorDeps, context: DoctorContext): Promise<Finding[]> {
@@ -31,6 +32,11 @@ export async function checkCredentials(deps: DoctorDeps, context: DoctorContext)
       ? finding('info', 'workspaces-profile', 'profile', `no ${settings.profile} profile; using ${sourced.profile} (the name WorkSpaces Pools writes): ${sourced.origin}`, 'none needed; pass --profile to pick one explicitly')
       : finding('info', 'ok', 'profile', `found: ${sourced.origin}`, 'none needed'),
   ];
+  // With an agent running, its judgement is the one scripts live with: report that, so doctor
+  // and status never disagree about the same credentials.
+  if (state !== 'expired') context.credentials = generation.credentials; // for the STS identity check
+  const served = await deps.agentStatus?.().catch(() => undefined);
+  if (served?.current) return [...findings, ...judgedByAgent(served, deps)];
   const remaining = generation.expiresAt - clock.now();
   const key = maskKeyId(generation.credentials.accessKeyId);
   const when = `${new Date(generation.expiresAt).toISOString()}${generation.expirySource === 'estimated' ? ' (estimated from the file time + validity)' : ''}`;
@@ -40,7 +46,6 @@ export async function checkCredentials(deps: DoctorDeps, context: DoctorContext)
     );
     return findings;
   }
-  context.credentials = generation.credentials;
   if (state === 'expiring') {
     findings.push(finding('warning', 'expiring', 'credentials', `key ${key} expires in ${formatDuration(remaining)} at ${when}`, 'expect a refresh shortly; if none comes, check the AppStream agent and the fleet role'));
   } else if (state === 'refresh-overdue') {
@@ -49,4 +54,15 @@ export async function checkCredentials(deps: DoctorDeps, context: DoctorContext)
     findings.push(finding('info', 'ok', 'credentials', `key ${key} valid for ${formatDuration(remaining)}, until ${when}`, 'none needed'));
   }
   return findings;
+}
+
+/** The credentials finding from the agent's own status report (the same one `status` prints). */
+function judgedByAgent(report: StatusReport, deps: DoctorDeps): Finding[] {
+  const c = report.current!;
+  const remaining = Date.parse(c.expiresAt) - deps.clock.now();
+  const when = `${c.expiresAt}${c.expiry === 'estimated' ? ' (estimated from the file time + the agent\'s validity)' : ''}`;
+  const by = `as the running agent serves it (generation ${c.id})`;
+  if (report.state === 'expiring') return [finding('warning', 'expiring', 'credentials', `key ${c.keyId} expires in ${formatDuration(remaining)} at ${when}, ${by}`, 'expect a refresh shortly; if none comes, check the AppStream agent and the fleet role')];
+  if (report.state === 'refresh-overdue') return [finding('warning', 'refresh-overdue', 'credentials', `no new credentials since ${report.lastRefreshAt ?? 'start'}, ${by}`, 'check that AppStream still refreshes the profile; the current keys stay valid until they expire')];
+  return [finding('info', 'ok', 'credentials', `key ${c.keyId} valid for ${formatDuration(remaining)}, until ${when}, ${by}`, 'none needed')];
 }

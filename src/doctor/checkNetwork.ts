@@ -2,6 +2,22 @@ import { finding, type Finding } from '../findings.js';
 import { eniCriteria, evaluateEni } from '../network/evaluateEni.js';
 import type { DoctorContext, DoctorDeps } from './types.js';
 
+/**
+ * What went wrong, from an SDK or network error: its name and message, then the causes under it
+ * (ECONNREFUSED, a proxy's refusal). AWS error messages carry no secret; bounded anyway.
+ */
+export function errorCause(error: unknown): string {
+  const parts: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; current instanceof Error && depth < 4; depth += 1) {
+    const code = (current as NodeJS.ErrnoException).code;
+    const text = [current.name !== 'Error' ? current.name : '', code && !current.message.includes(code) ? code : '', current.message].filter(Boolean).join(': ');
+    if (text && !parts.some((p) => p.includes(current instanceof Error ? current.message : ''))) parts.push(text);
+    current = current.cause ?? (current instanceof AggregateError ? current.errors[0] : undefined);
+  }
+  return (parts.join(' <- ') || String(error)).slice(0, 500);
+}
+
 const SKEW_ERROR_MS = 5 * 60_000; // SigV4 rejects requests more than 5 minutes off
 const SKEW_WARNING_MS = 60_000;
 
@@ -37,7 +53,7 @@ export async function checkNetwork(deps: DoctorDeps, context: DoctorContext): Pr
       const identity = await deps.identity(context.credentials);
       findings.push(finding('info', 'ok', 'sts', `GetCallerIdentity: ${identity.arn ?? 'unknown identity'}`, 'none needed'));
     } catch (error) {
-      findings.push(finding('error', 'sts-failed', 'sts', `GetCallerIdentity failed (${(error as Error).name})`, 'check the network path to STS and that the fleet role still exists and trusts appstream.amazonaws.com'));
+      findings.push(finding('error', 'sts-failed', 'sts', `GetCallerIdentity failed: ${errorCause(error)}`, 'check the network path to STS (and a proxy: HTTPS_PROXY/NO_PROXY) and that the fleet role still exists and trusts appstream.amazonaws.com'));
     }
   }
   return findings;

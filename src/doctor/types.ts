@@ -7,6 +7,7 @@ import type { ServiceStatus } from '../service/managerTypes.js';
 import type { TrustRefusal } from '../trust/checkPathTrust.js';
 import type { CheckTrust } from '../trust/pathTrust.js';
 import type { AppStreamIdentity } from '../identity/appStreamIdentity.js';
+import type { StatusReport } from '../tracker/describeTracker.js';
 
 /** Everything the checks touch, injected so each check is tested with fakes. */
 export interface DoctorDeps {
@@ -24,6 +25,8 @@ export interface DoctorDeps {
   refusals?: readonly TrustRefusal[];
   /** The ownership rule for the agent's state and log folders. */
   folderTrust?: CheckTrust;
+  /** The running agent's status report, when one answers: its judgement of the credentials wins. */
+  agentStatus?: () => Promise<StatusReport | undefined>;
   /** The caller's AppStream_* variables (see identity/appStreamIdentity.ts). */
   instance?: AppStreamIdentity;
   /** The ownership rule for agent.json and the token file (as clients apply it). */

@@ -35,10 +35,14 @@ const BAD_TTL: Refusal = { status: 400, code: 'bad-ttl', message: 'X-aws-ec2-met
 /** 503 with the reason there is nothing to serve. */
 export function unavailable(tracker: TrackerView): Refusal {
   const state = tracker.state();
+  const last = tracker.generations().at(-1);
   return {
     status: 503,
     code: state === 'expired' ? 'credentials-expired' : 'credentials-unavailable',
-    message: state === 'expired' ? 'the last credentials have expired and no new ones arrived' : `no credentials yet (state: ${state})`,
+    message:
+      state === 'expired'
+        ? `the last credentials expired${last ? ` at ${new Date(last.expiresAt).toISOString()}` : ''} and no new ones arrived`
+        : `no credentials yet (state: ${state})`,
   };
 }
 

@@ -16,6 +16,8 @@ export interface StatusReport {
   lastRefreshAt: string | null;
   refreshDueAt: string | null;
   lastError: { code: string; message: string; at: string } | null;
+  /** Direct mode with an agent running that could not be used: why (token unreadable, no answer). */
+  agentProblem?: string;
   /** Added by the `status` command: the caller's AppStream_* variables and region. */
   instance?: InstanceReport;
 }
@@ -83,6 +85,7 @@ export function renderStatus(status: StatusReport): string {
   }
   if (status.refreshDueAt) lines.push(`refresh due:  ${status.refreshDueAt}`);
   if (status.lastError) lines.push(`last error:   ${status.lastError.message}`);
+  if (status.agentProblem) lines.push(`agent:        ${status.agentProblem}`);
   if (status.instance) {
     const i = status.instance;
     lines.push(`region:       ${i.region ? `${i.region} (from ${i.regionFrom})` : 'none configured (set region, AWS_REGION or AppStream_Image_Arn)'}`);

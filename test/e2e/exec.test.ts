@@ -68,11 +68,11 @@ test('exec forwards SIGTERM to the child and returns its exit code', async () =>
   });
 });
 
-test('exec with an unknown command: exit 2 and one line', async () => {
+test('exec with an unknown command: exit 127 (as shells) and one line', async () => {
   await withSandbox(async (dir) => {
     const { env } = await simulated(dir);
     const run = await runCli(['exec', '--', 'no-such-command-xyz'], { env });
-    assert.equal(run.code, 2);
+    assert.equal(run.code, 127);
     assert.equal(run.stderr.trim(), 'appstream-creds: exec: command not found: no-such-command-xyz');
   });
 });

@@ -7,6 +7,7 @@ import { pathTrust } from '../../trust/pathTrust.js';
 import type { TrustRefusal } from '../../trust/checkPathTrust.js';
 import { runDoctor } from '../../doctor/runDoctor.js';
 import { networkReaderFor } from '../../network/readLocalNetwork.js';
+import { agentStatus } from '../../client/currentStatus.js';
 import { stsEndpointUrl, stsIdentity } from '../../network/probes.js';
 import { systemClock } from '../../clock.js';
 import { createServiceManager } from '../../service/createServiceManager.js';
@@ -53,6 +54,10 @@ export function registerDoctor(program: Command, deps: CommandDeps): void {
           },
           expectAgent: opts.agent,
           instance: commandIdentity(settings, deps),
+          agentStatus: async () => {
+            const answer = opts.agent ? await agentStatus(settings.stateDir, agentFileTrust(settings, deps)) : {};
+            return 'status' in answer ? answer.status : undefined;
+          },
           serviceStatus: () => createServiceManager(deps.ctx.platform, nodeCommandRunner, { env: deps.ctx.env }).status(),
         });
         deps.ctx.io.stdout(opts.json ? formatFindingsJson(findings) : formatFindings(findings, 'doctor'));

@@ -10,6 +10,8 @@ export function registerExec(program: Command, deps: CommandDeps): void {
     .command('exec')
     .description('run a command with the machine-role credentials in its environment')
     .argument('<command...>', 'the command and its arguments (after --)')
+    // Without --, the command's own options (ls -d) reach this tool's parser and fail there.
+    .showHelpAfterError('(put -- before the command, so its options stay its own: appstream-creds exec -- ls -d /)')
     .addHelpText(
       'after',
       '\nExamples:\n' +
@@ -18,7 +20,8 @@ export function registerExec(program: Command, deps: CommandDeps): void {
         'With the agent running, the child gets AWS_CONTAINER_CREDENTIALS_FULL_URI and\n' +
         'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE, so it follows refreshes however long it runs;\n' +
         'otherwise static AWS_* variables, valid until AWS_CREDENTIAL_EXPIRATION.\n' +
-        "The child's exit code is passed through; SIGINT/SIGTERM/SIGHUP are forwarded to it.\n",
+        "The child's exit code is passed through; SIGINT/SIGTERM/SIGHUP are forwarded to it.\n" +
+        'As in shells: 127 when the command is not found, 126 when it cannot be run.\n',
     )
     .action(
       runAction(deps.ctx, deps.slot, async (argv: string[], _opts: unknown, command: Command) => {
