@@ -32,11 +32,11 @@ export async function checkCredentials(deps: DoctorDeps, context: DoctorContext)
       ? finding('info', 'workspaces-profile', 'profile', `no ${settings.profile} profile; using ${sourced.profile} (the name WorkSpaces Pools writes): ${sourced.origin}`, 'none needed; pass --profile to pick one explicitly')
       : finding('info', 'ok', 'profile', `found: ${sourced.origin}`, 'none needed'),
   ];
-  // With an agent running, its judgement is the one scripts live with: report that, so doctor
-  // and status never disagree about the same credentials.
+  // With an agent running on the same profile, its judgement is the one scripts live with:
+  // report that, so doctor and status never disagree about the same credentials.
   if (state !== 'expired') context.credentials = generation.credentials; // for the STS identity check
   const served = await deps.agentStatus?.().catch(() => undefined);
-  if (served?.current) return [...findings, ...judgedByAgent(served, deps)];
+  if (served?.current && served.current.origin === sourced.origin) return [...findings, ...judgedByAgent(served, deps)];
   const remaining = generation.expiresAt - clock.now();
   const key = maskKeyId(generation.credentials.accessKeyId);
   const when = `${new Date(generation.expiresAt).toISOString()}${generation.expirySource === 'estimated' ? ' (estimated from the file time + validity)' : ''}`;

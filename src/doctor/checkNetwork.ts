@@ -15,7 +15,20 @@ export function errorCause(error: unknown): string {
     if (text && !parts.some((p) => p.includes(current instanceof Error ? current.message : ''))) parts.push(text);
     current = current.cause ?? (current instanceof AggregateError ? current.errors[0] : undefined);
   }
-  return (parts.join(' <- ') || String(error)).slice(0, 500);
+  return (parts.join(' <- ') || String(error)).replace(/\s+/g, ' ');
+}
+
+/**
+ * Error text with secrets masked: any piece (6+ characters) of a known secret, and any run of
+ * 40+ base64 characters (the length of a secret key). AWS error names (InvalidClientTokenId)
+ * and key ids stay readable. Bounded, one line, no control characters.
+ */
+export function maskSecrets(text: string, known: readonly string[]): string {
+  const secrets = known.filter((s) => s.length >= 6);
+  return text
+    .replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ')
+    .replace(/[A-Za-z0-9/+=]+/g, (run) => (run.length >= 40 || (run.length >= 6 && secrets.some((s) => s.includes(run))) ? '[masked]' : run))
+    .slice(0, 400);
 }
 
 const SKEW_ERROR_MS = 5 * 60_000; // SigV4 rejects requests more than 5 minutes off
@@ -53,7 +66,8 @@ export async function checkNetwork(deps: DoctorDeps, context: DoctorContext): Pr
       const identity = await deps.identity(context.credentials);
       findings.push(finding('info', 'ok', 'sts', `GetCallerIdentity: ${identity.arn ?? 'unknown identity'}`, 'none needed'));
     } catch (error) {
-      findings.push(finding('error', 'sts-failed', 'sts', `GetCallerIdentity failed: ${errorCause(error)}`, 'check the network path to STS (and a proxy: HTTPS_PROXY/NO_PROXY) and that the fleet role still exists and trusts appstream.amazonaws.com'));
+      const known = [context.credentials.secretAccessKey, context.credentials.sessionToken ?? ''];
+      findings.push(finding('error', 'sts-failed', 'sts', `GetCallerIdentity failed: ${maskSecrets(errorCause(error), known)}`, 'check the network path to STS (and a proxy: HTTPS_PROXY/NO_PROXY) and that the fleet role still exists and trusts appstream.amazonaws.com'));
     }
   }
   return findings;

@@ -204,6 +204,6 @@ test('npm test checks its prerequisites first and says what is missing and how t
     const noBoto = spawnSync(process.execPath, [path.join(repoRoot, 'scripts', 'test.mjs'), 'test/unit/none.test.ts'], { cwd: repoRoot, env: { ...cleanEnv(), PYTHONPATH: blocked }, encoding: 'utf8' });
     assert.equal(noBoto.status, 1, noBoto.stderr);
     assert.match(noBoto.stderr, /boto3 \(a real client in the tests\): python3 cannot import boto3; install it with: python3 -m pip install boto3/);
-    assert.doesNotMatch(noBoto.stderr, /moto\.server|awscli/);
+    assert.doesNotMatch(noBoto.stderr, /awscli/, 'the AWS CLI does not need boto3');
   });
 });

@@ -164,11 +164,12 @@ describe('runDoctor: clock and STS', () => {
     }
   });
 
-  test('GetCallerIdentity fails -> error sts-failed naming the error type only', async () => {
-    const failure = Object.assign(new Error(`denied for ${KEY} with secret ${'s'.repeat(40)}`), { name: 'InvalidClientTokenId' });
+  test('GetCallerIdentity fails -> error sts-failed with its cause, secret-looking values masked', async () => {
+    const cause = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' });
+    const failure = Object.assign(new Error(`denied for ${KEY} with secret ${'s'.repeat(40)}`, { cause }), { name: 'InvalidClientTokenId' });
     const findings = await runDoctor(deps({ state: await stateDir(), identity: async () => Promise.reject(failure) }));
-    const f = expectFinding(findings, 'sts', 'error', 'sts-failed', /GetCallerIdentity failed \(InvalidClientTokenId\)/);
-    assert.doesNotMatch(f.message, /s{40}/, 'the error message (which may quote request details) is not copied');
+    const f = expectFinding(findings, 'sts', 'error', 'sts-failed', new RegExp(`^GetCallerIdentity failed: InvalidClientTokenId: denied for ${KEY} with secret \\[masked\\] <- connect ECONNREFUSED 127\\.0\\.0\\.1:9$`));
+    assert.doesNotMatch(f.message, /s{40}/, 'a secret quoted in the error message is masked');
   });
 });
 
