@@ -199,7 +199,7 @@ describe('runDoctor: agent and token file', () => {
     const missing = path.join(state, 'elsewhere', 'token');
     await seedAgent(state, process.pid, 'http://127.0.0.1:9', missing);
     const findings = await runDoctor(deps({ state, expectAgent: true, tokenGroup: 'ascreaders' }));
-    const f = expectFinding(findings, 'agent', 'error', 'token-unreadable', new RegExp(`cannot read the token file ${missing.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    const f = expectFinding(findings, 'agent', 'error', 'token-unreadable', new RegExp(`its token file ${missing.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} cannot be read \\(ENOENT\\)`));
     assert.match(f.fix, /\(ascreaders\)/, 'the fix names the configured token group');
   });
 
