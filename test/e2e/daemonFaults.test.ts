@@ -55,13 +55,12 @@ const failureLines = (output: string): number => output.split('\n').filter((l) =
 async function faultCycle(t: { diagnostic(m: string): void }, e: Endpoint, agent: RunningProcess, file: string, fault: () => Promise<void>, restore: { id: string; text: string }, label: string) {
   const good = (await served(e)).json.AccessKeyId as string;
   const linesBefore = failureLines(agent.output());
-  const faultAt = Date.now();
   await fault();
   let first: Status | undefined;
-  await waitFor(async () => Boolean((first = await status(e)).lastError), 10_000, () => `${label}: no lastError in /v1/status`);
+  await waitFor(async () => Boolean((first = await status(e)).lastError), 30_000, () => `${label}: hang guard: no lastError in /v1/status`);
   const during = first!;
   assert.match(during.lastError!.code, /^[a-z][a-z-]+$/, `${label}: lastError has a code`);
-  t.diagnostic(`${label}: lastError ${during.lastError!.code} ("${during.lastError!.message}") after ${Date.now() - faultAt} ms`);
+  t.diagnostic(`${label}: lastError ${during.lastError!.code} ("${during.lastError!.message}")`);
   // Until it expires, the last good generation is served and the agent is healthy.
   const kept = await served(e);
   const healthDuring = await health(e);
@@ -71,7 +70,7 @@ async function faultCycle(t: { diagnostic(m: string): void }, e: Endpoint, agent
   assert.ok(['ready', 'refresh-overdue', 'expiring'].includes(during.state), `${label}: state ${during.state}`);
   assert.equal(during.current?.keyId, `…${good.slice(-4)}`);
 
-  await waitFor(async () => (await health(e)).status === 503, 15_000, () => `${label}: never became unhealthy`);
+  await waitFor(async () => (await health(e)).status === 503, 90_000, () => `${label}: hang guard: never became unhealthy`);
   const expiredHealth = await health(e);
   assert.deepEqual(expiredHealth.json, { state: 'expired' });
   const expired = await served(e);
@@ -84,14 +83,10 @@ async function faultCycle(t: { diagnostic(m: string): void }, e: Endpoint, agent
   assert.equal(atExpiry.current, null);
   assert.equal(atExpiry.lastError?.code, during.lastError!.code, `${label}: the fault is still reported`);
   assert.ok(Date.parse(atExpiry.lastError!.at) > Date.parse(during.lastError!.at), `${label}: the agent kept retrying (lastError.at moved on)`);
-  const polledMs = Date.now() - faultAt;
-  assert.equal(failureLines(agent.output()) - linesBefore, 1, `${label}: exactly one "credential source failed" line over ${polledMs} ms of retries`);
-  t.diagnostic(`${label}: expired after ${polledMs} ms of fault; logged once`);
+  assert.equal(failureLines(agent.output()) - linesBefore, 1, `${label}: exactly one "credential source failed" line over all the retries`);
 
-  const restoredAt = Date.now();
   await replace(file, restore.text);
-  await waitFor(async () => (await served(e)).json.AccessKeyId === restore.id, 10_000, () => `${label}: the restored generation was never served`);
-  t.diagnostic(`${label}: recovered ${Date.now() - restoredAt} ms after the restore, no restart`);
+  await waitFor(async () => (await served(e)).json.AccessKeyId === restore.id, 30_000, () => `${label}: hang guard: the restored generation was never served`);
   const recovered = await status(e);
   assert.equal((await health(e)).status, 200);
   assert.equal(recovered.lastError, null, `${label}: lastError cleared`);
@@ -102,14 +97,16 @@ test('static form: deleted, then garbage, then restored; the last good generatio
   const { dir, cleanup } = await makeSandbox();
   let stop: (() => Promise<void>) | undefined;
   try {
-    const sandbox = await startSandboxAgent({ dir, form: 'static', rotations: 1, refreshInterval: '2s', validity: '6s', agentEnv: { APPSTREAM_CREDS_LOG_LEVEL: 'debug' } });
+    // Validity 20 s: the window in which "the last good generation is kept" is checked. The
+    // fault is seen within about one refresh (2 s); 20 s leaves a loaded machine room to spare.
+    const sandbox = await startSandboxAgent({ dir, form: 'static', rotations: 1, refreshInterval: '2s', validity: '20s', agentEnv: { APPSTREAM_CREDS_LOG_LEVEL: 'debug' } });
     stop = sandbox.stop;
     const secrets = await collectSecrets(dir);
     const e: Endpoint = { url: sandbox.discovery.url, credentialsUrl: sandbox.discovery.credentialsUrl, token: sandbox.token };
     const file = sandbox.credentialsFile;
     await sandbox.simulator.exited;
 
-    // A fresh generation of our own, so each fault starts with a full 6 s of validity.
+    // A fresh generation of our own, so each fault starts with a full validity.
     const a = mint('A', secrets);
     await replace(file, staticProfile(a));
     await waitFor(async () => (await served(e)).json.AccessKeyId === a.id, 10_000, () => 'generation A never served');
@@ -167,30 +164,29 @@ test('process form: credential_process fails for a while; the last good generati
     assert.equal((await served(e)).json.AccessKeyId, p1.id);
 
     await writeFile(flag, '');
-    const failedAt = Date.now();
-    await waitFor(async () => Boolean((await status(e)).lastError), 10_000, () => `the failing credential_process was never reported: ${running.output()}`);
+    await waitFor(async () => Boolean((await status(e)).lastError), 30_000, () => `hang guard: the failing credential_process was never reported: ${running.output()}`);
     const during = await status(e);
     assert.equal(during.lastError?.code, 'process-failed');
     assert.match(during.lastError!.message, /exit 1/);
-    t.diagnostic(`credential_process failure reported after ${Date.now() - failedAt} ms: ${during.lastError!.message}`);
-    // Fail for a few more seconds (several retries); the last good generation is served all along.
-    while (Date.now() - failedAt < 5_000) {
-      const kept = await served(e);
-      assert.equal(kept.status, 200);
-      assert.equal(kept.json.AccessKeyId, p1.id);
-      assert.equal((await health(e)).status, 200);
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    const later = await status(e);
-    assert.ok(Date.parse(later.lastError!.at) > Date.parse(during.lastError!.at), 'the agent kept retrying');
+    t.diagnostic(`credential_process failure reported: ${during.lastError!.message}`);
+    // Until the agent has retried (lastError.at moves on), the last good generation is served all along.
+    await waitFor(
+      async () => {
+        const kept = await served(e);
+        assert.equal(kept.status, 200);
+        assert.equal(kept.json.AccessKeyId, p1.id);
+        assert.equal((await health(e)).status, 200);
+        return Date.parse((await status(e)).lastError!.at) > Date.parse(during.lastError!.at);
+      },
+      45_000,
+      () => 'hang guard: the agent never retried the failing credential_process',
+    );
     assert.equal(failureLines(running.output()), 1, 'the repeated, identical failure is logged once');
 
     const p2 = mint('Q', secrets);
     await emit(p2, 60_000);
     await rm(flag);
-    const restoredAt = Date.now();
-    await waitFor(async () => (await served(e)).json.AccessKeyId === p2.id, 10_000, () => `never recovered: ${running.output()}`);
-    t.diagnostic(`credential_process recovered ${Date.now() - restoredAt} ms after the fix`);
+    await waitFor(async () => (await served(e)).json.AccessKeyId === p2.id, 30_000, () => `hang guard: never recovered: ${running.output()}`);
     const recovered = await status(e);
     assert.equal(recovered.lastError, null);
     assert.equal(recovered.state, 'ready');

@@ -7,9 +7,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { logCapture } from '../helpers/logCapture.js';
 import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { watch } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CredentialRefresher, type RefresherInit } from '../../src/daemon/CredentialRefresher.js';
+import { CredentialRefresher, MAX_DEBOUNCE_MS, type RefresherInit } from '../../src/daemon/CredentialRefresher.js';
 import { Tracker } from '../../src/tracker/Tracker.js';
 import { createLogger } from '../../src/log/createLogger.js';
 import { AgentError } from '../../src/errors.js';
@@ -41,16 +42,28 @@ const settle = async (): Promise<void> => {
   for (let i = 0; i < 5; i += 1) await new Promise((r) => setImmediate(r));
 };
 
-async function waitUntil(check: () => boolean, timeoutMs: number, what: string): Promise<number> {
+/** Polls `check` until true; `timeoutMs` is a hang guard, not a figure under test. */
+async function waitUntil(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
   const started = Date.now();
   while (!check()) {
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() - started > timeoutMs) throw new Error(`hang guard: ${timeoutMs} ms passed waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
-  return Date.now() - started;
 }
 
-test('a change to a watched file triggers a re-read within moments (fs.watch; the stat poll is off)', async (t) => {
+/** Resolves once fs.watch on `dir` reports `name`: the refresher's own watcher got the same event. */
+function watchedEvent(dir: string, name: string): Promise<void> {
+  return new Promise((resolve) => {
+    const watcher = watch(dir, (_event, changed) => {
+      if (String(changed) !== name) return;
+      watcher.close();
+      // The refresher's watcher is dispatched from the same inotify read; let it run first.
+      setImmediate(resolve);
+    });
+  });
+}
+
+test('a change to a watched file triggers a re-read (fs.watch; the stat poll is off)', async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'refresher-'));
   const file = path.join(dir, 'credentials');
   let reads = 0;
@@ -72,20 +85,52 @@ test('a change to a watched file triggers a re-read within moments (fs.watch; th
     // Replacement by rename, as AppStream and most writers do it.
     await writeFile(`${file}.tmp`, 'ASIASECONDGENERATION\n');
     await rename(`${file}.tmp`, file);
-    const renameMs = await waitUntil(() => tracker.current()?.credentials.accessKeyId === 'ASIASECONDGENERATION', 5_000, 'the renamed file to be read');
+    await waitUntil(() => tracker.current()?.credentials.accessKeyId === 'ASIASECONDGENERATION', 30_000, 'the renamed file to be read');
 
     // In-place rewrite (truncate + write).
     await writeFile(file, 'ASIATHIRDGENERATION1\n');
-    const inPlaceMs = await waitUntil(() => tracker.current()?.credentials.accessKeyId === 'ASIATHIRDGENERATION1', 5_000, 'the rewritten file to be read');
-    t.diagnostic(`re-read after rename in ${renameMs} ms, after in-place rewrite in ${inPlaceMs} ms`);
-
-    // Another file in the same folder is not a reason to re-read.
-    await new Promise((r) => setTimeout(r, 200));
-    const before: number = reads;
-    await writeFile(path.join(dir, 'unrelated.txt'), 'hello');
-    await new Promise((r) => setTimeout(r, 300));
-    assert.equal(reads, before, 'a change to an unwatched file must not trigger a read');
+    await waitUntil(() => tracker.current()?.credentials.accessKeyId === 'ASIATHIRDGENERATION1', 30_000, 'the rewritten file to be read');
     assert.deepEqual(tracker.generations().map((g) => g.credentials.accessKeyId), ['ASIAFIRSTGENERATION1', 'ASIASECONDGENERATION', 'ASIATHIRDGENERATION1']);
+  } finally {
+    refresher.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a change to another file in the watched folder schedules no read; the watched file, in the same order, does', async (t) => {
+  // Timers are mocked: whether a read was scheduled is seen by running every timer, not by waiting.
+  t.mock.timers.enable({ apis: ['setTimeout', 'setInterval'] });
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'refresher-'));
+  const file = path.join(dir, 'credentials');
+  let reads = 0;
+  const source: CredentialSource = async () => {
+    reads += 1;
+    return creds((await readFile(file, 'utf8')).trim());
+  };
+  await writeFile(file, 'ASIAFIRSTGENERATION1\n');
+  const { ready } = setup({ source, files: [file], pollMs: H });
+  const { tracker, refresher } = await ready;
+  try {
+    await refresher.start();
+    assert.equal(reads, 1);
+
+    const unrelated = watchedEvent(dir, 'unrelated.txt');
+    await writeFile(path.join(dir, 'unrelated.txt'), 'hello');
+    await unrelated;
+    t.mock.timers.tick(MAX_DEBOUNCE_MS * 10);
+    await settle();
+    assert.equal(reads, 1, 'a change to an unwatched file must not schedule a read');
+
+    // The control, through the same path: the watched file's event does schedule one.
+    const watched = watchedEvent(dir, 'credentials');
+    await writeFile(`${file}.tmp`, 'ASIASECONDGENERATION\n');
+    await rename(`${file}.tmp`, file);
+    await watched;
+    t.mock.timers.tick(MAX_DEBOUNCE_MS * 10);
+    assert.equal(reads, 2, 'the watched file\'s change schedules exactly one read');
+    // The read itself is real file I/O: let it finish (setImmediate is not mocked).
+    for (let i = 0; i < 100_000 && tracker.current()?.credentials.accessKeyId !== 'ASIASECONDGENERATION'; i += 1) await new Promise((r) => setImmediate(r));
+    assert.equal(tracker.current()?.credentials.accessKeyId, 'ASIASECONDGENERATION');
   } finally {
     refresher.stop();
     await rm(dir, { recursive: true, force: true });
