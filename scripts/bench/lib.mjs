@@ -48,8 +48,8 @@ export async function sandbox() {
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
-export function startCli(args, env = {}) {
-  const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+export function startCli(args, env = {}, { stdio = ['ignore', 'ignore', 'pipe'], nodeArgs = [] } = {}) {
+  const child = spawn(process.execPath, [...nodeArgs, cli, ...args], { env: { ...process.env, ...env }, stdio });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (d) => (stderr = (stderr + d).slice(-4000)));
   return {

@@ -15,13 +15,20 @@ const scenarios = {
   exeStartup: () => import('./exeStartup.mjs').then((m) => m.run({ runs: quick ? 8 : 20, target: 'exe' })),
   bundleStartupWindows: () => import('./exeStartup.mjs').then((m) => m.run({ runs: quick ? 8 : 20, target: 'bundle' })),
   windowsNetworkReader: () => import('./windowsNetworkReader.mjs').then((m) => m.run({ runs: quick ? 5 : 10 })),
+  // Minutes of real time: only when named (`npm run bench -- soak`); see soak.mjs for the compression.
+  soak: () => import('./soak.mjs').then((m) => m.run({ durationMs: (quick ? 5 : 30) * 60_000 })),
 };
+const onlyWhenNamed = new Set(['soak']);
 
 const rows = [];
 for (const [name, runScenario] of Object.entries(scenarios)) {
-  if (only.length > 0 && !only.includes(name)) continue;
+  if (only.length > 0 ? !only.includes(name) : onlyWhenNamed.has(name)) continue;
   process.stderr.write(`bench: ${name}…\n`);
   const r = await runScenario();
+  if (r.summary) {
+    rows.push(`| ${r.scenario} | ${r.unit} | ${r.summary} | — | — | ${r.target} |`);
+    continue;
+  }
   if (r.skipped) {
     rows.push(`| ${r.scenario} | ${r.unit} | skipped: ${r.skipped} | — | — | ${r.target} |`);
     continue;
