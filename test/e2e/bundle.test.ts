@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { cp, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { cleanEnv, repoRoot } from '../helpers/cli.js';
-import { waitFor, type Discovery } from '../helpers/daemon.js';
+import { cleanEnv, repoRoot, runCli } from '../helpers/cli.js';
+import { startCli, waitFor, type Discovery } from '../helpers/daemon.js';
 import { makeSandbox } from '../helpers/sandbox.js';
 
 // Issue 4, acceptance 1: dist/ alone runs every flow. It is copied to a temp folder outside
@@ -26,22 +26,17 @@ interface Run {
   stderr: string;
 }
 
+/** The copied bundle in the background, through the scanning helper. */
 function start(args: string[], extraEnv: Record<string, string | undefined>) {
-  const child = spawn(process.execPath, [cli, ...args], { cwd: tmp, env: cleanEnv({ NODE_PATH: undefined, ...extraEnv }), stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const done = new Promise<Run>((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-  return { child, done, output: () => stdout + stderr, stop: () => (child.kill('SIGTERM'), done) };
+  const p = startCli(args, { NODE_PATH: undefined, ...extraEnv }, { cwd: tmp, script: cli });
+  let stopped: Promise<Run> | undefined;
+  const stop = (): Promise<Run> => (stopped ??= p.stop().then((code) => ({ code, stdout: p.stdout(), stderr: p.stderr() })));
+  return { child: p.child, output: p.output, stop };
 }
 
-async function run(args: string[], extraEnv: Record<string, string | undefined> = { NODE_PATH: undefined }, timeoutMs = 60_000): Promise<Run> {
-  const p = start(args, extraEnv);
-  const timer = setTimeout(() => p.child.kill('SIGKILL'), timeoutMs);
-  const result = await p.done;
-  clearTimeout(timer);
-  return result;
+/** The copied bundle, run to completion through the scanning helper. */
+function run(args: string[], extraEnv: Record<string, string | undefined> = { NODE_PATH: undefined }, timeoutMs = 60_000): Promise<Run> {
+  return runCli(args, { env: { NODE_PATH: undefined, ...extraEnv }, cwd: tmp, script: cli, timeoutMs });
 }
 
 before(async () => {
@@ -137,7 +132,7 @@ test('bundle: serve answers a client; with APPSTREAM_CREDS_LOG_DIR it writes JSO
       const result = await agent.stop();
       assert.equal(result.code, 0, agent.output());
     }
-    const { stderr } = await agent.done;
+    const { stderr } = await agent.stop();
     if (!logDir) {
       assert.match(stderr, /"msg":"agent listening"/, 'JSON lines on stderr when it is not a terminal');
       continue;

@@ -72,7 +72,7 @@ test('the AWS CLI gets the assumed role through IMDSv2 with only AWS_EC2_METADAT
 test('boto3 gets the same credentials through IMDSv2 as the container endpoint serves', async () => {
   const script = "import boto3, json; c = boto3.Session().get_credentials(); f = c.get_frozen_credentials(); print(json.dumps({'method': c.method, 'key': f.access_key, 'secret': f.secret_key, 'token': f.token}))";
   const beforeRun = await getCredentials(agent);
-  const run = await runProgram('python3', ['-c', script], baseClientEnv(sandbox.dir, { AWS_EC2_METADATA_DISABLED: undefined, AWS_EC2_METADATA_SERVICE_ENDPOINT: `${agent.discovery.url}/` }));
+  const run = await runProgram('python3', ['-c', script], baseClientEnv(sandbox.dir, { AWS_EC2_METADATA_DISABLED: undefined, AWS_EC2_METADATA_SERVICE_ENDPOINT: `${agent.discovery.url}/` }), 60_000, true);
   const afterRun = await getCredentials(agent);
   assert.equal(run.code, 0, run.stderr);
   const got = JSON.parse(run.stdout) as { method: string; key: string; secret: string; token: string };

@@ -179,7 +179,9 @@ async function hammer(t: TestContext, inPlace: boolean): Promise<void> {
     })();
     try {
       await waitFor(async () => byKey.size > 0, 15_000, () => `simulator wrote nothing: ${simulator.output()}`);
-      agent = await startSandboxAgent({ dir, form: 'static', refreshInterval: '1s', validity: '30s', simulate: false });
+      // Info level: a debug line per request would make this a test of the logger under load
+      // (its output is still scanned for secrets).
+      agent = await startSandboxAgent({ dir, form: 'static', refreshInterval: '1s', validity: '30s', simulate: false, agentEnv: { APPSTREAM_CREDS_LOG_LEVEL: 'info' } });
       // Distinct served triples, checked once the poller has seen everything it will see.
       const served = new Map<string, { key: string; secret: string; token: string }>();
       const statuses = new Map<number, number>();

@@ -1,11 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { cleanEnv, cliPath, runCli } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
 import { withSandbox } from '../helpers/sandbox.js';
-import { startSandboxAgent } from '../helpers/daemon.js';
+import { startCli, startSandboxAgent, waitFor } from '../helpers/daemon.js';
 
 async function simulated(dir: string) {
   const run = await runCli(['simulate', '--dir', dir, '--rotations', '1', '--validity', '6h']);
@@ -58,12 +57,10 @@ test('exec forwards SIGTERM to the child and returns its exit code', async () =>
   await withSandbox(async (dir) => {
     const { env } = await simulated(dir);
     const childScript = `process.on('SIGTERM', () => { process.stdout.write('child got SIGTERM'); process.exit(42); }); process.stdout.write('ready'); setInterval(() => {}, 1000);`;
-    const parent = spawn(process.execPath, [cliPath, 'exec', '--', process.execPath, '-e', childScript], { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    await new Promise<void>((resolve) => parent.stdout.setEncoding('utf8').on('data', (d: string) => ((stdout += d), stdout.includes('ready') && resolve())));
-    parent.kill('SIGTERM');
-    const code = await new Promise<number | null>((resolve) => parent.on('close', (c) => resolve(c)));
-    assert.match(stdout, /child got SIGTERM/);
+    const parent = startCli(['exec', '--', process.execPath, '-e', childScript], env);
+    await waitFor(async () => parent.stdout().includes('ready'), 15_000, () => `the child never started: ${parent.output()}`);
+    const code = await parent.stop('SIGTERM');
+    assert.match(parent.stdout(), /child got SIGTERM/);
     assert.equal(code, 42);
   });
 });

@@ -9,9 +9,12 @@ import { runProgram as runAnyProgram, type CliRun } from './cli.js';
 
 export type ProgramRun = CliRun;
 
-/** Runs a program from the repo root with cleanEnv(env): no AWS_* from the parent leaks in. */
-export const runProgram = (command: string, args: string[], env: Record<string, string | undefined> = {}, timeoutMs = 60_000): Promise<ProgramRun> =>
-  runAnyProgram(command, args, { env, timeoutMs });
+/**
+ * Runs a program from the repo root with cleanEnv(env): no AWS_* from the parent leaks in. Its
+ * output is scanned for secrets; `credentialsOnStdout` when the program prints what it got.
+ */
+export const runProgram = (command: string, args: string[], env: Record<string, string | undefined> = {}, timeoutMs = 60_000, credentialsOnStdout = false): Promise<ProgramRun> =>
+  runAnyProgram(command, args, { env, timeoutMs, credentialsOnStdout });
 
 /**
  * Variables every client run gets: the region (botocore 1.x reads only AWS_DEFAULT_REGION, the

@@ -1,7 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { cleanEnv, cliPath, repoRoot } from './cli.js';
+import { afterEach } from 'node:test';
+import { cleanEnv, cliCommand, cliPath, cliPrintsCredentials, defaultLevelView, repoRoot, scanOutput, withDebugLog } from './cli.js';
+import { collect, describeLeak, findLeak, registerFromEnv, reportLeak, runSources, takePendingLeaks, watchWhileRunning } from './leakScan.js';
 import { ROLE_ARN, stsCallerEnv } from './moto.js';
 import type { AgentDiscovery } from '../../src/agent/contract.js';
 
@@ -11,32 +13,101 @@ export interface RunningProcess {
   child: ChildProcess;
   /** Everything the process wrote so far (stdout + stderr), for log scans. */
   output(): string;
+  stdout(): string;
+  stderr(): string;
   /** Resolves with the exit code (or 128+signal) once the process has exited. */
   exited: Promise<number>;
+  /** Stops it and resolves with the exit code; rejects when its output or logs leaked a secret. */
   stop(signal?: NodeJS.Signals): Promise<number>;
 }
 
-/** Starts a CLI command (simulate, serve…) in the background. */
-export function startCli(
-  args: string[],
-  env: Record<string, string | undefined> = {},
-  /** Runs the CLI under another program (faketime, sh -c 'ulimit …; exec "$@"'). */
-  launcher?: (argv: string[]) => { command: string; args: string[] },
-): RunningProcess {
-  const argv = [process.execPath, cliPath, ...args];
-  const { command, args: launchArgs } = launcher ? launcher(argv) : { command: argv[0]!, args: argv.slice(1) };
-  const child = spawn(command, launchArgs, { cwd: repoRoot, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+/** Runs the CLI under another program (faketime, sh -c 'ulimit …; exec "$@"'). */
+export type Launcher = (argv: string[]) => { command: string; args: string[] };
+
+export interface StartOptions {
+  cwd?: string;
+  /** Another copy of the CLI (a copied or installed bundle) instead of dist/. */
+  script?: string;
+  launcher?: Launcher;
+}
+
+interface Live {
+  name: string;
+  stdout(): string;
+  stderr(): string;
+  credentialsOnStdout: boolean;
+  /** How far the per-test check has scanned (the final scan at exit reads everything). */
+  scanned: { stdout: number; stderr: number };
+  reported: boolean;
+}
+const live = new Set<Live>();
+
+/**
+ * After every test: secrets that background processes leaked, whether they exited (and nobody
+ * called stop()) or still run (what they printed since the last check).
+ */
+afterEach(async () => {
+  const problems = takePendingLeaks();
+  if (live.size > 0) await collect();
+  for (const p of live) {
+    if (p.reported) continue;
+    const overlap = 15;
+    const out = p.stdout().slice(Math.max(0, p.scanned.stdout - overlap));
+    const err = p.stderr().slice(Math.max(0, p.scanned.stderr - overlap));
+    p.scanned = { stdout: p.stdout().length, stderr: p.stderr().length };
+    const leak = findLeak(err, `stderr of ${p.name} (still running)`) ?? findLeak(out, `stdout of ${p.name} (still running)`, p.credentialsOnStdout);
+    if (leak) {
+      p.reported = true;
+      problems.push(describeLeak(leak));
+    }
+  }
+  if (problems.length > 0) throw new Error(problems.join('\n'));
+});
+
+/** Starts a CLI command (simulate, serve, exec…) in the background, scanned for secrets like runCli. */
+export function startCli(args: string[], env: Record<string, string | undefined> = {}, optionsOrLauncher: StartOptions | Launcher = {}): RunningProcess {
+  const options: StartOptions = typeof optionsOrLauncher === 'function' ? { launcher: optionsOrLauncher } : optionsOrLauncher;
+  const debug = withDebugLog(env, args);
+  const fullEnv = cleanEnv(debug.env);
+  const view = (text: string): string => (debug.forced ? defaultLevelView(text, args) : text);
+  const cwd = options.cwd ?? repoRoot;
+  const sources = runSources(args, fullEnv, cwd);
+  registerFromEnv(fullEnv);
+  const argv = [process.execPath, options.script ?? cliPath, ...args];
+  const { command, args: launchArgs } = options.launcher ? options.launcher(argv) : { command: argv[0]!, args: argv.slice(1) };
+  const child = spawn(command, launchArgs, { cwd, env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const stopWatching = watchWhileRunning(sources);
   let output = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (output += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (output += d));
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => ((output += d), (stdout += d)));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => ((output += d), (stderr += d)));
+  const me: Live = { name: `appstream-creds ${cliCommand(args) ?? ''}`.trim(), stdout: () => stdout, stderr: () => stderr, credentialsOnStdout: cliPrintsCredentials(args), scanned: { stdout: 0, stderr: 0 }, reported: false };
+  live.add(me);
+  let stopping = false;
   const exited = new Promise<number>((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1))));
+  // The full scan once it has exited (and its pipes are drained).
+  const closed = new Promise<void>((resolve) => child.on('close', () => resolve()));
+  const finalLeak = closed.then(async () => {
+    live.delete(me);
+    await stopWatching();
+    const leak = me.reported ? undefined : await scanOutput(me.name, { stdout, stderr }, sources, me.credentialsOnStdout);
+    if (leak && !stopping) reportLeak(describeLeak(leak));
+    return leak;
+  });
   return {
     child,
-    output: () => output,
+    output: () => view(output),
+    stdout: () => view(stdout),
+    stderr: () => view(stderr),
     exited,
     stop: async (signal = 'SIGTERM') => {
+      stopping = true;
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      return exited;
+      const code = await exited;
+      const leak = await finalLeak;
+      if (leak) throw new Error(describeLeak(leak));
+      return code;
     },
   };
 }

@@ -11,6 +11,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { runProgram } from './cli.js';
+import { registerSecret } from './leakScan.js';
 
 export const ACCOUNT_ID = '123456789012';
 export const MACHINE_ROLE_NAME = 'appstream-fleet-machine-role';
@@ -126,6 +127,7 @@ export async function startMoto(options: MotoOptions = {}): Promise<MotoServer> 
   }
   const result = JSON.parse(boot.stdout) as AdminCredentials & { roleArns: Record<string, string> };
   const adminCredentials = { accessKeyId: result.accessKeyId, secretAccessKey: result.secretAccessKey };
+  registerSecret(`moto admin secret (${url})`, adminCredentials.secretAccessKey);
   const server: MotoServer = {
     url,
     adminCredentials,

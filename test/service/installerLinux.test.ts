@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { cleanEnv, repoRoot } from '../helpers/cli.js';
-import { waitFor } from '../helpers/daemon.js';
+import { cleanEnv, repoRoot, runCli, runProgram } from '../helpers/cli.js';
+import { startCli, waitFor } from '../helpers/daemon.js';
 import { startMoto } from '../helpers/moto.js';
 import { withSandbox } from '../helpers/sandbox.js';
 
@@ -77,8 +77,8 @@ test('install.sh with DESTDIR lays down dist, launcher, unit and profile snippet
     // Real credentials from moto (authentication on), so the boto3 sample's call below proves them.
     const moto = await startMoto();
     t.after(() => moto.stop());
-    const simulate = spawnSync(process.execPath, [bundle, 'simulate', '--dir', sim, '--rotations', '1', '--validity', '6h', '--sts-endpoint', moto.url, '--role-arn', moto.roleArn], { cwd: work, env: cleanEnv(moto.callerEnv), encoding: 'utf8', timeout: 30_000 });
-    assert.equal(simulate.status, 0, simulate.stderr);
+    const simulate = await runCli(['simulate', '--dir', sim, '--rotations', '1', '--validity', '6h', '--sts-endpoint', moto.url, '--role-arn', moto.roleArn], { script: bundle, cwd: work, env: moto.callerEnv, timeoutMs: 30_000 });
+    assert.equal(simulate.code, 0, simulate.stderr);
     const stateDir = path.join(work, 'state');
     const serviceEnv: Record<string, string> = { ...unit.environment, APPSTREAM_CREDS_STATE_DIR: stateDir, APPSTREAM_CREDS_LOG_DIR: path.join(stateDir, 'logs'), APPSTREAM_CREDS_PORT: '0' };
     if (spawnSync('getent', ['group', 'appstream-creds']).status !== 0) {
@@ -87,20 +87,13 @@ test('install.sh with DESTDIR lays down dist, launcher, unit and profile snippet
     }
     const [node, bundleArg, ...args] = unit.execStart;
     assert.equal(node, process.execPath);
-    const agent = spawn(node!, [path.join(destdir, bundleArg!), ...args], {
-      cwd: work,
-      env: cleanEnv({ ...serviceEnv, AWS_SHARED_CREDENTIALS_FILE: path.join(sim, '.aws', 'credentials'), AWS_CONFIG_FILE: path.join(sim, '.aws', 'config') }),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let agentOutput = '';
-    agent.stdout.setEncoding('utf8').on('data', (d: string) => (agentOutput += d));
-    agent.stderr.setEncoding('utf8').on('data', (d: string) => (agentOutput += d));
-    const exited = new Promise<number | null>((resolve) => agent.on('exit', (code) => resolve(code)));
+    // Through the scanning helper: its output and the unit's log folder are checked for secrets.
+    const agent = startCli(args, { ...serviceEnv, AWS_SHARED_CREDENTIALS_FILE: path.join(sim, '.aws', 'credentials'), AWS_CONFIG_FILE: path.join(sim, '.aws', 'config') }, { cwd: work, script: path.join(destdir, bundleArg!) });
     try {
       const discoveryFile = path.join(stateDir, 'agent.json');
-      await waitFor(async () => existsSync(discoveryFile), 20_000, () => `agent never wrote ${discoveryFile}: ${agentOutput}`);
+      await waitFor(async () => existsSync(discoveryFile), 20_000, () => `agent never wrote ${discoveryFile}: ${agent.output()}`);
       const discovery = JSON.parse(readFileSync(discoveryFile, 'utf8')) as { credentialsUrl: string; tokenFile: string; url: string };
-      await waitFor(async () => (await fetch(`${discovery.url}/healthz`).catch(() => undefined))?.status === 200, 20_000, () => `agent never became ready: ${agentOutput}`);
+      await waitFor(async () => (await fetch(`${discovery.url}/healthz`).catch(() => undefined))?.status === 200, 20_000, () => `agent never became ready: ${agent.output()}`);
 
       // A client with only the container-endpoint protocol gets the simulated credentials.
       const token = readFileSync(discovery.tokenFile, 'utf8').trim();
@@ -112,19 +105,14 @@ test('install.sh with DESTDIR lays down dist, launcher, unit and profile snippet
       assert.ok(Date.parse(body.Expiration) > Date.now());
 
       // The shipped boto3 sample finds the agent through agent.json and calls STS (moto) with it.
-      const boto = spawnSync('python3', [path.join(repoRoot, 'installer/appstream/use_machine_role.py')], {
-        env: cleanEnv({ APPSTREAM_CREDS_STATE_DIR: stateDir, AWS_ENDPOINT_URL_STS: moto.url, AWS_REGION: 'us-east-1' }),
-        encoding: 'utf8',
-        timeout: 60_000,
-      });
-      assert.equal(boto.status, 0, boto.stderr);
+      const boto = await runProgram('python3', [path.join(repoRoot, 'installer/appstream/use_machine_role.py')], { env: { APPSTREAM_CREDS_STATE_DIR: stateDir, AWS_ENDPOINT_URL_STS: moto.url, AWS_REGION: 'us-east-1' } });
+      assert.equal(boto.code, 0, boto.stderr);
       assert.ok(boto.stdout.startsWith(moto.assumedRolePrefix), boto.stdout);
 
       // The unit's log folder setting takes effect.
-      await waitFor(async () => existsSync(path.join(stateDir, 'logs')) && readdirSync(path.join(stateDir, 'logs')).some((f) => f.endsWith('.log')), 10_000, () => `no log file in ${stateDir}/logs: ${agentOutput}`);
+      await waitFor(async () => existsSync(path.join(stateDir, 'logs')) && readdirSync(path.join(stateDir, 'logs')).some((f) => f.endsWith('.log')), 10_000, () => `no log file in ${stateDir}/logs: ${agent.output()}`);
     } finally {
-      agent.kill('SIGTERM');
-      await exited;
+      await agent.stop();
     }
     assert.ok(!existsSync(path.join(stateDir, 'agent.json')), 'clean shutdown removes agent.json');
 
