@@ -66,7 +66,8 @@ interface Seen {
 async function client(user: string | undefined, extra: Record<string, string> = {}): Promise<Seen> {
   const env = { BASE: agent.discovery.url, TOKEN: agent.token, ...extra };
   const command = user ? ['runuser', ['-u', user, '--', process.execPath, '-e', CLIENT]] as const : [process.execPath, ['-e', CLIENT]] as const;
-  const run = await runProgram(command[0], [...command[1]], { env, cwd: '/', timeoutMs: 120_000 });
+  // The client prints the credential bodies it got: credentials on its stdout are its product.
+  const run = await runProgram(command[0], [...command[1]], { env, cwd: '/', timeoutMs: 120_000, credentialsOnStdout: true });
   assert.equal(run.code, 0, `client as ${user ?? 'root'} failed: ${run.stderr}`);
   return JSON.parse(run.stdout) as Seen;
 }

@@ -108,7 +108,7 @@ test('env --format dotenv: sourced by dash with set -a, and read by python-doten
     const plain = 'IQoJb3JpZ2luX2VjEOr//////////wEaCXVzLWVhc3QtMSJHMEUCIQ+abc==';
     const plainOut = await printed(dir, 'dotenv', plain);
     await writeFile(path.join(dir, '.env'), plainOut);
-    const python = await runProgram('python3', ['-c', 'import json, dotenv; print(json.dumps(dotenv.dotenv_values(".env")))'], { cwd: dir });
+    const python = await runProgram('python3', ['-c', 'import json, dotenv; print(json.dumps(dotenv.dotenv_values(".env")))'], { cwd: dir, credentialsOnStdout: true });
     if (python.code !== 0 && /No module named 'dotenv'/.test(python.stderr)) return;
     assert.equal(python.code, 0, python.stderr);
     assertExact(JSON.parse(python.stdout) as Record<string, string>, plain, 'python-dotenv');

@@ -15,7 +15,8 @@
  * Every value ever seen stays known for the rest of the test file, so a generation rotated away
  * is still caught; while a process runs its sources are re-read every 100 ms.
  */
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 
 /** 'credential': a secret key or session token; 'token': the agent's auth token (never printed). */
@@ -80,7 +81,23 @@ export function forgetSandbox(dir: string): void {
   sandboxes.delete(dir);
 }
 
-const readText = (file: string): Promise<string> => readFile(file, 'utf8').catch(() => '');
+/**
+ * A small regular file's text, else ''. Tests hand processes FIFOs, sockets and huge files on
+ * purpose: opened non-blocking and checked before reading, so the scan never hangs on them.
+ */
+async function readText(file: string): Promise<string> {
+  const handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK).catch(() => undefined);
+  if (!handle) return '';
+  try {
+    const info = await handle.stat();
+    if (!info.isFile() || info.size > 1024 * 1024) return '';
+    return await handle.readFile('utf8');
+  } catch {
+    return '';
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+}
 
 /** Secret values in an AWS profile file (either kind: static keys may sit in config too). */
 async function fromProfileFile(file: string): Promise<void> {
