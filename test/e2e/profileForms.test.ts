@@ -119,6 +119,6 @@ test('control: with the profile gone the client fails and shows our one-line rea
     await rm(path.join(dir, '.aws', 'credentials'));
     const run = await capture('aws', ['sts', 'get-caller-identity'], clientEnv(dir, moto.url));
     assert.notEqual(run.code, 0, run.stdout);
-    assert.match(run.stderr, /appstream-creds: profile appstream_machine_role not found; searched .*\.aws\/credentials/);
+    assert.match(run.stderr, /appstream-creds: profile appstream_machine_role (\(nor workspaces_machine_role\) )?not found; searched .*\.aws\/credentials/);
     assert.doesNotMatch(run.stderr, /assumed-role/);
   }));

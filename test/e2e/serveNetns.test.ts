@@ -45,7 +45,8 @@ describe('serve inside a network namespace', { skip: skip ?? false }, () => {
   async function get(route: string, token?: string): Promise<Answer> {
     const discovery = JSON.parse(await readFile(path.join(stateDir, 'agent.json'), 'utf8')) as Discovery;
     const script = `fetch(${JSON.stringify(discovery.url + route)}, { headers: ${JSON.stringify(token ? { authorization: token } : {})} }).then(async (r) => process.stdout.write(JSON.stringify({ status: r.status, body: await r.json() })))`;
-    const run = await runProgram('ip', ['netns', 'exec', ns.name, process.execPath, '-e', script], { timeoutMs: GUARD_MS });
+    // It prints the body it got: credentials on its stdout are its product.
+    const run = await runProgram('ip', ['netns', 'exec', ns.name, process.execPath, '-e', script], { timeoutMs: GUARD_MS, credentialsOnStdout: true });
     assert.equal(run.code, 0, `fetch inside ${ns.name} failed: ${run.stderr}`);
     return JSON.parse(run.stdout) as Answer;
   }

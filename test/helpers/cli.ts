@@ -57,7 +57,8 @@ export function withDebugLog(env: Record<string, string | undefined> = {}, cliAr
   return { env: { APPSTREAM_CREDS_LOG_LEVEL: 'debug', ...env }, forced: true };
 }
 
-const PINO_LINE = /^\{"level":(\d+),[^\n]*"name":"appstream-creds"[^\n]*\}$/;
+/** A pino JSON line of ours, also when another program prefixes it (the AWS CLI quotes a credential_process's stderr). */
+const PINO_LINE = /\{"level":(\d+),[^\n]*"name":"appstream-creds"[^\n]*\}(\n|$)/g;
 
 /**
  * Output without the log lines the default level would not have printed: `serve` logs from info
@@ -66,13 +67,7 @@ const PINO_LINE = /^\{"level":(\d+),[^\n]*"name":"appstream-creds"[^\n]*\}$/;
 export function defaultLevelView(text: string, cliArgs: readonly string[]): string {
   if (!text.includes('"name":"appstream-creds"')) return text;
   const threshold = cliCommand(cliArgs) === 'serve' ? 30 : Infinity;
-  return text
-    .split(/(?<=\n)/)
-    .filter((line) => {
-      const match = PINO_LINE.exec(line.trimEnd());
-      return !match || Number(match[1]) >= threshold;
-    })
-    .join('');
+  return text.replace(PINO_LINE, (line: string, level: string) => (Number(level) >= threshold ? line : ''));
 }
 
 /** Runs the real CLI as a child process with a clean, explicit environment; scans it for secrets. */
