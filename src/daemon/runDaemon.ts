@@ -10,6 +10,9 @@ import type { EniVerdict, ReadNetwork } from '../network/types.js';
 import { waitForNetwork } from '../network/waitForNetwork.js';
 import { createAgentServer } from '../http/createAgentServer.js';
 import type { PeerUser } from '../http/peerUser.js';
+import { readFile } from 'node:fs/promises';
+import { listenerOwners } from '../network/procNetTcp.js';
+import { describeUid } from '../localAccounts.js';
 import { capConnections, MAX_CONNECTIONS } from '../http/capConnections.js';
 import { Tracker } from '../tracker/Tracker.js';
 import { CredentialRefresher } from './CredentialRefresher.js';
@@ -113,7 +116,7 @@ export async function runDaemon(deps: DaemonDeps): Promise<number> {
     port = await listen(server, settings.port);
   } catch (error) {
     await lock.release();
-    throw error;
+    throw await namePortHolder(error, settings.port);
   }
   const url = agentUrl(port);
   const discovery: AgentDiscovery = {
@@ -231,6 +234,19 @@ function listen(server: Server, port: number): Promise<number> {
     );
     server.listen(port, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
   });
+}
+
+/**
+ * A port in use may be a squatter waiting for clients' tokens: on Linux the error names the
+ * user holding it (from /proc/net/tcp), so the service log says who, on every restart.
+ */
+async function namePortHolder(error: unknown, port: number): Promise<unknown> {
+  if (!(error instanceof AgentError) || !/is in use/.test(error.message) || process.platform !== 'linux' || port === 0) return error;
+  const read = (file: string): Promise<string> => readFile(file, 'latin1');
+  const owners = await listenerOwners(read, port).catch(() => []);
+  if (owners.length === 0) return error;
+  const who = (await Promise.all(owners.map((uid) => describeUid(read, uid)))).join(', ');
+  return new AgentError(`port ${port} on 127.0.0.1 is held by ${who} (another agent, or a process waiting for clients' tokens: \`appstream-creds doctor\` says more); set port, or 0 for any free port`, { exitCode: error.exitCode, code: error.code });
 }
 
 /** Stops accepting, lets in-flight requests finish, then drops whatever is left. */

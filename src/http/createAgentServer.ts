@@ -11,7 +11,15 @@ import { RequestCounters } from './requestCounters.js';
 import { createMetrics } from './metrics.js';
 import { refuse } from './answers.js';
 import { agentRoutes } from './agentRoutes.js';
-import { createRouter, type Route } from './routes.js';
+import { createRouter, type Guard, type Route } from './routes.js';
+
+/** Calling-user guards for extra routes: the agent's rule, or another (a role's allowUsers). */
+export interface RouteCallers {
+  /** The agent's rule, on a route that also checks the token. */
+  withToken: Guard;
+  /** Another rule (root and the agent's user are always allowed); `unsupported` as for IMDS: refuse. */
+  forRule(rule: Omit<CallerRule, 'agentUid'>): Guard;
+}
 
 export interface AgentServerInit {
   tracker: TrackerView;
@@ -31,8 +39,12 @@ export interface AgentServerInit {
     /** Told once per refused user (a log line). */
     onRefused?: (peer: PeerIdentity) => void;
   };
-  /** More routes (e.g. per-role credentials), after the agent's own; each names its metric. */
-  routes?: readonly Route[];
+  /**
+   * More routes (e.g. per-role credentials), after the agent's own; each names its metric. As a
+   * function, it gets the calling-user guards, so a route that returns credentials checks the
+   * caller like the agent's own (one lookup per connection, shared by all of them).
+   */
+  routes?: readonly Route[] | ((callers: RouteCallers) => readonly Route[]);
 }
 
 const NOT_FOUND: Refusal = { status: 404, code: 'not-found', message: 'no such route' };
@@ -52,6 +64,14 @@ export function createAgentServer(init: AgentServerInit): http.Server {
   const allows = allowedCallers(init.callers.rule);
   const everyone = allowsEveryone(init.callers.rule);
   const onRefused = init.callers.onRefused;
+  const withToken = callers.require(allows, { unsupported: 'token', everyone, ...(onRefused ? { onRefused } : {}) });
+  const routeCallers: RouteCallers = {
+    withToken,
+    forRule: (rule) => {
+      const full: CallerRule = { ...rule, agentUid: init.callers.rule.agentUid };
+      return callers.require(allowedCallers(full), { unsupported: 'refuse', everyone: allowsEveryone(full), ...(onRefused ? { onRefused } : {}) });
+    },
+  };
   const router = createRouter({
     routes: [
       ...agentRoutes({
@@ -60,14 +80,14 @@ export function createAgentServer(init: AgentServerInit): http.Server {
         clock: init.clock,
         imds: init.imds,
         imdsTokens: new ImdsTokens(init.clock),
-        callerWithToken: callers.require(allows, { unsupported: 'token', everyone, ...(onRefused ? { onRefused } : {}) }),
+        callerWithToken: withToken,
         callerForImds: callers.require(allows, { unsupported: 'refuse', everyone, ...(onRefused ? { onRefused } : {}) }),
         roleName: init.roleName,
         profile: init.profile,
         statusExtras: init.statusExtras,
         metrics: () => registry,
       }),
-      ...(init.routes ?? []),
+      ...(typeof init.routes === 'function' ? init.routes(routeCallers) : (init.routes ?? [])),
     ],
     refuse: (res, refusal) => refuse(res, refusal),
     notFound: NOT_FOUND,

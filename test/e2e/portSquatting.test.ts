@@ -91,6 +91,12 @@ test('doctor: the port held by another user while no agent runs is an error nami
   assert.match(port9!.message, new RegExp(`port ${port} is held by uid ${squatterUser.uid} \\(${squatterUser.name}\\), while no agent runs`));
 });
 
+test('serve on the squatted port exits 1 naming the user that holds it', { skip }, async () => {
+  const run = await runCli(['serve', '--state-dir', `${sandbox.dir}/serve-state`, '--port', String(port)], { env: { ...env, APPSTREAM_CREDS_STATE_DIR: undefined } });
+  assert.equal(run.code, 1, run.stderr);
+  assert.match(run.stderr, new RegExp(`port ${port} on 127\\.0\\.0\\.1 is held by uid ${squatterUser.uid} \\(${squatterUser.name}\\)`));
+});
+
 test('clients: with agent.json naming a live pid and the squatted port, the token is not sent and the profile is read directly', { skip }, async () => {
   const stateDir = env.APPSTREAM_CREDS_STATE_DIR!;
   await mkdir(stateDir, { recursive: true, mode: 0o755 });

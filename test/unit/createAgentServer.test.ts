@@ -415,3 +415,32 @@ test('caller check: one lookup per connection (keep-alive requests reuse it), no
     await open.close();
   }
 });
+
+test('extra routes get the calling-user guards: a per-role rule admits its own users and refuses the rest', async () => {
+  const clock = createFakeClock(START);
+  const tracker = new Tracker({ clock, networkReady: true, timings: TEST_TIMINGS });
+  let peer: PeerIdentity = { kind: 'user', uid: 1700, name: 'carol', gids: [] };
+  const server = createAgentServer({
+    tracker,
+    token: 'x'.repeat(64),
+    clock,
+    imds: false,
+    profile: 'appstream_machine_role',
+    roleName: () => 'r',
+    callers: { peerUser: async () => peer, rule: { agentUid: 999, allowUsers: [] } },
+    routes: (callers) => [{ methods: ['GET'], path: '/v1/roles/reports/credentials', guards: [callers.forRule({ allowUsers: ['carol'] })], handler: (_req, res) => (res.end('ok'), 200), metricName: 'role-credentials' }],
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  try {
+    const get = () => rawRequest(`${base}/v1/roles/reports/credentials`, { headers: { host: new URL(base).host } });
+    assert.equal((await get()).status, 200, 'carol is in the role rule');
+    peer = { kind: 'user', uid: 1800, name: 'dave', gids: [] };
+    assert.equal((await get()).status, 403, 'dave is not');
+    peer = { kind: 'user', uid: 999, gids: [] };
+    assert.equal((await get()).status, 200, 'the agent user always is');
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+});
