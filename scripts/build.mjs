@@ -5,7 +5,7 @@
 import { build } from 'esbuild';
 import { chmod, copyFile, mkdir, rename, rm } from 'node:fs/promises';
 
-const LAZY = ['@aws-sdk/client-sts', 'systeminformation', 'pino', 'pino-roll', 'pino-pretty', 'prom-client', 'xml-crypto', '@xmldom/xmldom'];
+const LAZY = ['https-proxy-agent', 'http-proxy-agent', '@aws-sdk/client-sts', 'systeminformation', 'pino', 'pino-roll', 'pino-pretty', 'prom-client', 'xml-crypto', '@xmldom/xmldom'];
 const vendorFile = (name) => `vendor/${name.replace(/^@/, '').replace(/\//g, '-')}.cjs`;
 
 const common = { supported: { 'dynamic-import': false }, bundle: true, platform: 'node', target: 'node20', format: 'cjs', minify: process.env.BUILD_NO_MINIFY !== '1', legalComments: 'none', logLevel: 'warning' };

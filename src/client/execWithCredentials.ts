@@ -33,10 +33,28 @@ export function childEnvironment(input: Pick<ExecInput, 'settings' | 'env' | 'cu
     for (const name of STATIC_VARS) delete env[name];
     env.AWS_CONTAINER_CREDENTIALS_FULL_URI = current.agent.discovery.credentialsUrl;
     env.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE = current.agent.discovery.tokenFile;
+    // Tools that only know IMDS reach the agent's emulation through this (never 169.254.169.254).
+    if (current.agent.discovery.imdsEndpoint) env.AWS_EC2_METADATA_SERVICE_ENDPOINT = current.agent.discovery.imdsEndpoint;
+    Object.assign(env, loopbackBypassesProxy(env));
   } else {
     Object.assign(env, credentialVars(current.credentials));
   }
   return withRegion(env, settings.region);
+}
+
+/**
+ * NO_PROXY and no_proxy extended (never replaced) with 127.0.0.1 and localhost, so an SDK behind
+ * an HTTP proxy fetches credentials from the agent directly: botocore's IMDS fetcher, for one,
+ * sends even loopback requests to HTTP_PROXY otherwise.
+ */
+export function loopbackBypassesProxy(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  const extend = (value: string | undefined): string => {
+    const entries = (value ?? '').split(',').map((e) => e.trim()).filter(Boolean);
+    for (const needed of ['127.0.0.1', 'localhost']) if (!entries.includes(needed)) entries.push(needed);
+    return entries.join(',');
+  };
+  // Both spellings, each keeping what it had: tools differ in which one they read.
+  return { NO_PROXY: extend(env.NO_PROXY ?? env.no_proxy), no_proxy: extend(env.no_proxy ?? env.NO_PROXY) };
 }
 
 /**

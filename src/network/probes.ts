@@ -1,4 +1,8 @@
 import net from 'node:net';
+import { describeProxy, proxyAgentFor, proxyFor, proxyVariables, sdkProxyOptions } from './proxy.js';
+
+/** The caller's environment, for HTTPS_PROXY / HTTP_PROXY / NO_PROXY. */
+type Env = Readonly<Record<string, string | undefined>>;
 import type { Credentials } from '../credentials.js';
 
 export interface ProbeResult {
@@ -14,18 +18,37 @@ export function stsEndpointUrl(region: string | undefined, endpoint: string | un
   return new URL(`https://sts.${r}.${domain}`);
 }
 
-export function tcpProbe(url: URL, timeoutMs: number): Promise<ProbeResult> {
-  const port = Number(url.port || (url.protocol === 'http:' ? 80 : 443));
-  const host = url.hostname.replace(/^\[|\]$/g, '');
+/** TCP connect to the STS endpoint, or to the proxy that requests to it go through. */
+export function tcpProbe(url: URL, timeoutMs: number, env: Env = {}): Promise<ProbeResult> {
+  const proxy = proxyFor(url, proxyVariables(env));
+  const target = proxy ? new URL(proxy) : url;
+  const port = Number(target.port || (target.protocol === 'https:' ? 443 : 80));
+  const host = target.hostname.replace(/^\[|\]$/g, '');
+  const via = proxy ? ` (the proxy ${describeProxy(proxy)} for ${url.host})` : '';
   return new Promise((resolve) => {
     const socket = net.connect({ host, port });
     const finish = (result: ProbeResult): void => {
       socket.destroy();
       resolve(result);
     };
-    socket.setTimeout(timeoutMs, () => finish({ ok: false, detail: `no TCP answer from ${host}:${port} within ${timeoutMs} ms` }));
-    socket.once('connect', () => finish({ ok: true, detail: `TCP connect to ${host}:${port} succeeded` }));
-    socket.once('error', (error: NodeJS.ErrnoException) => finish({ ok: false, detail: `TCP connect to ${host}:${port} failed (${error.code ?? error.message})` }));
+    socket.setTimeout(timeoutMs, () => finish({ ok: false, detail: `no TCP answer from ${host}:${port}${via} within ${timeoutMs} ms` }));
+    socket.once('connect', () => finish({ ok: true, detail: `TCP connect to ${host}:${port}${via} succeeded` }));
+    socket.once('error', (error: NodeJS.ErrnoException) => finish({ ok: false, detail: `TCP connect to ${host}:${port}${via} failed (${error.code ?? error.message})` }));
+  });
+}
+
+/** The Date header of any answer from `url` (through the proxy when one applies), for clock skew. */
+export async function responseDate(url: URL, timeoutMs: number, env: Env = {}): Promise<Date | undefined> {
+  const agent = (await proxyAgentFor(url, env))?.agent;
+  const client = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
+  return new Promise((resolve, reject) => {
+    const req = client.get(url, { timeout: timeoutMs, ...(agent ? { agent } : {}) }, (res) => {
+      res.resume();
+      const date = res.headers.date;
+      resolve(date ? new Date(date) : undefined);
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    req.on('error', reject);
   });
 }
 
@@ -36,11 +59,12 @@ export interface Identity {
 }
 
 /** GetCallerIdentity with the given credentials; the SDK is loaded only when this runs. */
-export async function stsIdentity(credentials: Credentials, region: string | undefined, endpoint: string | undefined, timeoutMs: number): Promise<Identity> {
+export async function stsIdentity(credentials: Credentials, region: string | undefined, endpoint: string | undefined, timeoutMs: number, env: Env = {}): Promise<Identity> {
   const { STSClient, GetCallerIdentityCommand } = await import('@aws-sdk/client-sts');
   const client = new STSClient({
     region: region ?? 'us-east-1',
     ...(endpoint ? { endpoint } : {}),
+    ...(await sdkProxyOptions(stsEndpointUrl(region, endpoint), env)),
     credentials: {
       accessKeyId: credentials.accessKeyId,
       secretAccessKey: credentials.secretAccessKey,
@@ -56,11 +80,12 @@ export async function stsIdentity(credentials: Credentials, region: string | und
   }
 }
 
-export async function stsProbe(credentials: Credentials, region: string | undefined, endpoint: string | undefined, timeoutMs: number): Promise<ProbeResult> {
+export async function stsProbe(credentials: Credentials, region: string | undefined, endpoint: string | undefined, timeoutMs: number, env: Env = {}): Promise<ProbeResult> {
   try {
-    const identity = await stsIdentity(credentials, region, endpoint, timeoutMs);
+    const identity = await stsIdentity(credentials, region, endpoint, timeoutMs, env);
     return { ok: true, detail: `STS GetCallerIdentity: ${identity.arn ?? 'unknown identity'}` };
   } catch (error) {
-    return { ok: false, detail: `STS GetCallerIdentity failed (${(error as Error).name}: ${(error as Error).message})` };
+    const proxy = proxyFor(stsEndpointUrl(region, endpoint), proxyVariables(env));
+    return { ok: false, detail: `STS GetCallerIdentity failed (${(error as Error).name}: ${(error as Error).message})${proxy ? ` through the proxy ${describeProxy(proxy)}` : ''}` };
   }
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { AgentError } from '../errors.js';
+import { sdkProxyOptions } from '../network/proxy.js';
 
 export interface MintedCredentials {
   AccessKeyId: string;
@@ -35,6 +36,8 @@ export interface StsMintInit {
    * a placeholder key signs: only an STS that skips signature checks accepts it.
    */
   caller?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** The caller's environment, for HTTPS_PROXY / HTTP_PROXY / NO_PROXY. */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 const PLACEHOLDER_CALLER = { accessKeyId: 'AKIASIMULATORCALLER0', secretAccessKey: 'simulator-caller-not-secret' };
@@ -45,6 +48,7 @@ export async function mintStsCredentials(init: StsMintInit, expiresAt: Date): Pr
   const client = new STSClient({
     region: init.region,
     endpoint: init.endpoint,
+    ...(await sdkProxyOptions(new URL(init.endpoint), init.env ?? {})),
     credentials: init.caller ?? PLACEHOLDER_CALLER,
     maxAttempts: 2,
   });

@@ -18,6 +18,8 @@ export interface WaitForReadyInit {
   source: CredentialSource;
   onProgress: (stage: string, reason: string, elapsedMs: number) => void;
   signal?: AbortSignal;
+  /** The caller's environment, for the probe's HTTPS_PROXY / HTTP_PROXY / NO_PROXY. */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 export interface ReadyReport {
@@ -104,7 +106,7 @@ export async function waitForReady(init: WaitForReadyInit): Promise<ReadyReport>
       maxDelayMs: 2_000,
       attempt: async () => {
         const remaining = Math.max(500, Math.min(5_000, deadline - clock.now()));
-        probe = settings.probe === 'tcp' ? await tcpProbe(url, remaining) : await stsProbe(sourced.credentials, settings.region, settings.stsEndpoint, remaining);
+        probe = settings.probe === 'tcp' ? await tcpProbe(url, remaining, init.env) : await stsProbe(sourced.credentials, settings.region, settings.stsEndpoint, remaining, init.env);
         return probe.ok ? probe : undefined;
       },
       onWait: (elapsed) => init.onProgress(`the ${settings.probe} probe`, probe?.detail ?? 'not run yet', elapsed),

@@ -8,7 +8,7 @@ import type { TrustRefusal } from '../../trust/checkPathTrust.js';
 import { runDoctor } from '../../doctor/runDoctor.js';
 import { networkReaderFor } from '../../network/readLocalNetwork.js';
 import { agentStatus } from '../../client/currentStatus.js';
-import { stsEndpointUrl, stsIdentity } from '../../network/probes.js';
+import { responseDate, stsEndpointUrl, stsIdentity } from '../../network/probes.js';
 import { systemClock } from '../../clock.js';
 import { createServiceManager } from '../../service/createServiceManager.js';
 import { nodeCommandRunner } from '../../service/nodeCommandRunner.js';
@@ -45,13 +45,8 @@ export function registerDoctor(program: Command, deps: CommandDeps): void {
           agentTrust: agentFileTrust(settings, deps),
           folderTrust: pathTrust(deps.ctx.platform, agentPolicy(settings, deps.ctx), windowsAclReader(deps.ctx.platform)),
           readNetwork: networkReaderFor(deps.ctx.platform),
-          identity: (credentials) => stsIdentity(credentials, settings.region, settings.stsEndpoint, 5_000),
-          stsDate: async () => {
-            const response = await fetch(sts, { method: 'GET', signal: AbortSignal.timeout(5_000) });
-            await response.body?.cancel();
-            const date = response.headers.get('date');
-            return date ? new Date(date) : undefined;
-          },
+          identity: (credentials) => stsIdentity(credentials, settings.region, settings.stsEndpoint, 5_000, deps.ctx.env),
+          stsDate: () => responseDate(sts, 5_000, deps.ctx.env),
           expectAgent: opts.agent,
           instance: commandIdentity(settings, deps),
           agentStatus: async () => {

@@ -91,7 +91,7 @@ export function registerSimulate(program: Command, deps: CommandDeps): void {
           mint: (expiresAt, generation) =>
             opts.stsEndpoint && opts.roleArn
               ? mintStsCredentials(
-                  { endpoint: opts.stsEndpoint, roleArn: opts.roleArn, region, sessionName: `appstream-sim-${generation}`, caller, durationSeconds: Math.max(900, Math.ceil(validityMs / 1000)) },
+                  { endpoint: opts.stsEndpoint, roleArn: opts.roleArn, region, sessionName: `appstream-sim-${generation}`, caller, env: deps.ctx.env, durationSeconds: Math.max(900, Math.ceil(validityMs / 1000)) },
                   expiresAt,
                 )
               : Promise.resolve(mintFakeCredentials(expiresAt)),

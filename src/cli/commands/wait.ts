@@ -48,6 +48,7 @@ export function registerWait(program: Command, deps: CommandDeps): void {
             source: commandSource(settings, deps).resolve,
             onProgress: progressPrinter(deps.ctx.io),
             signal: controller.signal,
+            env: deps.ctx.env,
           });
           const { eni, sourced, probe } = report;
           if (opts.json) {
