@@ -40,14 +40,15 @@ after(async () => {
 const containerEnv = (mode: TokenMode): Record<string, string | undefined> =>
   baseClientEnv(sandbox.dir, { ...containerVars(agent, mode), AWS_EC2_METADATA_DISABLED: 'true' });
 
-/** Key ids the agent served around a client run (a rotation may land in between). */
-async function servedKeyIds<T>(run: () => Promise<T>): Promise<{ result: T; keys: Set<string> }> {
+/** What the agent served around a client run, by key id (a rotation may land in between). */
+async function servedKeyIds<T>(run: () => Promise<T>): Promise<{ result: T; keys: Set<string>; served: Map<string, Record<string, string>> }> {
   const beforeRun = await getCredentials(agent);
   const result = await run();
   const afterRun = await getCredentials(agent);
   assert.equal(beforeRun.status, 200);
   assert.equal(afterRun.status, 200);
-  return { result, keys: new Set([beforeRun.body.AccessKeyId!, afterRun.body.AccessKeyId!]) };
+  const served = new Map([beforeRun.body, afterRun.body].map((body) => [body.AccessKeyId!, body]));
+  return { result, keys: new Set(served.keys()), served };
 }
 
 for (const mode of ['token', 'token-file'] as const) {
@@ -109,17 +110,16 @@ test('appstream-creds exec gives the child the endpoint variables (agent mode) a
 test('credential-process --state-dir answers from the running agent (Version 1 JSON of a generation the agent served)', async () => {
   // The profile files are not reachable here, so only the agent can have answered.
   const env = baseClientEnv(sandbox.dir);
-  const { result: run, keys } = await servedKeyIds(() => runCli(['credential-process', '--state-dir', agent.stateDir], { env }));
+  const { result: run, keys, served } = await servedKeyIds(() => runCli(['credential-process', '--state-dir', agent.stateDir], { env }));
   assert.equal(run.code, 0, run.stderr);
   const out = JSON.parse(run.stdout) as Record<string, unknown>;
   assert.equal(out.Version, 1);
-  assert.ok(keys.has(out.AccessKeyId as string), `credential-process printed ${String(out.AccessKeyId)}, the agent served ${[...keys].join(', ')}`);
-  const served = await getCredentials(agent);
-  if (served.body.AccessKeyId === out.AccessKeyId) {
-    assert.equal(out.SecretAccessKey, served.body.SecretAccessKey);
-    assert.equal(out.SessionToken, served.body.Token);
-    assert.equal(out.Expiration, served.body.Expiration);
-  }
+  // Whichever generation it printed (a rotation may land during the run), it printed that one whole.
+  const same = served.get(out.AccessKeyId as string);
+  assert.ok(same, `credential-process printed ${String(out.AccessKeyId)}, the agent served ${[...keys].join(', ')}`);
+  assert.equal(out.SecretAccessKey, same.SecretAccessKey, 'secret of the same generation');
+  assert.equal(out.SessionToken, same.Token, 'session token of the same generation');
+  assert.equal(out.Expiration, same.Expiration, 'Expiration of the same generation');
   assert.ok(Date.parse(out.Expiration as string) > Date.now());
 
   // Without an agent in that state dir the same command has nothing to read: exit 5, no JSON.

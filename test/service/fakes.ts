@@ -20,8 +20,23 @@ export class RecordingRunner implements CommandRunner {
     return { code: answer.code ?? 0, stdout: answer.stdout ?? '', stderr: answer.stderr ?? '' };
   }
 
-  lines(): string[] {
-    return this.calls.map(({ command, args }) => [command, ...args].join(' '));
+  /** Every call as its argv, command first: one argument stays one element, spaces and all. */
+  argvs(): string[][] {
+    return this.calls.map(({ command, args }) => [command, ...args]);
+  }
+
+  /** Position of the call with exactly this argv (same arguments, same split), or -1. */
+  indexOf(argv: readonly string[]): number {
+    return this.calls.findIndex(({ command, args }) => args.length + 1 === argv.length && [command, ...args].every((word, i) => word === argv[i]));
+  }
+
+  has(argv: readonly string[]): boolean {
+    return this.indexOf(argv) >= 0;
+  }
+
+  /** For failure messages: one call per line, each argument JSON-quoted so its bounds show. */
+  describe(): string {
+    return this.argvs().map((argv) => argv.map((word) => JSON.stringify(word)).join(' ')).join('\n');
   }
 
   clear(): void {

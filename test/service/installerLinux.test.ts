@@ -81,9 +81,22 @@ test('install.sh with DESTDIR lays down dist, launcher, unit and profile snippet
     assert.equal(simulate.code, 0, simulate.stderr);
     const stateDir = path.join(work, 'state');
     const serviceEnv: Record<string, string> = { ...unit.environment, APPSTREAM_CREDS_STATE_DIR: stateDir, APPSTREAM_CREDS_LOG_DIR: path.join(stateDir, 'logs'), APPSTREAM_CREDS_PORT: '0' };
-    if (spawnSync('getent', ['group', 'appstream-creds']).status !== 0) {
-      t.diagnostic('group appstream-creds does not exist on this host; serving without APPSTREAM_CREDS_TOKEN_GROUP');
-      delete serviceEnv.APPSTREAM_CREDS_TOKEN_GROUP;
+    // The unit names a token group. Serve with a real group either way: the unit's own when this
+    // host has it, else (as root) a group made for this test; without root the path is skipped, loudly.
+    let tokenGroup = serviceEnv.APPSTREAM_CREDS_TOKEN_GROUP;
+    if (tokenGroup && spawnSync('getent', ['group', tokenGroup]).status !== 0) {
+      if (process.getuid?.() === 0) {
+        const made = `proofb${process.pid}tg`;
+        const add = spawnSync('groupadd', [made], { encoding: 'utf8' });
+        assert.equal(add.status, 0, `groupadd ${made}: ${add.stderr}`);
+        t.after(() => void spawnSync('groupdel', [made]));
+        t.diagnostic(`group ${tokenGroup} does not exist on this host; serving with a group made for the test, ${made}`);
+        tokenGroup = serviceEnv.APPSTREAM_CREDS_TOKEN_GROUP = made;
+      } else {
+        t.skip(`the token-group path needs the group ${tokenGroup} or root to create one; served without APPSTREAM_CREDS_TOKEN_GROUP`);
+        delete serviceEnv.APPSTREAM_CREDS_TOKEN_GROUP;
+        tokenGroup = undefined;
+      }
     }
     const [node, bundleArg, ...args] = unit.execStart;
     assert.equal(node, process.execPath);
@@ -94,6 +107,14 @@ test('install.sh with DESTDIR lays down dist, launcher, unit and profile snippet
       await waitFor(async () => existsSync(discoveryFile), 20_000, () => `agent never wrote ${discoveryFile}: ${agent.output()}`);
       const discovery = JSON.parse(readFileSync(discoveryFile, 'utf8')) as { credentialsUrl: string; tokenFile: string; url: string };
       await waitFor(async () => (await fetch(`${discovery.url}/healthz`).catch(() => undefined))?.status === 200, 20_000, () => `agent never became ready: ${agent.output()}`);
+
+      if (tokenGroup) {
+        // The token group took effect: the token file is 0640 and owned by that group.
+        const gid = Number(spawnSync('getent', ['group', tokenGroup], { encoding: 'utf8' }).stdout.split(':')[2]);
+        const info = statSync(discovery.tokenFile);
+        assert.equal(info.mode & 0o777, 0o640, `token file mode ${(info.mode & 0o777).toString(8)}`);
+        assert.equal(info.gid, gid, `token file group ${info.gid}, expected ${tokenGroup} (${gid})`);
+      }
 
       // A client with only the container-endpoint protocol gets the simulated credentials.
       const token = readFileSync(discovery.tokenFile, 'utf8').trim();

@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { renderWinswXml } from '../../src/service/winswXml.js';
 import { repoRoot } from '../helpers/cli.js';
+import { dotnetUserStrings } from '../helpers/dotnetUserStrings.js';
 
 /** Script text without comments and string literals, so keywords inside them do not count. */
 function code(text: string): string {
@@ -50,17 +51,26 @@ test('install.ps1 copies dist and calls `service install` with every parameter',
 const winsw = path.join(repoRoot, 'node_modules', 'node-windows', 'bin', 'winsw', 'winsw.exe');
 
 test('the WinSW shipped in node-windows knows every command and XML element we use', { skip: existsSync(winsw) ? undefined : 'node-windows is not installed (npm ci)' }, () => {
-  const exe = readFileSync(winsw);
-  assert.equal(exe.subarray(0, 2).toString('latin1'), 'MZ', 'a Windows executable');
-  const strings = [exe.toString('utf16le'), exe.subarray(1).toString('utf16le'), exe.toString('latin1')].join('\n');
-  assert.ok(strings.includes('WinSW'), 'it is WinSW');
+  // Exact string literals of the assembly (its .NET #US heap), not a byte search: "id" or "log"
+  // occur in any binary, but as a whole literal only in code that reads them.
+  const literals = dotnetUserStrings(readFileSync(winsw));
+  assert.ok(literals.has("- 'restart!'  - self-restart (can be called from child processes)"), 'it is WinSW (1.x usage text)');
   for (const command of ['install', 'uninstall', 'start', 'stop', 'status', 'NonExistent', 'Started', 'Stopped']) {
-    assert.ok(strings.includes(command), `WinSW knows ${command}`);
+    assert.ok(literals.has(command), `WinSW knows the command/answer ${command}`);
   }
   const xml = renderWinswXml({ id: 'x', name: 'x', description: 'x', executable: 'node.exe', args: ['serve'], env: [['A', 'b']], workingDirectory: 'C:\\x', logPath: 'C:\\x', logSizeKb: 1, logKeepFiles: 1 });
   const elements = new Set([...xml.matchAll(/<([a-zA-Z]+)[\s/>]/g)].map((m) => m[1]!));
-  for (const element of elements) assert.ok(strings.includes(element), `WinSW 1.x reads <${element}>`);
-  assert.ok(strings.includes('roll-by-size') && strings.includes('restart'), 'log mode and failure action are known values');
+  elements.delete('service'); // the document element: loaded, never named
+  assert.ok(elements.size >= 15, `the rendered XML has ${elements.size} elements`);
+  // WinSW 1.x reads an element by its name or by an XPath `//name`.
+  for (const element of elements) assert.ok(literals.has(element) || literals.has(`//${element}`), `WinSW 1.x reads <${element}>`);
+  for (const attribute of new Set([...xml.matchAll(/\s([a-zA-Z]+)="/g)].map((m) => m[1]!))) {
+    if (attribute === 'version' || attribute === 'encoding') continue; // the XML declaration's
+    assert.ok(literals.has(attribute), `WinSW 1.x reads the attribute ${attribute}`);
+  }
+  for (const value of ['roll-by-size', 'restart', 'sec', 'hour']) assert.ok(literals.has(value), `WinSW 1.x knows the value ${value}`);
+  // The control: an element only later WinSW versions read is not among these literals.
+  assert.ok(!literals.has('prestart') && !literals.has('//prestart'), 'WinSW 1.x has no <prestart> (2.x+): the check can tell');
 });
 
 test('the build ships WinSW in dist/winsw/ for install.ps1 to copy', () => {

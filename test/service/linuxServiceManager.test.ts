@@ -88,18 +88,19 @@ test('linux install: user and group, state folders, unit, launcher, link, daemon
     const host = await hostWithBundle(root);
     const outcome = await live(host).install(config());
     assert.equal(outcome.action, 'installed');
-    const lines = host.runner.lines();
+    const runner = host.runner;
+    const useradd = ['useradd', '--system', '--gid', 'appstream-creds', '--home-dir', STATE, '--no-create-home', '--shell', '/sbin/nologin', '--comment', 'AppStream credential agent', 'appstream-creds'];
     for (const expected of [
-      'groupadd --system appstream-creds',
-      `useradd --system --gid appstream-creds --home-dir ${STATE} --no-create-home --shell /sbin/nologin --comment AppStream credential agent appstream-creds`,
-      `install -d -o appstream-creds -g appstream-creds -m 0755 ${STATE}`,
-      `install -d -o appstream-creds -g appstream-creds -m 0750 ${STATE}/logs`,
-      'systemctl daemon-reload',
-      'systemctl enable --now appstream-credential-agent.service',
+      ['groupadd', '--system', 'appstream-creds'],
+      useradd,
+      ['install', '-d', '-o', 'appstream-creds', '-g', 'appstream-creds', '-m', '0755', STATE],
+      ['install', '-d', '-o', 'appstream-creds', '-g', 'appstream-creds', '-m', '0750', `${STATE}/logs`],
+      ['systemctl', 'daemon-reload'],
+      ['systemctl', 'enable', '--now', 'appstream-credential-agent.service'],
     ]) {
-      assert.ok(lines.includes(expected), `missing \`${expected}\` in\n${lines.join('\n')}`);
+      assert.ok(runner.has(expected), `missing ${JSON.stringify(expected)} in\n${runner.describe()}`);
     }
-    assert.ok(lines.indexOf('groupadd --system appstream-creds') < lines.findIndex((l) => l.startsWith('useradd')), 'group before the user that needs it');
+    assert.ok(runner.indexOf(['groupadd', '--system', 'appstream-creds']) < runner.indexOf(useradd), 'group before the user that needs it');
     assert.equal(host.active && host.enabled, true);
     assert.deepEqual((await live(host).status()).state, 'running');
 
@@ -126,10 +127,11 @@ test('linux install twice is an upgrade: unit rewritten, service restarted, acco
     host.runner.clear();
     const outcome = await live(host).install(config({ port: 9944 }));
     assert.equal(outcome.action, 'upgraded');
-    const lines = host.runner.lines();
-    assert.ok(!lines.some((l) => l.startsWith('groupadd') || l.startsWith('useradd')), lines.join('\n'));
-    assert.ok(lines.includes('systemctl restart appstream-credential-agent.service'));
-    assert.ok(lines.indexOf('systemctl daemon-reload') < lines.indexOf('systemctl restart appstream-credential-agent.service'));
+    const runner = host.runner;
+    assert.ok(!runner.argvs().some(([command]) => command === 'groupadd' || command === 'useradd'), runner.describe());
+    const restart = runner.indexOf(['systemctl', 'restart', 'appstream-credential-agent.service']);
+    assert.ok(restart >= 0, runner.describe());
+    assert.ok(runner.indexOf(['systemctl', 'daemon-reload']) < restart);
     assert.equal(host.restarts, 1);
     assert.match(await readFile(path.join(root, UNIT), 'utf8'), /^Environment=APPSTREAM_CREDS_PORT=9944$/m);
     assert.deepEqual(outcome.created, [], 'an upgrade creates nothing new');
@@ -150,7 +152,7 @@ test('linux --set-machine-env writes profile.d and environment.d; uninstall remo
     host.runner.clear();
     const outcome = await live(host).uninstall();
     assert.equal(outcome.removed, true);
-    assert.ok(host.runner.lines().includes('systemctl disable --now appstream-credential-agent.service'));
+    assert.ok(host.runner.has(['systemctl', 'disable', '--now', 'appstream-credential-agent.service']), host.runner.describe());
     assert.equal(host.active || host.enabled, false);
     for (const gone of [UNIT, '/etc/profile.d/appstream-creds.sh', '/etc/environment.d/60-appstream-creds.conf', `${PREFIX}/bin/appstream-creds`, '/usr/bin/appstream-creds']) {
       assert.ok(!existsSync(path.join(root, gone)), `${gone} removed`);
@@ -196,7 +198,7 @@ test('packaging mode (root other than /) writes files and runs no command', asyn
     const manager = createServiceManager('linux', host.runner, { prefix: PREFIX, root });
     const outcome = await manager.install(config({ setMachineEnv: true }));
     assert.equal(outcome.action, 'staged');
-    assert.equal(host.runner.calls.length, 0, host.runner.lines().join('\n'));
+    assert.equal(host.runner.calls.length, 0, host.runner.describe());
     assert.ok(existsSync(path.join(root, UNIT)));
     await manager.uninstall();
     assert.equal(host.runner.calls.length, 0);

@@ -75,18 +75,19 @@ test('windows install: wrapper, well-formed WinSW XML with recovery, sc.exe fail
     APPSTREAM_CREDS_TOKEN_GROUP: 'AppStream Scripts',
   });
 
-  const lines = win.runner.lines();
-  const at = (line: string): number => {
-    const i = lines.indexOf(line);
-    assert.ok(i >= 0, `expected \`${line}\` in:\n${lines.join('\n')}`);
+  const runner = win.runner;
+  const at = (argv: string[]): number => {
+    const i = runner.indexOf(argv);
+    assert.ok(i >= 0, `expected ${JSON.stringify(argv)} in:\n${runner.describe()}`);
     return i;
   };
-  const install = at(`${WRAPPER} install`);
-  const failure = at('sc.exe failure appstream-credential-agent reset= 3600 actions= restart/1000/restart/1000/restart/1000');
-  const acl = at(`icacls ${STATE} /inheritance:r /grant:r *S-1-5-18:(OI)(CI)F *S-1-5-32-544:(OI)(CI)F AppStream Scripts:(OI)(NP)RX`);
-  const start = at(`${WRAPPER} start`);
+  const install = at([WRAPPER, 'install']);
+  const failure = at(['sc.exe', 'failure', 'appstream-credential-agent', 'reset=', '3600', 'actions=', 'restart/1000/restart/1000/restart/1000']);
+  // The group name has a space: it must reach icacls as one argument with its grant.
+  const acl = at(['icacls', STATE, '/inheritance:r', '/grant:r', '*S-1-5-18:(OI)(CI)F', '*S-1-5-32-544:(OI)(CI)F', 'AppStream Scripts:(OI)(NP)RX']);
+  const start = at([WRAPPER, 'start']);
   assert.ok(install < failure && failure < start && acl < start, 'recovery and ACLs are set before the agent starts');
-  assert.equal(lines.filter((l) => l.startsWith('setx')).length, 0, 'machine env is opt-in');
+  assert.equal(runner.argvs().filter(([command]) => command === 'setx').length, 0, 'machine env is opt-in');
   assert.ok(win.files.get(`${PREFIX}\\bin\\appstream-creds.bat`)?.includes(`"${NODE}" "${PREFIX}\\dist\\appstream-creds.cjs" %*`));
 });
 
@@ -98,8 +99,8 @@ test('windows install --set-machine-env sets both variables machine-wide; the to
     AWS_CONTAINER_CREDENTIALS_FULL_URI: 'http://127.0.0.1:9931/v1/credentials',
     AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: `${STATE}\\token`,
   });
-  assert.ok(win.runner.lines().includes('setx AWS_CONTAINER_CREDENTIALS_FULL_URI http://127.0.0.1:9931/v1/credentials /M'));
-  assert.ok(win.runner.lines().includes(`icacls ${STATE}\\token /inheritance:r /grant:r *S-1-5-18:R *S-1-5-32-544:R`), win.runner.lines().join('\n'));
+  assert.ok(win.runner.has(['setx', 'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'http://127.0.0.1:9931/v1/credentials', '/M']), win.runner.describe());
+  assert.ok(win.runner.has(['icacls', `${STATE}\\token`, '/inheritance:r', '/grant:r', '*S-1-5-18:R', '*S-1-5-32-544:R']), win.runner.describe());
 });
 
 test('windows install twice is an upgrade: no error, service stopped, refreshed and started again', async () => {
@@ -109,13 +110,13 @@ test('windows install twice is an upgrade: no error, service stopped, refreshed 
   win.runner.clear();
   const outcome = await manager.install(config({ port: 9940 }));
   assert.equal(outcome.action, 'upgraded');
-  const lines = win.runner.lines();
-  assert.ok(!lines.includes(`${WRAPPER} install`), 'no second WinSW install');
-  const stop = lines.indexOf(`${WRAPPER} stop`);
-  const start = lines.indexOf(`${WRAPPER} start`);
-  assert.ok(stop >= 0 && start > stop, lines.join('\n'));
-  assert.ok(lines.includes('sc.exe config appstream-credential-agent start= auto'));
-  assert.ok(lines.some((l) => l.startsWith('sc.exe failure ')));
+  const runner = win.runner;
+  assert.ok(!runner.has([WRAPPER, 'install']), 'no second WinSW install');
+  const stop = runner.indexOf([WRAPPER, 'stop']);
+  const start = runner.indexOf([WRAPPER, 'start']);
+  assert.ok(stop >= 0 && start > stop, runner.describe());
+  assert.ok(runner.has(['sc.exe', 'config', 'appstream-credential-agent', 'start=', 'auto']), runner.describe());
+  assert.ok(runner.argvs().some(([command, verb]) => command === 'sc.exe' && verb === 'failure'));
   assert.equal(win.running, true);
   assert.match(win.files.get(XML_PATH)!, /name="APPSTREAM_CREDS_PORT" value="9940"/);
   assert.equal(win.machineEnv.get('AWS_CONTAINER_CREDENTIALS_FULL_URI'), 'http://127.0.0.1:9940/v1/credentials', 'existing machine env follows the new port');
@@ -133,7 +134,8 @@ test('windows uninstall removes the service, the machine env and the wrapper, an
   assert.equal(win.machineEnv.size, 0);
   for (const file of [WRAPPER, `${WRAPPER}.config`, XML_PATH, `${PREFIX}\\bin\\appstream-creds.bat`]) assert.ok(!win.files.has(file), `${file} removed`);
   assert.ok(win.files.has(`${STATE}\\logs\\agent.log`), 'logs kept');
-  assert.ok(win.runner.lines().indexOf(`${WRAPPER} stop`) < win.runner.lines().indexOf(`${WRAPPER} uninstall`));
+  const stop = win.runner.indexOf([WRAPPER, 'stop']);
+  assert.ok(stop >= 0 && stop < win.runner.indexOf([WRAPPER, 'uninstall']), win.runner.describe());
   assert.deepEqual(await manager.status(), { state: 'not-installed', detail: 'the Windows service is not installed' });
   assert.equal((await manager.uninstall()).removed, false, 'uninstalling twice is harmless');
 });
