@@ -10,6 +10,9 @@ const scenarios = {
   newConnections: () => import('./newConnections.mjs').then((m) => m.run({ seconds: quick ? 2 : 5 })),
   rotationPickup: () => import('./rotationPickup.mjs').then((m) => m.run({ rotations: quick ? 20 : 100 })),
   rotationPickupInPlace: () => import('./rotationPickupInPlace.mjs').then((m) => m.run({ rotations: quick ? 10 : 40 })),
+  slowClients: () => import('./slowClients.mjs').then((m) => m.run({ blocks: quick ? 1 : 4, perBlock: quick ? 20 : 50 })),
+  shutdownUnderLoad: () => import('./shutdownUnderLoad.mjs').then((m) => m.run({ runs: quick ? 2 : 5 })),
+  waitNetnsReady: () => import('./waitNetnsReady.mjs').then((m) => m.run({ runs: quick ? 2 : 5 })),
   idleDaemon: () => import('./idleDaemon.mjs').then((m) => m.run({ seconds: quick ? 10 : 60 })),
   // Windows, under Wine (skipped with the reason where Wine is missing).
   exeStartup: () => import('./exeStartup.mjs').then((m) => m.run({ runs: quick ? 8 : 20, target: 'exe' })),
