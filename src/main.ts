@@ -27,6 +27,7 @@ const ctx: CliContext = {
   execPath: process.execPath,
   uid: process.getuid?.(),
   homeDir: os.homedir(),
+  hostname: os.hostname(),
   exit(code) {
     process.exit(code);
   },

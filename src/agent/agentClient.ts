@@ -83,9 +83,9 @@ export const agentUnusable = (found: AgentLookup): found is Extract<AgentLookup,
 /** The agent's answer: credentials, or what it said instead (its 503 {code, message}, or no answer). */
 export type AgentAnswer = { credentials: AgentCredentials['credentials'] } | { problem: string; code: string };
 
-export async function askAgent(agent: RunningAgent, timeoutMs = 3_000): Promise<AgentAnswer> {
+export async function askAgent(agent: RunningAgent, timeoutMs = 3_000, url = agent.discovery.credentialsUrl): Promise<AgentAnswer> {
   const who = `the agent (pid ${agent.discovery.pid}) at ${agent.discovery.url}`;
-  const response = await get(agent.discovery.credentialsUrl, { authorization: agent.token }, timeoutMs).catch((error: NodeJS.ErrnoException) => error);
+  const response = await get(url, { authorization: agent.token }, timeoutMs).catch((error: NodeJS.ErrnoException) => error);
   if (response instanceof Error) return { problem: `${who} did not answer (${response.code ?? response.message})`, code: 'agent-no-answer' };
   if (response.status === 200) {
     const parsed = parseCredentials(response.body);
@@ -108,9 +108,9 @@ export async function findRunningAgent(stateDir: string, trust: CheckTrust): Pro
   return 'agent' in found ? found.agent : undefined;
 }
 
-/** Asks the running agent for credentials; undefined when it has none or does not answer. */
-export async function fetchFromAgent(agent: RunningAgent, timeoutMs = 3_000): Promise<AgentCredentials | undefined> {
-  const response = await get(agent.discovery.credentialsUrl, { authorization: agent.token }, timeoutMs).catch(() => undefined);
+/** Asks the running agent for credentials (the machine role's, or `url`'s); undefined when it has none or does not answer. */
+export async function fetchFromAgent(agent: RunningAgent, timeoutMs = 3_000, url = agent.discovery.credentialsUrl): Promise<AgentCredentials | undefined> {
+  const response = await get(url, { authorization: agent.token }, timeoutMs).catch(() => undefined);
   if (!response || response.status !== 200) return undefined;
   const credentials = parseCredentials(response.body);
   return credentials ? { discovery: agent.discovery, credentials } : undefined;

@@ -18,6 +18,8 @@ export const ROUTES = {
   status: '/v1/status',
   health: '/healthz',
   metrics: '/metrics',
+  /** A named role's credentials (setting `roles`), container-provider JSON like `credentials`. */
+  roleCredentials: '/v1/roles/:name/credentials',
   /** Every IMDS path starts here. */
   imdsRoot: '/latest/',
   imdsToken: '/latest/api/token',
@@ -44,6 +46,8 @@ export interface AgentDiscovery {
 
 export const agentUrl = (port: number): string => `http://${LOOPBACK_ADDRESS}:${port}`;
 export const credentialsUrl = (baseUrl: string): string => `${baseUrl}${ROUTES.credentials}`;
+/** The container endpoint of a named role. */
+export const roleCredentialsUrl = (baseUrl: string, role: string): string => `${baseUrl}${ROUTES.roleCredentials.replace(':name', encodeURIComponent(role))}`;
 export const statusUrl = (baseUrl: string): string => `${baseUrl}${ROUTES.status}`;
 
 /** Paths in a state dir; pathModule lets the service installer build Windows paths on Linux. */

@@ -11,6 +11,9 @@ import type { WatchedSource } from '../credentials.js';
 import { agentPolicy, ownerPolicy, windowsAclReader } from './trustSetup.js';
 import { pathTrust, type CheckTrust } from '../trust/pathTrust.js';
 import { refusalMessage, type TrustRefusal } from '../trust/checkPathTrust.js';
+import { templateValues, type TemplateValues } from '../identity/templateIdentity.js';
+import { assumedRoleSource } from '../sources/assumedRoleSource.js';
+import { findRole, validateRoles } from '../sources/roleRequest.js';
 import { APPSTREAM_VARIABLES, readAppStreamIdentity, type AppStreamIdentity } from '../identity/appStreamIdentity.js';
 
 /** Settings for a command: global flags plus the command's own, validated once. */
@@ -29,6 +32,8 @@ export function settingsFromFlags(flags: GlobalFlags, deps: CommandDeps, own: Ra
     },
     flags.config,
   );
+  // Each role's templates must fill to a valid session name with the identity known now.
+  if (Object.keys(settings.roles).length > 0) validateRoles(settings.roles, commandTemplateValues(settings, deps));
   if (settings.region) return settings;
   // No region configured anywhere: the instance's image ARN names the one it runs in.
   const imageRegion = commandIdentity(settings, deps).imageRegion;
@@ -49,6 +54,30 @@ export function commandIdentity(settings: Settings, deps: CommandDeps): AppStrea
     },
   });
 }
+
+/** The values a role's `{user}`, `{session}`, `{resource}`, `{instance}` stand for, read now. */
+export function commandTemplateValues(settings: Settings, deps: CommandDeps): TemplateValues {
+  return templateValues(commandIdentity(settings, deps), deps.ctx.hostname);
+}
+
+/**
+ * A named role assumed from the machine role (one-shot commands: read the profile, call STS).
+ * An unknown name is a usage error (exit 2).
+ */
+export function commandRoleSource(settings: Settings, deps: CommandDeps, name: string): WatchedSource {
+  const role = findRole(settings.roles, name);
+  return assumedRoleSource(commandSource(settings, deps), {
+    name,
+    role,
+    identity: () => commandTemplateValues(settings, deps),
+    region: settings.region,
+    endpoint: settings.stsEndpoint,
+  });
+}
+
+/** `--role NAME` given: that role; otherwise the machine role. */
+export const commandSourceFor = (settings: Settings, deps: CommandDeps, role: string | undefined): WatchedSource =>
+  role === undefined ? commandSource(settings, deps) : commandRoleSource(settings, deps, role);
 
 /**
  * One-shot commands log only warnings unless asked, so credential-process and env stay quiet

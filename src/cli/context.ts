@@ -35,6 +35,8 @@ export interface CliContext {
   uid: number | undefined;
   /** The OS's idea of the user's home, used when HOME/USERPROFILE are unset. */
   homeDir: string;
+  /** The machine's host name (`{instance}` in a role's session name); optional for test contexts. */
+  hostname?: string;
 }
 
 /** A command's handler resolves to the process exit code; errors are mapped by runCli. */

@@ -7,6 +7,7 @@ import { systemClock, type Clock } from '../clock.js';
 import type { Logger } from '../log/createLogger.js';
 import type { CheckTrust } from '../trust/pathTrust.js';
 import { agentUnusable, askAgent, lookUpAgent, type RunningAgent } from '../agent/agentClient.js';
+import { roleCredentialsUrl } from '../agent/contract.js';
 
 export interface CurrentCredentialsDeps {
   /** Read when no agent answers. */
@@ -15,11 +16,13 @@ export interface CurrentCredentialsDeps {
   clock?: Clock;
   /** The ownership rule agent.json and the token file must pass before the agent is asked. */
   agentTrust: CheckTrust;
+  /** A named role (setting `roles`): the agent's role route, else `source` assumes it here. */
+  role?: string | undefined;
 }
 
 /** 'agent' when the running agent answered, 'direct' when the source was read here. */
 export type CurrentCredentials =
-  | { mode: 'agent'; credentials: Generation['credentials']; agent: RunningAgent }
+  | { mode: 'agent'; credentials: Generation['credentials']; agent: RunningAgent; /** The route they came from (exec points children at it). */ credentialsUrl: string }
   | { mode: 'direct'; credentials: Generation['credentials']; state: AgentState };
 
 /**
@@ -34,9 +37,10 @@ export async function currentCredentials(settings: Settings, deps: CurrentCreden
   if (agentUnusable(found)) {
     agentProblem = { problem: found.detail, fix: found.fix, code: found.problem === 'untrusted' ? 'agent-untrusted' : 'agent-token-unreadable' };
   } else if ('agent' in found) {
-    const answer = await askAgent(found.agent);
+    const url = deps.role === undefined ? found.agent.discovery.credentialsUrl : roleCredentialsUrl(found.agent.discovery.url, deps.role);
+    const answer = await askAgent(found.agent, 3_000, url);
     if ('credentials' in answer) {
-      if (answer.credentials.expiration.getTime() > clock.now()) return { mode: 'agent', credentials: answer.credentials, agent: found.agent };
+      if (answer.credentials.expiration.getTime() > clock.now()) return { mode: 'agent', credentials: answer.credentials, agent: found.agent, credentialsUrl: url };
       agentProblem = { problem: `the agent (pid ${found.agent.discovery.pid}) sent credentials that expired at ${answer.credentials.expiration.toISOString()}`, code: 'credentials-expired' };
     } else {
       agentProblem = answer;
@@ -68,7 +72,7 @@ async function readCurrentCredentials(settings: Settings, deps: CurrentCredentia
   const generation = reading.observed;
   if (!reading.current) {
     throw new AgentError(
-      `credentials for profile ${settings.profile} (key ${maskKeyId(generation.credentials.accessKeyId)}) expired at ${new Date(generation.expiresAt).toISOString()}` +
+      `credentials ${deps.role === undefined ? `for profile ${settings.profile}` : `of role ${deps.role}`} (key ${maskKeyId(generation.credentials.accessKeyId)}) expired at ${new Date(generation.expiresAt).toISOString()}` +
         (generation.expirySource === 'estimated' ? ` (estimated: file written + validity ${settings.validity / 1000}s)` : ''),
       { exitCode: ExitCode.credentialsUnavailable, code: 'expired' },
     );

@@ -31,7 +31,7 @@ export function childEnvironment(input: Pick<ExecInput, 'settings' | 'env' | 'cu
   for (const name of CONFLICTING) delete env[name];
   if (current.mode === 'agent') {
     for (const name of STATIC_VARS) delete env[name];
-    env.AWS_CONTAINER_CREDENTIALS_FULL_URI = current.agent.discovery.credentialsUrl;
+    env.AWS_CONTAINER_CREDENTIALS_FULL_URI = current.credentialsUrl;
     env.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE = current.agent.discovery.tokenFile;
     // Tools that only know IMDS reach the agent's emulation through this (never 169.254.169.254).
     if (current.agent.discovery.imdsEndpoint) env.AWS_EC2_METADATA_SERVICE_ENDPOINT = current.agent.discovery.imdsEndpoint;

@@ -40,6 +40,7 @@ function defaults(platform: NodeJS.Platform, env: LoadSettingsInput['env']): Raw
     port: DEFAULT_PORT,
     imds: false,
     allowUsers: [],
+    roles: {},
     logMaxSizeMb: 10,
     logMaxFiles: 5,
     logFrequency: 'daily',
@@ -193,6 +194,10 @@ export function loadSettings(input: LoadSettingsInput, configPath?: string): Set
     const key = String(issue.path[0] ?? '') as SettingKey;
     const allowed = ALLOWED[key] ? `; allowed: ${ALLOWED[key]}` : '';
     const fromConfig = config !== undefined && origin[key] === `--config ${configPath}`;
+    if (key === 'roles') {
+      // Role messages name the role and the field, never a value.
+      throw usageError(`setting roles (from ${origin[key] ?? 'unknown'}${fromConfig ? `, ${config.positions[key] ?? 'position unknown'}` : ''}): ${issue.message}`, 'bad-setting');
+    }
     if (fromConfig) {
       // Flags and variables are echoed back (the user typed them); a file's content is not.
       const hint = ALLOWED[key] ? `allowed: ${ALLOWED[key]}` : describeExpected(issue.message);

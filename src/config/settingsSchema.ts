@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
 import { parseCidr } from '../network/cidr.js';
+import { rolesSchema } from './roleSettings.js';
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 const PROBES = ['none', 'tcp', 'sts'] as const;
@@ -77,6 +78,8 @@ export const settingsSchema = z
         if (value !== '*' && !/^[A-Za-z0-9_.@\\-][A-Za-z0-9_.@\\ $-]{0,255}$/.test(value)) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `"${value}" is not a user name, a uid or *` });
       }
     }),
+    /** Named roles assumed from the machine role (roleSettings.ts). */
+    roles: rolesSchema,
   })
   .strict();
 

@@ -8,7 +8,7 @@ import type { Logger } from '../log/createLogger.js';
 import { eniCriteria } from '../network/evaluateEni.js';
 import type { EniVerdict, ReadNetwork } from '../network/types.js';
 import { waitForNetwork } from '../network/waitForNetwork.js';
-import { createAgentServer } from '../http/createAgentServer.js';
+import { createAgentServer, type RouteCallers } from '../http/createAgentServer.js';
 import type { PeerUser } from '../http/peerUser.js';
 import { readFile } from 'node:fs/promises';
 import { listenerOwners } from '../network/procNetTcp.js';
@@ -22,6 +22,9 @@ import { refusalMessage } from '../trust/checkPathTrust.js';
 import { acquireStateLock, newToken, removeDiscovery, writeDiscovery, writeTokenFile } from '../agent/discovery.js';
 import { agentUrl, credentialsUrl, tokenPath, type AgentDiscovery } from '../agent/contract.js';
 import { stat } from 'node:fs/promises';
+import { roleRoutes } from '../http/roleRoutes.js';
+import type { TemplateValues } from '../identity/templateIdentity.js';
+import { RoleRefreshers } from './roleRefreshers.js';
 
 export interface DaemonDeps {
   settings: Settings;
@@ -44,6 +47,8 @@ export interface DaemonDeps {
   onReady?: (discovery: AgentDiscovery) => void;
   /** How long a graceful stop waits for open requests before dropping them (default 4 s). */
   shutdownGraceMs?: number;
+  /** The identity named roles' templates are filled from, read on each assumption (default: none known). */
+  identity?: () => TemplateValues;
 }
 
 const SHUTDOWN_GRACE_MS = 4_000;
@@ -92,15 +97,22 @@ export async function runDaemon(deps: DaemonDeps): Promise<number> {
     await lock.release();
     throw error;
   }
+  const roles = new RoleRefreshers({ roles: settings.roles, settings, machine: tracker, identity: deps.identity ?? (() => ({})), clock, logger });
+  const servedRoles = new Map([...roles.entries].map(([name, entry]) => [name, { tracker: entry.tracker, allowUsers: entry.role.allowUsers }]));
   const server = createAgentServer({
     tracker,
+    roles: roles.entries,
+    ...(roles.entries.size > 0 ? { routes: (callers: RouteCallers) => roleRoutes({ roles: servedRoles, token, tokenGid }, callers) } : {}),
     token,
     clock,
     logger,
     imds: settings.imds,
     profile: settings.profile,
     roleName: () => tracker.current()?.credentials.roleArn?.split('/').pop() ?? settings.profile,
-    statusExtras: () => ({ network: { ready: network.ready, reason: network.reason, eni: network.eni ?? null } }),
+    statusExtras: () => ({
+      network: { ready: network.ready, reason: network.reason, eni: network.eni ?? null },
+      ...(roles.entries.size > 0 ? { roles: roles.report(clock.now()) } : {}),
+    }),
     callers: {
       peerUser: deps.peerUser,
       rule: { agentUid: deps.agentUid, allowUsers: settings.allowUsers, tokenGid },
@@ -167,6 +179,9 @@ export async function runDaemon(deps: DaemonDeps): Promise<number> {
     refresher = new CredentialRefresher({ source: deps.source.resolve, tracker, clock, logger, files: deps.source.watch?.files ?? [], refreshInterval: settings.refreshInterval, freshWindowMs: settings.expiryWarning });
     await refresher.start();
     if (stopping.signal.aborted) return;
+    // Named roles start from the machine role's first generation, then follow its rotations;
+    // not awaited: a slow STS must not hold up the machine role's own schedule.
+    if (roles.entries.size > 0) void roles.start().catch((error: Error) => logger.error({ err: { message: error.message } }, 'roles failed to start'));
     scheduleEvaluate();
     // Once ready the ENI is re-checked rarely (setting networkCheckInterval, 60 s): systeminformation calls are not cheap.
     const recheck = async (): Promise<void> => {
@@ -197,6 +212,7 @@ export async function runDaemon(deps: DaemonDeps): Promise<number> {
   logger.info({ reason }, 'shutting down');
   stopping.abort();
   refresher?.stop();
+  roles.stop();
   clearTimeout(stateTimer);
   clearTimeout(networkTimer);
   clearInterval(tokenKeeper);

@@ -45,6 +45,8 @@ export interface AgentServerInit {
    * caller like the agent's own (one lookup per connection, shared by all of them).
    */
   routes?: readonly Route[] | ((callers: RouteCallers) => readonly Route[]);
+  /** Trackers of named roles, for /metrics. */
+  roles?: ReadonlyMap<string, { tracker: TrackerView }>;
 }
 
 const NOT_FOUND: Refusal = { status: 404, code: 'not-found', message: 'no such route' };
@@ -58,7 +60,7 @@ const INTERNAL: Refusal = { status: 500, code: 'internal', message: 'internal er
 export function createAgentServer(init: AgentServerInit): http.Server {
   const counters = new RequestCounters();
   // Started now, awaited by /metrics: prom-client loads while the agent starts, never on a request.
-  const registry: Promise<Registry> = createMetrics(init.tracker, counters, init.clock);
+  const registry: Promise<Registry> = createMetrics(init.tracker, counters, init.clock, init.roles);
   registry.catch(() => {}); // a failure is reported by the /metrics request that meets it
   const callers = callerGuards(init.callers.peerUser);
   const allows = allowedCallers(init.callers.rule);

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { CommandDeps } from '../commandDeps.js';
 import { runAction } from '../runAction.js';
-import { commandSettings, commandSource, onceEach } from '../commandSetup.js';
+import { commandSettings, commandSource, commandTemplateValues, onceEach } from '../commandSetup.js';
 import { createLogger, daemonLoggerOptions } from '../../log/createLogger.js';
 import { agentUrl, credentialsUrl, DEFAULT_PORT, ROUTES, STATE_FILES } from '../../agent/contract.js';
 import { runDaemon } from '../../daemon/runDaemon.js';
@@ -116,6 +116,7 @@ export function registerServe(program: Command, deps: CommandDeps): void {
           folderRule,
           stopSignal,
           forceStop,
+          identity: () => commandTemplateValues(settings, deps),
         });
       }),
     );
