@@ -37,7 +37,7 @@ function assumeError(request: RoleRequest, machineRoleArn: string | undefined, e
     return new AgentError(describeAccessDenied(request, machineRoleArn, message), { exitCode: ExitCode.credentialsUnavailable, code: 'role-access-denied', cause: error });
   }
   if (UNREACHABLE.test(name) || UNREACHABLE.test(message) || UNREACHABLE.test(error.code ?? '')) {
-    return new AgentError(`role ${request.name}: STS is unreachable (${error.code ?? name}); keeping the last good credentials of this role while they last`, {
+    return new AgentError(`role ${request.name}: STS is unreachable (${error.code ?? name})`, {
       exitCode: ExitCode.credentialsUnavailable,
       code: 'sts-unreachable',
       transient: true,
