@@ -235,7 +235,8 @@ async function processVars(): Promise<Record<string, string>> {
 
 test('a user outside the role\'s allowUsers gets 403 (allowed on the machine role and another role)', { skip: skipUser }, async () => {
   const CLIENT = `
-const get = (p) => fetch(process.env.BASE + p, { headers: { authorization: process.env.TOKEN } }).then(async (r) => ({ status: r.status, body: await r.text() }));
+// Only a refusal's body is printed: a 200 carries credentials.
+const get = (p) => fetch(process.env.BASE + p, { headers: { authorization: process.env.TOKEN } }).then(async (r) => ({ status: r.status, body: r.status === 200 ? '' : await r.text() }));
 (async () => process.stdout.write(JSON.stringify({ machine: await get('/v1/credentials'), reporting: await get('/v1/roles/reporting/credentials'), upload: await get('/v1/roles/upload/credentials') })))();
 `;
   const run = await runProgram('runuser', ['-u', stranger!.name, '--', process.execPath, '-e', CLIENT], { env: { BASE: agent.discovery.url, TOKEN: agent.token }, cwd: '/' });
