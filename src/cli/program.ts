@@ -10,6 +10,7 @@ import { registerExec } from './commands/exec.js';
 import { registerStatus } from './commands/status.js';
 import { registerSimulate } from './commands/simulate.js';
 import { registerServe } from './commands/serve.js';
+import { registerStart } from './commands/start.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerPolicy } from './commands/policy.js';
 import { registerSaml } from './commands/saml.js';
@@ -50,6 +51,7 @@ function buildProgram(ctx: CliContext, slot: ExitSlot): Command {
   registerExec(program, deps);
   registerStatus(program, deps);
   registerServe(program, deps);
+  registerStart(program, deps);
   registerDoctor(program, deps);
   registerSimulate(program, deps);
   registerPolicy(program, deps);

@@ -80,3 +80,51 @@ test('image builder startup samples wait 300 s before the administrator step; th
   assert.match(ps, /\$env:AWS_CONTAINER_CREDENTIALS_FULL_URI = \$agent\.credentialsUrl/);
   assert.match(ps, /agent\.json/);
 });
+
+for (const file of ['elastic/config.json', 'elastic/config.linux.json']) {
+  test(`${file}: Elastic fleet session scripts start the agent within the 60 s limit and stop it at the end`, () => {
+    const config = checkShape(JSON.parse(readFileSync(sample(file), 'utf8')));
+    const start = config.SessionStart.executables.find((e) => e.context === 'system');
+    assert.ok(start, 'a system-context entry');
+    const match = /^start --timeout (\S+)$/.exec(start.arguments);
+    assert.ok(match, start.arguments);
+    const timeoutMs = parseDuration(match[1]!, 'timeout');
+    assert.ok(timeoutMs < config.SessionStart.waitingTime * 1000, 'start gives its own verdict before AppStream stops it');
+    const stop = config.SessionTermination.executables.find((e) => e.context === 'system');
+    assert.equal(stop?.arguments, 'stop');
+    assert.equal(stop?.filename, start.filename);
+    assert.match(start.filename, file.endsWith('linux.json') ? /^\/opt\/appstream\/AppBlocks\/[^/]+\/appstream-creds$/ : /^C:\\AppStream\\AppBlocks\\[^\\]+\\appstream-creds\.bat$/);
+  });
+}
+
+test('elastic/setup-app-block.sh builds the launcher in an app block; start and stop run through it', { skip: process.platform === 'win32' ? 'POSIX shell script' : process.getuid?.() !== 0 ? 'needs root (install -o root)' : false }, async () => {
+  const { mkdtemp, cp, mkdir, rm, writeFile, chmod, symlink } = await import('node:fs/promises');
+  const os = await import('node:os');
+  const block = await mkdtemp(path.join(os.tmpdir(), 'field-appblock-'));
+  let pid = 0;
+  try {
+    await chmod(block, 0o755);
+    await cp(path.join(repoRoot, 'dist'), path.join(block, 'dist'), { recursive: true });
+    await cp(sample('elastic/setup-app-block.sh'), path.join(block, 'setup-app-block.sh'));
+    await mkdir(path.join(block, 'node', 'bin'), { recursive: true });
+    await symlink(process.execPath, path.join(block, 'node', 'bin', 'node'));
+    const state = path.join(block, 'state');
+    const setup = spawnSync('sh', [path.join(block, 'setup-app-block.sh')], { encoding: 'utf8', env: { ...process.env, APPSTREAM_CREDS_STATE_DIR: state } });
+    assert.equal(setup.status, 0, setup.stderr);
+    assert.match(setup.stdout, /appstream-creds ready/);
+    await mkdir(path.join(block, '.aws'));
+    const credentials = path.join(block, '.aws', 'credentials');
+    await writeFile(credentials, '[appstream_machine_role]\naws_access_key_id = ASIAFIELDAPPBLOCK001\naws_secret_access_key = FieldAppBlockSecretFieldAppBlockSecret01\naws_session_token = t\n', { mode: 0o600 });
+    const env = { AWS_SHARED_CREDENTIALS_FILE: credentials, AWS_CONFIG_FILE: path.join(block, '.aws', 'config'), APPSTREAM_CREDS_STATE_DIR: state };
+    const launcher = path.join(block, 'appstream-creds');
+    const run = spawnSync(launcher, ['start', '--port', '0', '--timeout', '30s', '--json'], { encoding: 'utf8', env: { PATH: process.env.PATH, ...env }, timeout: 60_000 });
+    assert.equal(run.status, 0, run.stderr);
+    pid = (JSON.parse(run.stdout) as { pid: number }).pid;
+    const stop = spawnSync(launcher, ['stop'], { encoding: 'utf8', env: { PATH: process.env.PATH, ...env }, timeout: 30_000 });
+    assert.equal(stop.stdout, `agent stopped (pid ${pid})\n`, stop.stderr);
+    pid = 0;
+  } finally {
+    if (pid) process.kill(pid, 'SIGKILL');
+    await rm(block, { recursive: true, force: true });
+  }
+});
