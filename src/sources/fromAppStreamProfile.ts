@@ -217,6 +217,16 @@ async function fromProcessEntry(init: FromAppStreamProfileInit, command: string,
       'recursion',
     );
   }
+  // The program it names is code run as this agent: a trusted file pointing at a script another
+  // account can rewrite is no better than an untrusted file.
+  const program = programPath(command, init.env.HOME);
+  const refusal = program && init.trust ? await init.trust.check(program) : undefined;
+  if (refusal) {
+    init.trust!.onRefused?.(refusal, !init.trust!.strict);
+    if (init.trust!.strict) {
+      throw unavailable(`${where}: credential_process program not run: ${refusalMessage(refusal)}; fix: ${refusal.fix}`, 'profile-untrusted');
+    }
+  }
   // Through a wrapper that strips the environment guard: the process tree still shows it.
   if (await ancestorResolvesProfile(init.profile, DEFAULT_PROFILE, init.ancestors)) {
     throw usageError(
@@ -236,4 +246,17 @@ async function fromProcessEntry(init: FromAppStreamProfileInit, command: string,
     throw error;
   });
   return { credentials, origin: `credential_process in ${where}`, profile: init.profile };
+}
+
+/**
+ * The program a credential_process command line starts, when it is named by path (POSIX:
+ * contains "/", or starts with "~/"): the first word, unquoted. A bare name is looked up in
+ * PATH by the shell and is not judged here.
+ */
+export function programPath(command: string, home: string | undefined): string | undefined {
+  const trimmed = command.trim();
+  const quote = trimmed[0] === '"' || trimmed[0] === "'" ? trimmed[0] : undefined;
+  const word = quote ? trimmed.slice(1, trimmed.indexOf(quote, 1) === -1 ? undefined : trimmed.indexOf(quote, 1)) : trimmed.split(/\s/)[0]!;
+  if (word.startsWith('~/')) return home ? `${home}${word.slice(1)}` : undefined;
+  return word.includes('/') ? word : undefined;
 }

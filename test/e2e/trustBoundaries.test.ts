@@ -109,6 +109,17 @@ test('a root-owned profile inside a folder the other user owns is refused too (t
   assert.match(run.stderr, new RegExp(`\\.aws is a folder owned by uid ${evil.uid}`));
 });
 
+test("a root-owned config whose credential_process names the other user's script: the script is not run (exit 5)", { skip }, async () => {
+  const script = path.join(evilHome, 'helper.sh');
+  asEvil(`printf '#!/bin/sh\ntouch ${marker}\n' > ${script} && chmod 755 ${script}`);
+  const config = path.join(sandbox.dir, 'root-config');
+  await writeFile(config, `[profile ${PROFILE}]\ncredential_process = ${script}\n`, { mode: 0o600 });
+  const run = await runCli(['credential-process', '--state-dir', await freshState()], { env: { HOME: '/nonexistent', AWS_CONFIG_FILE: config } });
+  assert.equal(run.code, 5, run.stderr);
+  assert.match(run.stderr, new RegExp(`credential_process program not run: ${script.replace(/[.]/g, '\\.')} is not trusted: owned by uid ${evil.uid}`));
+  await assert.rejects(stat(marker), /ENOENT/, "the other user's script never ran");
+});
+
 test('serve: the planted profile is never served or run; one warning per distinct refusal while a trusted file serves', { skip }, async () => {
   const stateDir = await freshState();
   const agent = startCli(['serve', '--state-dir', stateDir, '--port', '0', '--refresh-interval', '1s'], {

@@ -8,7 +8,7 @@ import type { FileStat, FileSystem } from '../../src/sources/fileSystem.js';
 import { parseProfileFile, profileSection } from '../../src/sources/parseProfileFile.js';
 import { readStableFile } from '../../src/sources/readStableFile.js';
 import { profileLocations } from '../../src/sources/profileLocations.js';
-import { fromAppStreamProfile, type FromAppStreamProfileInit } from '../../src/sources/fromAppStreamProfile.js';
+import { fromAppStreamProfile, programPath, type FromAppStreamProfileInit } from '../../src/sources/fromAppStreamProfile.js';
 import { GUARD_ENV, commandResolvesProfile, withGuard } from '../../src/sources/recursionGuard.js';
 import { maskedLastLine, parseProcessOutput, runCredentialProcess } from '../../src/sources/runCredentialProcess.js';
 import { createFakeClock } from '../helpers/fakeClock.js';
@@ -292,6 +292,23 @@ describe('fromAppStreamProfile: the ownership rule', () => {
     });
     assert.ok(!error.message.includes(KEY));
     assert.equal(fs.reads, 0, 'not even read');
+  });
+
+  test('a trusted file whose credential_process program is untrusted: not run (exit 5); bare names and interpreters are left to PATH', async () => {
+    const fs = new MemoryFs();
+    fs.set('/h1/.aws/config', `[profile ${P}]\ncredential_process = ~/.aws/x.sh --flag\n`);
+    const checked: string[] = [];
+    const check = async (file: string) => (checked.push(file), file === '/home/s/.aws/x.sh' ? refusal(file) : undefined);
+    await rejectsWith(source(fs, { env: { HOME: '/home/s' }, trust: { check, strict: true } }).resolve(), {
+      code: 'profile-untrusted',
+      exitCode: 5,
+      message: /credential_process program not run: \/home\/s\/\.aws\/x\.sh is not trusted: owned by uid 1001/,
+    });
+    assert.ok(checked.includes('/h1/.aws/config') && checked.includes('/home/s/.aws/x.sh'), checked.join());
+    assert.equal(programPath('"/opt/my tools/creds" --x', undefined), '/opt/my tools/creds');
+    assert.equal(programPath("'/usr/bin/helper'", undefined), '/usr/bin/helper');
+    assert.equal(programPath('sh /tmp/x.sh', undefined), undefined);
+    assert.equal(programPath('~/x', undefined), undefined);
   });
 
   test('strictPermissions off: the refused file is used and reported as used', async () => {
