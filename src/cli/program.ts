@@ -25,7 +25,7 @@ function buildProgram(ctx: CliContext, slot: ExitSlot): Command {
     )
     .version(VERSION, '-V, --version', 'print the version and exit')
     .option('--config <file>', 'JSON settings file (flags > APPSTREAM_CREDS_* env > this file > defaults)')
-    .option('--profile <name>', 'credential profile that AppStream writes (default: appstream_machine_role)')
+    .option('--profile <name>', 'credential profile to read (default: appstream_machine_role, else workspaces_machine_role when only that exists)')
     .option('--state-dir <dir>', "the agent's state folder (discovery file, token)")
     .option('--log-level <level>', 'trace, debug, info, warn, error, fatal or silent')
     .configureOutput({
