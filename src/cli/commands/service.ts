@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { globalFlags, type CommandDeps } from '../commandDeps.js';
 import { runAction } from '../runAction.js';
 import { commandSettings } from '../commandSetup.js';
-import { ExitCode } from '../../errors.js';
+import { ExitCode, usageError } from '../../errors.js';
 import { DEFAULT_PORT } from '../../agent/contract.js';
 import { writeFileAtomic } from '../../writeFileAtomic.js';
 import { SERVICE_ID } from '../../service/constants.js';
@@ -31,6 +31,8 @@ interface InstallOptions extends LocationOptions {
   setMachineEnv?: boolean;
   start: boolean;
   winsw?: string;
+  host?: string;
+  nssm?: string;
   manifest?: string;
 }
 
@@ -76,13 +78,16 @@ export function registerService(program: Command, deps: CommandDeps, overrides: 
     .option('--set-machine-env', 'set AWS_CONTAINER_CREDENTIALS_FULL_URI and AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE for every new process')
     .option('--no-start', 'install and enable, but do not start (or restart) now')
     .option('--winsw <path>', 'Windows: the WinSW executable to use (default: <prefix>\\dist\\winsw\\winsw.exe)')
+    .option('--host <host>', 'Windows: service host, winsw (needs the .NET Framework) or nssm (native, no .NET)', 'winsw')
+    .option('--nssm <path>', 'Windows: the NSSM executable to use with --host nssm (default: <prefix>\\dist\\nssm\\nssm.exe)')
     .option('--manifest <file>', 'append every file and folder this install created to FILE (installer/linux uses it to uninstall exactly)')
     .addHelpText(
       'after',
       '\nLinux: writes /etc/systemd/system/appstream-credential-agent.service (hardened; runs as user\n' +
         'appstream-creds, whose group may read the 0640 token), <prefix>/bin/appstream-creds and the\n' +
         '/usr/bin/appstream-creds link; creates the user and group; systemctl daemon-reload and enable --now.\n' +
-        'Windows: a WinSW service (restart on failure, sc.exe recovery), state folder readable by SYSTEM and\n' +
+        'Windows: a service hosted by WinSW or, with --host nssm, by NSSM (restart on failure, sc.exe recovery,\n' +
+        'Ctrl+C on stop), state folder readable by SYSTEM and\n' +
         'Administrators only (plus --token-group), <prefix>\\bin\\appstream-creds.bat.\n' +
         '--set-machine-env: /etc/profile.d/appstream-creds.sh and /etc/environment.d/60-appstream-creds.conf,\n' +
         'or the Windows machine environment (setx /M); users outside the token group then cannot read the token.\n' +
@@ -91,6 +96,7 @@ export function registerService(program: Command, deps: CommandDeps, overrides: 
     .action(
       runAction(deps.ctx, deps.slot, async (opts: InstallOptions, command: Command) => {
         const settings = commandSettings(command, deps, { port: opts.port, tokenGroup: opts.tokenGroup });
+        if (opts.host !== 'winsw' && opts.host !== 'nssm') throw usageError(`--host ${opts.host}: use winsw or nssm`);
         const flags = globalFlags(command);
         const manager = managerFor(opts, true);
         const extraEnv: Record<string, string> = {};
@@ -109,6 +115,8 @@ export function registerService(program: Command, deps: CommandDeps, overrides: 
           setMachineEnv: Boolean(opts.setMachineEnv),
           start: opts.start,
           ...(opts.winsw ? { winswSource: opts.winsw } : {}),
+          host: opts.host,
+          ...(opts.nssm ? { nssmSource: opts.nssm } : {}),
         });
         if (opts.manifest) await appendManifest(pathModule.resolve(deps.ctx.cwd, opts.manifest), outcome.created, overrides.files ?? nodeFileOps);
         print([`${SERVICE_ID}: ${outcome.action}`, ...outcome.steps.map((s) => `  ${s}`), ...outcome.notes.map((n) => `note: ${n}`)]);

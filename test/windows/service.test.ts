@@ -1,0 +1,142 @@
+/**
+ * The Windows lane, the service: installer/windows/install.cmd under Wine's cmd.exe copies dist\
+ * to %ProgramFiles%\AppStreamCredentialAgent and runs `service install --host nssm`, so the
+ * agent runs as a real service under Wine's service control manager (NSSM 2.23, native: WinSW
+ * needs the .NET Framework, which Wine lacks here). Then `service status/stop/start`, `doctor`,
+ * the machine environment through Wine's setx.exe/reg.exe, and uninstall.cmd.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { repoRoot } from '../helpers/cli.js';
+import { waitFor, type Discovery } from '../helpers/daemon.js';
+import { freePort } from '../helpers/moto.js';
+import { runWine, toWinPath, wineRig, type WineRig } from '../helpers/wine.js';
+
+const found = await wineRig();
+const skip = 'skip' in found ? found.skip : false;
+if (skip) console.log(`# Windows lane skipped: ${skip}`);
+const rig = found as WineRig;
+
+const SERVICE = 'appstream-credential-agent';
+const INSTALL_DIR = 'C:\\Program Files\\AppStreamCredentialAgent';
+// Not the default state folder: the daemon lane's %ProgramData% test may run at the same time.
+const STATE_DIR = 'C:\\ProgramData\\AppStreamCredentialAgentService';
+const KEY = 'ASIAWINESERVICE00001';
+const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYSERVICEKEY';
+
+describe('the Windows service under Wine (install.cmd, NSSM, the real SCM)', { skip }, () => {
+  let dir: string;
+  let port: number;
+  let installEnv: Record<string, string>;
+  let installOutput = '';
+  const linux = (winPath: string) => path.join(rig.prefix, 'drive_c', winPath.slice(3).replace(/\\/g, '/'));
+  const stateDir = () => linux(STATE_DIR);
+  const cli = (args: string[]) => runWine(rig, rig.nodeExe, [`${INSTALL_DIR}\\dist\\appstream-creds.cjs`, ...args], { env: { APPSTREAM_CREDS_CONFIG: undefined }, timeoutMs: 120_000 });
+  const discovery = async () => JSON.parse(await readFile(path.join(stateDir(), 'agent.json'), 'utf8').catch(() => 'null')) as Discovery | null;
+  const healthy = async () => {
+    const d = await discovery();
+    return Boolean(d) && (await fetch(`${d!.url}/healthz`).catch(() => undefined))?.status === 200;
+  };
+  const scQuery = () => runWine(rig, 'sc', ['query', SERVICE]);
+
+  before(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'as2creds-winsvc-'));
+    port = await freePort();
+    // The profile in a searched home, as on an image (no AWS_* variables reach a service).
+    await mkdir(path.join(dir, 'home', '.aws'), { recursive: true });
+    await writeFile(path.join(dir, 'home', '.aws', 'credentials'), `\ufeff[appstream_machine_role]\r\naws_access_key_id = ${KEY}\r\naws_secret_access_key = ${SECRET}\r\naws_session_token = service+token/=\r\n`);
+    // Wine's icacls prints no ACL, so ownership checks are warnings here (strictPermissions=false).
+    const config = { homeDirs: [toWinPath(path.join(dir, 'home'))], strictPermissions: false, port, stateDir: STATE_DIR };
+    await writeFile(path.join(dir, 'agent-config.json'), JSON.stringify(config, null, 2));
+    installEnv = { AGENT_NODE_PATH: toWinPath(rig.nodeExe) };
+  });
+
+  after(async () => {
+    // Leave no service running in the shared prefix, whatever failed.
+    if (existsSync(linux(`${INSTALL_DIR}\\service\\nssm.exe`))) {
+      await runWine(rig, 'sc', ['stop', SERVICE]);
+      await runWine(rig, linux(`${INSTALL_DIR}\\service\\nssm.exe`), ['remove', SERVICE, 'confirm']);
+    }
+    await rm(linux(INSTALL_DIR), { recursive: true, force: true });
+    await rm(stateDir(), { recursive: true, force: true });
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  test('install.cmd copies dist\\, installs and starts the service; the agent serves the profile', async () => {
+    const install = await runWine(rig, 'cmd', ['/c', toWinPath(path.join(repoRoot, 'installer', 'windows', 'install.cmd')), '--config', toWinPath(path.join(dir, 'agent-config.json')), '--set-machine-env'], {
+      env: installEnv,
+      timeoutMs: 180_000,
+    });
+    assert.equal(install.code, 0, `install.cmd failed: ${install.stdout}\n${install.stderr}`);
+    installOutput = install.stdout;
+    assert.match(install.stdout, /appstream-credential-agent: installed/);
+    assert.match(install.stdout, /nssm\.exe"? install appstream-credential-agent /);
+    assert.ok(existsSync(linux(`${INSTALL_DIR}\\dist\\appstream-creds.cjs`)), 'dist\\ copied');
+    assert.ok(existsSync(linux(`${INSTALL_DIR}\\service\\nssm.exe`)), 'NSSM copied beside the install');
+    assert.ok(existsSync(linux(`${INSTALL_DIR}\\bin\\appstream-creds.bat`)), 'launcher written');
+    await waitFor(healthy, 90_000, () => `the service never served /healthz; sc query: ${JSON.stringify(scQuery)}`);
+    const d = (await discovery())!;
+    assert.equal(d.url, `http://127.0.0.1:${port}`);
+    const token = (await readFile(path.join(stateDir(), 'token'), 'utf8')).trim();
+    const response = await fetch(d.credentialsUrl, { headers: { authorization: token } });
+    assert.equal(response.status, 200);
+    assert.equal(((await response.json()) as { AccessKeyId: string }).AccessKeyId, KEY);
+    const sc = await scQuery();
+    assert.match(sc.stdout, /STATE\s*:\s*4\s+RUNNING/);
+  });
+
+  test('service status reads the real SCM: running', async () => {
+    const run = await cli(['service', 'status', '--json', '--prefix', INSTALL_DIR]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual(JSON.parse(run.stdout), { service: SERVICE, state: 'running', detail: 'SCM: RUNNING' });
+  });
+
+  test('--set-machine-env ran setx /M for both container variables (Wine\'s setx is a stub that stores nothing)', async () => {
+    // The values setx would store are checked through the recording runner (test/service/);
+    // here the real install must have called it with them.
+    assert.ok(installOutput.includes(`ran setx AWS_CONTAINER_CREDENTIALS_FULL_URI http://127.0.0.1:${port}/v1/credentials /M`), installOutput);
+    assert.ok(installOutput.includes(`ran setx AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE "${STATE_DIR}\\token" /M`) || installOutput.includes(`ran setx AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE ${STATE_DIR}\\token /M`), installOutput);
+  });
+
+  test('doctor on the installed agent: profile, credentials, agent and service found healthy', async () => {
+    const run = await cli(['doctor', '--json', '--config', toWinPath(path.join(dir, 'agent-config.json'))]);
+    assert.ok(run.code === 0 || run.code === 6, `doctor exit ${run.code}: ${run.stderr}`);
+    const findings = (JSON.parse(run.stdout) as { findings: Array<{ severity: string; path: string; message: string }> }).findings;
+    const at = (p: string) => findings.filter((f) => f.path === p);
+    for (const p of ['profile', 'credentials', 'agent', 'service']) {
+      assert.ok(at(p).length > 0 && at(p).every((f) => f.severity !== 'error'), `doctor ${p}: ${JSON.stringify(at(p))}`);
+    }
+    assert.ok(at('service').some((f) => /running/i.test(f.message)), JSON.stringify(at('service')));
+    assert.ok(!run.stdout.includes(SECRET) && !run.stderr.includes(SECRET), 'no secret in doctor output');
+  });
+
+  test('service stop: Ctrl+C through NSSM, the agent removes agent.json; service start brings it back', async () => {
+    const stop = await cli(['service', 'stop', '--prefix', INSTALL_DIR]);
+    assert.equal(stop.code, 0, stop.stderr);
+    await waitFor(async () => /STATE\s*:\s*1\s+STOPPED/.test((await scQuery()).stdout), 60_000, () => 'the service never reached STOPPED');
+    assert.equal(await discovery(), null, 'clean shutdown removed agent.json');
+    const status = await cli(['service', 'status', '--json', '--prefix', INSTALL_DIR]);
+    assert.equal(status.code, 1);
+    assert.equal((JSON.parse(status.stdout) as { state: string }).state, 'stopped');
+    const start = await cli(['service', 'start', '--prefix', INSTALL_DIR]);
+    assert.equal(start.code, 0, start.stderr);
+    await waitFor(healthy, 90_000, () => 'the service did not serve again after start');
+  });
+
+  // Not here: install.cmd a second time (an upgrade) hangs under Wine after `sc stop`, though each
+  // step alone works; the upgrade path is covered through the recording runner (test/service/).
+  test('uninstall.cmd stops and removes the running service, NSSM and the launcher; keeps the state folder', async () => {
+    const uninstall = await runWine(rig, 'cmd', ['/c', toWinPath(path.join(repoRoot, 'installer', 'windows', 'uninstall.cmd'))], { env: installEnv, timeoutMs: 180_000 });
+    assert.equal(uninstall.code, 0, `${uninstall.stdout}\n${uninstall.stderr}`);
+    assert.match(uninstall.stdout, /appstream-credential-agent: uninstalled/);
+    assert.notEqual((await scQuery()).code, 0, 'the SCM no longer knows the service');
+    assert.equal(existsSync(linux(`${INSTALL_DIR}\\service\\nssm.exe`)), false);
+    assert.equal(existsSync(linux(`${INSTALL_DIR}\\bin\\appstream-creds.bat`)), false);
+    assert.equal(await discovery(), null);
+    assert.ok(existsSync(stateDir()), 'the state folder and its logs are kept');
+  });
+});
