@@ -52,6 +52,8 @@ export class FakeWindows {
   readonly files = new Map<string, string>();
   readonly dirs = new Set<string>();
   readonly machineEnv = new Map<string, string>();
+  /** `nssm set` parameters as NSSM would store them. */
+  readonly nssm = new Map<string, string[]>();
   installed = false;
   running = false;
   readonly runner: RecordingRunner;
@@ -80,6 +82,25 @@ export class FakeWindows {
       }
       return undefined;
     }
+    // NSSM registers the service; start/stop/delete then go through the SCM.
+    if (command.endsWith('nssm.exe')) {
+      if (!this.files.has(command)) return { code: 1, stderr: 'not found' };
+      if (verb === 'install') {
+        if (this.installed) return { code: 1, stderr: 'Error creating service!' };
+        this.installed = true;
+      }
+      if (verb === 'set') this.nssm.set(args[2]!, args.slice(3));
+      return undefined;
+    }
+    if (command === 'sc.exe' && verb === 'start') {
+      if (!this.installed || this.running) return { code: 1056, stderr: '[SC] StartService FAILED 1056' };
+      this.running = true;
+    }
+    if (command === 'sc.exe' && verb === 'stop') {
+      if (!this.running) return { code: 1062, stderr: '[SC] ControlService FAILED 1062' };
+      this.running = false;
+    }
+    if (command === 'sc.exe' && verb === 'delete') this.installed = false;
     if (command === 'sc.exe' && verb === 'query') {
       if (!this.installed) return { code: 1060, stdout: '[SC] EnumQueryServicesStatus:OpenService FAILED 1060:\r\n\r\nThe specified service does not exist as an installed service.\r\n' };
       return { stdout: `SERVICE_NAME: appstream-credential-agent\r\n        TYPE               : 10  WIN32_OWN_PROCESS\r\n        STATE              : ${this.running ? '4  RUNNING' : '1  STOPPED'}\r\n` };

@@ -191,3 +191,74 @@ test('windowsArg quotes like CommandLineToArgvW expects', () => {
   assert.equal(windowsArg('say "hi"'), '"say \\"hi\\""');
   assert.equal(windowsArg(''), '""');
 });
+
+// --host nssm: the native host (no .NET) the Wine lane runs for real (test/windows/service.test.ts).
+const NSSM = `${PREFIX}\\service\\nssm.exe`;
+const nssmMachine = (): FakeWindows => {
+  const win = machine();
+  win.files.set(`${PREFIX}\\dist\\nssm\\nssm.exe`, 'MZ nssm');
+  return win;
+};
+
+test('windows install --host nssm: NSSM registers node + bundle, Ctrl+C stop, restart on exit, environment; SCM recovery, then sc start', async () => {
+  const win = nssmMachine();
+  const outcome = await managerOn(win).install(config({ host: 'nssm', configFile: 'C:\\cfg\\agent config.json' }));
+  assert.equal(outcome.action, 'installed');
+  assert.equal(win.installed && win.running, true);
+  assert.equal(win.files.get(NSSM), 'MZ nssm', 'NSSM copied beside the install');
+  assert.equal(win.files.has(WRAPPER) || win.files.has(XML_PATH), false, 'no WinSW files');
+  const calls = win.runner;
+  assert.ok(calls.has([NSSM, 'install', 'appstream-credential-agent', NODE]), calls.describe());
+  assert.deepEqual(win.nssm.get('AppParameters'), [`${windowsArg(`${PREFIX}\\dist\\appstream-creds.cjs`)} --config "C:\\cfg\\agent config.json" serve`]);
+  assert.deepEqual(win.nssm.get('AppDirectory'), [STATE]);
+  assert.deepEqual(win.nssm.get('Start'), ['SERVICE_AUTO_START']);
+  assert.deepEqual(win.nssm.get('AppStopMethodConsole'), ['10000'], 'Ctrl+C first: the agent removes agent.json');
+  assert.deepEqual(win.nssm.get('AppExit'), ['Default', 'Restart']);
+  const env = win.nssm.get('AppEnvironmentExtra') ?? [];
+  assert.ok(env.includes(`APPSTREAM_CREDS_STATE_DIR=${STATE}`) && env.includes('APPSTREAM_CREDS_PORT=9920') && env.includes(`APPSTREAM_CREDS_LOG_DIR=${STATE}\\logs`), env.join(' | '));
+  assert.deepEqual(win.nssm.get('AppStdout'), [`${STATE}\\logs\\service.out.log`]);
+  const failure = calls.indexOf(['sc.exe', 'failure', 'appstream-credential-agent', 'reset=', '3600', 'actions=', 'restart/1000/restart/1000/restart/1000']);
+  const start = calls.indexOf(['sc.exe', 'start', 'appstream-credential-agent']);
+  assert.ok(failure >= 0 && start > failure, calls.describe());
+});
+
+test('windows install --host nssm twice is an upgrade: stop, re-apply the settings, keep the installed NSSM, start', async () => {
+  const win = nssmMachine();
+  const manager = managerOn(win);
+  await manager.install(config({ host: 'nssm' }));
+  win.files.set(NSSM, 'MZ nssm (running copy)');
+  win.runner.clear();
+  const outcome = await manager.install(config({ host: 'nssm', port: 9921 }));
+  assert.equal(outcome.action, 'upgraded');
+  assert.equal(win.runner.has([NSSM, 'install', 'appstream-credential-agent', NODE]), false, 'no second registration');
+  assert.equal(win.files.get(NSSM), 'MZ nssm (running copy)', 'the running NSSM file is not replaced');
+  const stop = win.runner.indexOf(['sc.exe', 'stop', 'appstream-credential-agent']);
+  const set = win.runner.argvs().findIndex((argv) => argv[0] === NSSM && argv[1] === 'set');
+  const start = win.runner.indexOf(['sc.exe', 'start', 'appstream-credential-agent']);
+  assert.ok(stop >= 0 && set > stop && start > set, win.runner.describe());
+  assert.ok(win.nssm.get('AppEnvironmentExtra')?.includes('APPSTREAM_CREDS_PORT=9921'));
+  assert.equal(win.running, true);
+});
+
+test('windows uninstall of an NSSM service: sc stop (waits for STOPPED), sc delete, NSSM and launcher removed', async () => {
+  const win = nssmMachine();
+  const manager = managerOn(win);
+  await manager.install(config({ host: 'nssm' }));
+  const outcome = await manager.uninstall();
+  assert.equal(outcome.removed, true);
+  assert.equal(win.installed || win.running, false);
+  assert.equal(win.files.has(NSSM), false);
+  assert.equal(win.files.has(`${PREFIX}\\bin\\appstream-creds.bat`), false);
+  assert.deepEqual(await manager.status(), { state: 'not-installed', detail: 'the Windows service is not installed' });
+});
+
+test('windows install --host nssm without NSSM in dist: one clear error naming where it was looked for', async () => {
+  const win = machine();
+  await assert.rejects(managerOn(win).install(config({ host: 'nssm' })), (error: unknown) => {
+    assert.ok(isAgentError(error));
+    assert.equal(error.code, 'nssm-missing');
+    assert.match(error.message, /dist\\nssm\\nssm\.exe/);
+    return true;
+  });
+  assert.equal(win.runner.calls.length, 0, 'nothing was run');
+});
