@@ -1,8 +1,7 @@
 // GET /v1/credentials at 64 connections, against a bare node:http server that returns a
 // constant body of the same size (the floor for any Node server on this machine).
-import { spawn } from 'node:child_process';
 import autocannon from 'autocannon';
-import { sandbox, startAgent, until } from './lib.mjs';
+import { sandbox, startAgent, startBare, until } from './lib.mjs';
 
 function load(url, headers, seconds) {
   return new Promise((resolve, reject) => {
@@ -10,16 +9,6 @@ function load(url, headers, seconds) {
   });
 }
 
-function startBare(size) {
-  const source = `
-    const body = Buffer.alloc(${size}, 'x');
-    require('node:http').createServer((req, res) => {
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length });
-      res.end(body);
-    }).listen(0, '127.0.0.1', function () { process.stdout.write(String(this.address().port) + '\\n'); });`;
-  const child = spawn(process.execPath, ['-e', source], { stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve) => child.stdout.once('data', (d) => resolve({ child, port: Number(String(d).trim()) })));
-}
 
 export async function run({ seconds = 8 } = {}) {
   const { dir, cleanup } = await sandbox();

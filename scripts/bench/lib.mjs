@@ -93,3 +93,20 @@ export async function startAgent(dir, extraArgs = []) {
 }
 
 export const fmt = (n, digits = 1) => Number(n).toFixed(digits);
+
+/** A bare node:http server answering a constant body of `size` bytes: the floor for any Node server here. */
+export function startBare(size) {
+  const source = `
+    const body = Buffer.alloc(${size}, 'x');
+    require('node:http').createServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length });
+      res.end(body);
+    }).listen(0, '127.0.0.1', function () { process.stdout.write(String(this.address().port) + '\\n'); });`;
+  const child = spawn(process.execPath, ['-e', source], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve) =>
+    child.stdout.once('data', (d) => {
+      const port = Number(String(d).trim());
+      resolve({ child, port, url: `http://127.0.0.1:${port}/` });
+    }),
+  );
+}

@@ -3,22 +3,11 @@
 // Three servers in the same run: the agent as shipped, the agent with allowUsers=* (no lookup),
 // and a bare node:http server with a body of the same size. One client, `concurrency` requests
 // in flight; the per-connection cost is the latency difference at concurrency 1.
-import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
-import { sandbox, startAgent, stats, until } from './lib.mjs';
+import { sandbox, startAgent, startBare, stats, until } from './lib.mjs';
 
-function startBare(size) {
-  const source = `
-    const body = Buffer.alloc(${size}, 'x');
-    require('node:http').createServer((req, res) => {
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length });
-      res.end(body);
-    }).listen(0, '127.0.0.1', function () { process.stdout.write(String(this.address().port) + '\\n'); });`;
-  const child = spawn(process.execPath, ['-e', source], { stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve) => child.stdout.once('data', (d) => resolve({ child, url: `http://127.0.0.1:${Number(String(d).trim())}/` })));
-}
 
 const once = (url, headers) =>
   new Promise((resolve, reject) => {
