@@ -1,6 +1,7 @@
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { discoveryPath } from './contract.js';
-import { listenerOwners, type ReadText } from '../network/procNetTcp.js';
+import { createReadStream } from 'node:fs';
+import { scanListenerOwners, type ReadChunks } from '../network/procNetTcp.js';
 
 /**
  * Port squatting: while the agent is down, any local user can bind its port and wait for
@@ -15,10 +16,10 @@ export type ListenerVerdict = { ok: true; owners: number[] } | { ok: false; reas
 
 export interface ListenerDeps {
   platform: NodeJS.Platform;
-  read?: ReadText;
+  readTable?: ReadChunks;
 }
 
-const readLatin1: ReadText = (file) => readFile(file, 'latin1');
+const readChunks: ReadChunks = (file) => createReadStream(file, { encoding: 'latin1', highWaterMark: 16 * 1024 });
 
 export function portOf(url: string): number | undefined {
   try {
@@ -37,10 +38,10 @@ export async function discoveryOwner(stateDir: string): Promise<number | undefin
 /** Whether the socket listening on `url`'s port is held by root or by `agentUid`. */
 export async function verifyAgentListener(url: string, agentUid: number | undefined, deps: ListenerDeps): Promise<ListenerVerdict> {
   if (deps.platform !== 'linux') return { ok: 'unknown', reason: `the owner of a listening port cannot be read on ${deps.platform}` };
-  const read = deps.read ?? readLatin1;
+  const read = deps.readTable ?? readChunks;
   const port = portOf(url);
   if (port === undefined) return { ok: false, reason: `${url} is not a URL`, owners: [] };
-  const owners = await listenerOwners(read, port);
+  const owners = await scanListenerOwners(read, port);
   // Nobody to send the token to: the request will fail to connect.
   if (owners.length === 0) return { ok: true, owners };
   const allowed = new Set([0, ...(agentUid === undefined ? [] : [agentUid])]);

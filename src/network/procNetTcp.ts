@@ -180,3 +180,38 @@ export async function listenerOwners(read: ReadText, port: number): Promise<numb
   const tables = await Promise.all([read(PROC_NET_TCP).catch(() => ''), read(PROC_NET_TCP6).catch(() => '')]);
   return [...new Set(tables.flatMap((table) => findListeners(table, port).map((e) => e.uid)))];
 }
+
+/**
+ * Owners of sockets listening on `port`, reading only the head of each table: the kernel lists
+ * the listening hash before established and TIME_WAIT sockets (tcp_seq_start walks the
+ * listening hash, then ehash), so the scan stops at the first line in another state. For the
+ * clients' hot path, where a busy table can hold thousands of TIME_WAIT lines.
+ */
+export async function scanListenerOwners(read: ReadChunks, port: number): Promise<number[]> {
+  const suffix = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  const owners = new Set<number>();
+  for (const table of [PROC_NET_TCP, PROC_NET_TCP6]) {
+    let carry = '';
+    let header = true;
+    try {
+      scan: for await (const chunk of read(table)) {
+        const lines = (carry + chunk).split('\n');
+        carry = lines.pop() ?? '';
+        for (const line of lines) {
+          if (header) {
+            header = false;
+            continue;
+          }
+          const fields = line.trim().split(/\s+/);
+          if (fields.length < 8) continue;
+          if (fields[3] !== LISTEN) break scan;
+          const uid = Number(fields[7]);
+          if (fields[1]!.endsWith(suffix) && Number.isInteger(uid)) owners.add(uid);
+        }
+      }
+    } catch {
+      // An unreadable table lists nobody.
+    }
+  }
+  return [...owners];
+}

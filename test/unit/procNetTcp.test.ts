@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import os from 'node:os';
-import { connectionOwners, findConnection, findListeners, procAddress, scanConnections, listenerOwners } from '../../src/network/procNetTcp.js';
+import { connectionOwners, findConnection, findListeners, procAddress, scanConnections, scanListenerOwners, listenerOwners } from '../../src/network/procNetTcp.js';
 
 const le = os.endianness() === 'LE';
 const HEADER = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n';
@@ -81,4 +81,18 @@ test('connectionOwners batches lookups that arrive during a scan into one more s
 test('listenerOwners reads both tables', async () => {
   const tables: Record<string, string> = { '/proc/net/tcp': TABLE, '/proc/net/tcp6': HEADER + line(0, `${'0'.repeat(32)}:26C0`, `${'0'.repeat(32)}:0000`, '0A', 1001, 9) };
   assert.deepEqual((await listenerOwners(async (p) => tables[p]!, 9920)).sort(), [0, 1001]);
+});
+
+test('scanListenerOwners reads only the listening head of each table (the kernel lists listeners first)', async () => {
+  const listener6 = `${'0'.repeat(32)}:26C0`;
+  const tables: Record<string, string> = {
+    '/proc/net/tcp': HEADER + line(0, server, '00000000:0000', '0A', 0, 100) + line(1, client, server, '01', 1001, 102) + line(2, server, '00000000:0000', '0A', 4242, 103),
+    '/proc/net/tcp6': HEADER + line(0, listener6, `${'0'.repeat(32)}:0000`, '0A', 1001, 9),
+  };
+  const read = async function* (path: string) {
+    yield* tables[path]!.match(/[\s\S]{1,23}/g)!;
+  };
+  // The third tcp line (after an established one) is past the head and not read.
+  assert.deepEqual((await scanListenerOwners(read, 9920)).sort(), [0, 1001]);
+  assert.deepEqual(await scanListenerOwners(read, 1), []);
 });
