@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { discoveryPath } from './contract.js';
-import { createReadStream } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { scanListenerOwners, type ReadChunks } from '../network/procNetTcp.js';
 
 /**
@@ -19,7 +19,19 @@ export interface ListenerDeps {
   readTable?: ReadChunks;
 }
 
-const readChunks: ReadChunks = (file) => createReadStream(file, { encoding: 'latin1', highWaterMark: 16 * 1024 });
+/**
+ * Small synchronous reads: the kernel builds each read's worth of lines at a time, so the scan
+ * (which stops after the listeners) never makes it walk the whole connection table.
+ */
+const readChunks: ReadChunks = async function* (file) {
+  const fd = openSync(file, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(1024);
+    for (let got = readSync(fd, buffer); got > 0; got = readSync(fd, buffer)) yield buffer.toString('latin1', 0, got);
+  } finally {
+    closeSync(fd);
+  }
+};
 
 export function portOf(url: string): number | undefined {
   try {

@@ -184,8 +184,10 @@ export async function listenerOwners(read: ReadText, port: number): Promise<numb
 /**
  * Owners of sockets listening on `port`, reading only the head of each table: the kernel lists
  * the listening hash before established and TIME_WAIT sockets (tcp_seq_start walks the
- * listening hash, then ehash), so the scan stops at the first line in another state. For the
- * clients' hot path, where a busy table can hold thousands of TIME_WAIT lines.
+ * listening hash, then ehash), so a scan stops at the first line in another state. tcp6 is read
+ * only when tcp has no listener on the port: a dual-stack [::] listener cannot share a port with
+ * an IPv4 one of another user (bind conflict; SO_REUSEPORT needs the same uid), and a tcp6 read
+ * on a machine without IPv6 sockets walks the whole connection hash (about 15 ms here).
  */
 export async function scanListenerOwners(read: ReadChunks, port: number): Promise<number[]> {
   const suffix = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
@@ -212,6 +214,7 @@ export async function scanListenerOwners(read: ReadChunks, port: number): Promis
     } catch {
       // An unreadable table lists nobody.
     }
+    if (owners.size > 0) break;
   }
   return [...owners];
 }

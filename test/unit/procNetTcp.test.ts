@@ -92,7 +92,11 @@ test('scanListenerOwners reads only the listening head of each table (the kernel
   const read = async function* (path: string) {
     yield* tables[path]!.match(/[\s\S]{1,23}/g)!;
   };
-  // The third tcp line (after an established one) is past the head and not read.
-  assert.deepEqual((await scanListenerOwners(read, 9920)).sort(), [0, 1001]);
+  // The third tcp line (after an established one) is past the head and not read; tcp has a
+  // listener on the port, so tcp6 is not read.
+  assert.deepEqual(await scanListenerOwners(read, 9920), [0]);
+  // No IPv4 listener: a dual-stack one in tcp6 is found.
+  tables['/proc/net/tcp'] = HEADER + line(0, procAddress('127.0.0.1', 80).text, '00000000:0000', '0A', 0, 1);
+  assert.deepEqual(await scanListenerOwners(read, 9920), [1001]);
   assert.deepEqual(await scanListenerOwners(read, 1), []);
 });
