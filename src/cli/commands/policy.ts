@@ -6,6 +6,7 @@ import { ExitCode } from '../../errors.js';
 import { formatFindings, formatFindingsJson, hasErrors } from '../../findings.js';
 import { lintPolicy } from '../../kit/iam/lintPolicy.js';
 import { machineRoleTrust } from '../../kit/iam/machineRoleTrust.js';
+import { roleChain } from '../../kit/iam/roleChain.js';
 import { renderPolicy } from '../../kit/policyDocument.js';
 import { readProcessStdin, readTextInput } from '../../kit/readTextInput.js';
 
@@ -50,8 +51,32 @@ export function registerPolicy(program: Command, deps: CommandDeps): void {
     );
 
   policy
+    .command('role-chain')
+    .description("print the machine role's permission to assume named roles and each role's trust policy")
+    .requiredOption('--machine-role <arn>', "the fleet's or image builder's machine role ARN")
+    .requiredOption('--role <arn...>', 'a role the agent assumes (setting roles); repeat for more')
+    .option('--source-identity <template>', 'the roles set sourceIdentity (e.g. "{user}"): adds sts:SetSourceIdentity and an sts:SourceIdentity condition')
+    .option('--tag-session', 'the roles set tags: adds sts:TagSession')
+    .option('--external-id <id>', 'the roles set externalId: adds an sts:ExternalId condition')
+    .addHelpText(
+      'after',
+      '\nPrints {"machineRolePermission": …, "trustPolicies": {"<role ARN>": …}}; IAM needs both halves.\n' +
+        '\nExample:\n  appstream-creds policy role-chain --machine-role arn:aws:iam::123456789012:role/FleetMachineRole \\\n' +
+        '    --role arn:aws:iam::123456789012:role/ReportingReadOnly --source-identity "{user}" > chain.json\n' +
+        '  jq .machineRolePermission chain.json > machine-permission.json\n' +
+        "  jq '.trustPolicies[\"arn:aws:iam::123456789012:role/ReportingReadOnly\"]' chain.json > reporting-trust.json\n",
+    )
+    .action(
+      runAction(ctx, slot, async (options: { machineRole: string; role: string[]; sourceIdentity?: string; tagSession?: boolean; externalId?: string }) => {
+        const chain = roleChain({ machineRole: options.machineRole, roles: options.role, sourceIdentity: options.sourceIdentity, tagSession: options.tagSession, externalId: options.externalId });
+        ctx.io.stdout(`${JSON.stringify(chain, null, 2)}\n`);
+        return ExitCode.ok;
+      }),
+    );
+
+  policy
     .command('lint')
-    .description("check a machine role's permission policy against least privilege (exit 6 on errors)")
+    .description("check a machine role's permission policy, or a role's trust policy, against least privilege (exit 6 on errors)")
     .argument('<file>', 'the policy JSON file, or - for stdin')
     .option('--json', 'print {findings, errors, warnings} as JSON')
     .addHelpText('after', '\nExample:\n  appstream-creds policy lint role-policy.json --json\n')

@@ -1,6 +1,8 @@
 import { canWrite } from './actionAccess.js';
 import { finding, type Finding } from '../../findings.js';
 import { parseJson } from './parseJson.js';
+import { isTrustPolicy, lintTrustStatement } from './lintTrustStatement.js';
+import { parseRoleArn } from '../arns.js';
 
 /**
  * Least-privilege lint of a machine role's permission policy (an identity policy), after the
@@ -66,6 +68,11 @@ export function lintPolicy(text: string): Finding[] {
       'the Statement list is empty',
       'add a Statement with the actions the machine role needs',
     ));
+  }
+  // A role's trust policy (policy role-chain, machine-role-trust): every statement names a Principal.
+  if (isTrustPolicy(list.map(({ s }) => s))) {
+    for (const { s, path } of list) findings.push(...lintTrustStatement(s as Record<string, unknown>, path));
+    return findings;
   }
   for (const { s, path } of list) findings.push(...lintStatement(s, path));
   return findings;
@@ -190,6 +197,15 @@ function lintStatement(statement: unknown, path: string): Finding[] {
       'Allow with NotResource grants access to every resource except those listed',
       'replace NotResource with a Resource list of what the scripts need',
     ));
+  }
+  const assumes = (actions ?? []).some((a) => /^sts:(AssumeRole|SetSourceIdentity|TagSession)$/i.test(a.value));
+  if (allow && assumes) {
+    // The machine role's half of role chaining (policy role-chain): name each role it may assume.
+    for (const { value, path: at } of resources ?? []) {
+      if (value !== '*' && !parseRoleArn(value)) {
+        findings.push(finding('error', 'assume-role-resource', at, `"${value}" is not a role ARN; sts:AssumeRole applies to roles`, 'name the role ARNs (appstream-creds policy role-chain prints the statement)'));
+      }
+    }
   }
   if (allow) {
     const writers = (actions ?? []).filter((a) => canWrite(a.value)).map((a) => a.value);
