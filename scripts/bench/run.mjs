@@ -7,6 +7,7 @@ const scenarios = {
   credentialProcessDirect: () => import('./credentialProcessDirect.mjs').then((m) => m.run({ runs: quick ? 10 : 30 })),
   credentialProcessAgent: () => import('./credentialProcessAgent.mjs').then((m) => m.run({ runs: quick ? 10 : 30 })),
   httpCredentials: () => import('./httpCredentials.mjs').then((m) => m.run({ seconds: quick ? 3 : 8 })),
+  roleRoute: () => import('./roleRoute.mjs').then((m) => m.run({ seconds: quick ? 3 : 8 })),
   newConnections: () => import('./newConnections.mjs').then((m) => m.run({ seconds: quick ? 2 : 5 })),
   rotationPickup: () => import('./rotationPickup.mjs').then((m) => m.run({ rotations: quick ? 20 : 100 })),
   rotationPickupInPlace: () => import('./rotationPickupInPlace.mjs').then((m) => m.run({ rotations: quick ? 10 : 40 })),
