@@ -64,6 +64,20 @@ test('a sandbox profile is known without any registration: credential-process ma
     await assert.rejects(running.stop(), /secret leak: stderr of appstream-creds exec/);
   }));
 
+test('log files count: a known secret in the log folder or in <state-dir>/start.log fails the run that may have written it', () =>
+  withSandbox(async (dir) => {
+    const secret = fresh();
+    registerSecret('log self-test', secret);
+    const stateDir = path.join(dir, 'state');
+    const logDir = path.join(dir, 'logs');
+    await mkdir(stateDir, { recursive: true, mode: 0o700 });
+    await mkdir(logDir, { recursive: true, mode: 0o700 });
+    await writeFile(path.join(logDir, 'agent.1.log'), `{"msg":"x","detail":"${secret}"}\n`);
+    await assert.rejects(runCli(['status', '--state-dir', stateDir], { env: { APPSTREAM_CREDS_LOG_DIR: logDir } }), /secret leak: log file .*agent\.1\.log/);
+    await writeFile(path.join(stateDir, 'start.log'), `serve said ${secret}\n`);
+    await assert.rejects(runCli(['status', '--state-dir', stateDir]), /secret leak: log file .*start\.log/);
+  }));
+
 /** Where a call's argument list ends (parentheses balanced, strings skipped roughly). */
 function callText(source: string, open: number): string {
   let depth = 0;

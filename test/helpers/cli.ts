@@ -124,7 +124,7 @@ function runScanned(command: string, args: string[], options: Omit<CliOptions, '
 /** Scans what a finished process printed and the log files it may have written. */
 export async function scanOutput(name: string, output: { stdout: string; stderr: string }, sources: RunSources, credentialsOnStdout: boolean): Promise<Leak | undefined> {
   await collect([sources]);
-  const logs = await readLogFiles(sources.logDirs);
+  const logs = await readLogFiles(sources.logDirs, sources.stateDirs);
   return (
     findLeak(output.stderr, `stderr of ${name}`) ??
     findLeak(output.stdout, `stdout of ${name}`, credentialsOnStdout) ??

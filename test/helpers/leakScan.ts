@@ -85,12 +85,12 @@ export function forgetSandbox(dir: string): void {
  * A small regular file's text, else ''. Tests hand processes FIFOs, sockets and huge files on
  * purpose: opened non-blocking and checked before reading, so the scan never hangs on them.
  */
-async function readText(file: string): Promise<string> {
+async function readText(file: string, maxBytes = 1024 * 1024): Promise<string> {
   const handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK).catch(() => undefined);
   if (!handle) return '';
   try {
     const info = await handle.stat();
-    if (!info.isFile() || info.size > 1024 * 1024) return '';
+    if (!info.isFile() || info.size > maxBytes) return '';
     return await handle.readFile('utf8');
   } catch {
     return '';
@@ -228,17 +228,26 @@ export function findLeak(text: string, where: string, allowCredentials = false):
 export const describeLeak = (leak: Leak): string =>
   `secret leak: ${leak.where} contains a fragment of the ${leak.form} of ${leak.label}: …${leak.context.replace(/\n/g, '⏎')}…`;
 
-/** Every file under the log folders (rotated JSON logs), by path. */
-export async function readLogFiles(dirs: readonly string[]): Promise<Array<[string, string]>> {
+/**
+ * Every log a process may have written, by path: all files under its log folders (rotated JSON
+ * logs), and in each state folder its `*.log` files (start.log of `start`) and logs/.
+ */
+export async function readLogFiles(dirs: readonly string[], stateDirs: readonly string[] = []): Promise<Array<[string, string]>> {
   const out: Array<[string, string]> = [];
+  const add = async (file: string): Promise<void> => {
+    if ((await stat(file).catch(() => undefined))?.isFile()) out.push([file, await readText(file, 64 * 1024 * 1024)]);
+  };
   const walk = async (dir: string): Promise<void> => {
     for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
       const full = path.join(dir, entry.name);
       if (entry.isDirectory()) await walk(full);
-      else if ((await stat(full).catch(() => undefined))?.isFile()) out.push([full, await readText(full)]);
+      else await add(full);
     }
   };
-  for (const dir of dirs) await walk(dir);
+  for (const dir of [...dirs, ...stateDirs.map((d) => path.join(d, 'logs'))]) await walk(dir);
+  for (const dir of stateDirs) {
+    for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) if (entry.name.endsWith('.log')) await add(path.join(dir, entry.name));
+  }
   return out;
 }
 
