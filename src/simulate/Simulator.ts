@@ -19,6 +19,11 @@ export interface SimulatorInit {
   clock: Clock;
   /** The command line the process form's credential_process runs to print the current generation. */
   emitCommand: string;
+  /**
+   * AppStream_* variables of a simulated streaming session, written as AppStream's Linux
+   * system variables file (and named in env.sh), so named roles can template `{user}` etc.
+   */
+  identity?: Readonly<Record<string, string>>;
 }
 
 export interface SandboxPaths {
@@ -47,12 +52,22 @@ export class Simulator {
     this.paths = sandboxPaths(init.dir);
   }
 
+  /** The simulated session's AppStream_* file (AppStream's is /etc/profile.d/appstream_system_vars.sh). */
+  get systemVarsFile(): string {
+    return path.join(this.init.dir, 'appstream_system_vars.sh');
+  }
+
   async setup(): Promise<void> {
     await mkdir(path.dirname(this.paths.credentialsFile), { recursive: true, mode: 0o700 });
     await mkdir(path.dirname(this.paths.currentFile), { recursive: true, mode: 0o700 });
+    const identity = Object.entries(this.init.identity ?? {});
+    if (identity.length > 0) {
+      await writeFileAtomic(this.systemVarsFile, identity.map(([name, value]) => `export ${name}="${value}"\n`).join(''), 0o644);
+    }
     await writeFileAtomic(
       this.paths.envFile,
-      `export AWS_SHARED_CREDENTIALS_FILE='${this.paths.credentialsFile}'\nexport AWS_CONFIG_FILE='${this.paths.configFile}'\n`,
+      `export AWS_SHARED_CREDENTIALS_FILE='${this.paths.credentialsFile}'\nexport AWS_CONFIG_FILE='${this.paths.configFile}'\n` +
+        (identity.length > 0 ? `export APPSTREAM_CREDS_SYSTEM_VARS_FILE='${this.systemVarsFile}'\n` : ''),
       0o644,
     );
     // The form not in use exists but is empty, so a reader never falls back to a stale one.

@@ -10,8 +10,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import path from 'node:path';
-import { writeFile } from 'node:fs/promises';
-import { startMoto, type MotoServer } from '../helpers/moto.js';
+import { readFile, writeFile } from 'node:fs/promises';
+import { startMoto, stsCallerEnv, type MotoServer } from '../helpers/moto.js';
 import { startSandboxAgent, waitFor, type SandboxAgent } from '../helpers/daemon.js';
 import { makeSandbox } from '../helpers/sandbox.js';
 import { cliPath, runCli, runProgram } from '../helpers/cli.js';
@@ -175,6 +175,31 @@ test('without the agent, --role assumes the role directly from the machine-role 
   const json = JSON.parse(direct.stdout) as Record<string, string>;
   const identity = await boto3Identity(moto.url, baseClientEnv(sandbox.dir, { AWS_ACCESS_KEY_ID: json.AccessKeyId!, AWS_SECRET_ACCESS_KEY: json.SecretAccessKey!, AWS_SESSION_TOKEN: json.SessionToken! }));
   assert.equal(identity.Arn, 'arn:aws:sts::123456789012:assumed-role/ReportingRole/bob');
+});
+
+test('simulate --user plays a streaming session: its AppStream_* file names the user in the role session', async () => {
+  const dir = path.join(sandbox.dir, 'sim-user');
+  const sim = await runCli(['simulate', '--dir', dir, '--rotations', '1', '--sts-endpoint', moto.url, '--role-arn', moto.roleArn, '--user', 'carol', '--validity', '15m'], { env: stsCallerEnv(moto.url) });
+  assert.equal(sim.code, 0, sim.stderr);
+  const envFile = await readFile(path.join(dir, 'env.sh'), 'utf8');
+  const varsFile = path.join(dir, 'appstream_system_vars.sh');
+  assert.ok(envFile.includes(`export APPSTREAM_CREDS_SYSTEM_VARS_FILE='${varsFile}'`), envFile);
+  assert.match(await readFile(varsFile, 'utf8'), /^export AppStream_UserName="carol"$/m);
+  // No AppStream_UserName in the environment: the simulated session's file supplies it.
+  const run = await runCli(['credential-process', '--role', 'reporting'], {
+    env: baseClientEnv(sandbox.dir, {
+      APPSTREAM_CREDS_ROLES: roles,
+      APPSTREAM_CREDS_STATE_DIR: path.join(dir, 'no-agent'),
+      APPSTREAM_CREDS_STS_ENDPOINT: moto.url,
+      APPSTREAM_CREDS_SYSTEM_VARS_FILE: varsFile,
+      AWS_SHARED_CREDENTIALS_FILE: path.join(dir, '.aws', 'credentials'),
+      AWS_CONFIG_FILE: path.join(dir, '.aws', 'config'),
+    }),
+  });
+  assert.equal(run.code, 0, run.stderr);
+  const json = JSON.parse(run.stdout) as Record<string, string>;
+  const identity = await boto3Identity(moto.url, baseClientEnv(sandbox.dir, { AWS_ACCESS_KEY_ID: json.AccessKeyId!, AWS_SECRET_ACCESS_KEY: json.SecretAccessKey!, AWS_SESSION_TOKEN: json.SessionToken! }));
+  assert.equal(identity.Arn, 'arn:aws:sts::123456789012:assumed-role/ReportingRole/carol');
 });
 
 test('an unknown role exits 2 on every command; the route answers 404', async () => {

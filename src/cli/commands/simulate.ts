@@ -24,6 +24,9 @@ interface SimulateOptions {
   roleArn?: string;
   region?: string;
   emit?: boolean;
+  user?: string;
+  sessionId?: string;
+  resourceName?: string;
 }
 
 const quote = (value: string): string => `"${value.replace(/"/g, '\\"')}"`;
@@ -33,6 +36,17 @@ function stsCaller(env: Readonly<Record<string, string | undefined>>): StsMintIn
   const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey, AWS_SESSION_TOKEN: sessionToken } = env;
   if (!accessKeyId || !secretAccessKey) return undefined;
   return { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) };
+}
+
+const SIMPLE = /^[A-Za-z0-9_.@\\ -]{1,64}$/;
+
+/** The AppStream_* values of the simulated session; plain values only (the file is sourced by shells). */
+function simulatedIdentity(opts: SimulateOptions): Record<string, string> {
+  const values: Record<string, string | undefined> = { AppStream_UserName: opts.user, AppStream_Session_ID: opts.sessionId ?? `sim-${Date.now().toString(36)}`, AppStream_Resource_Name: opts.resourceName, AppStream_Resource_Type: 'fleet' };
+  for (const [name, value] of Object.entries(values)) {
+    if (value !== undefined && !SIMPLE.test(value)) throw usageError(`simulate: the value for ${name} must be 1 to 64 letters, digits, spaces or _ . @ \\ -`);
+  }
+  return Object.fromEntries(Object.entries(values).filter((e): e is [string, string] => e[1] !== undefined));
 }
 
 export function registerSimulate(program: Command, deps: CommandDeps): void {
@@ -50,13 +64,19 @@ export function registerSimulate(program: Command, deps: CommandDeps): void {
     .option('--role-arn <arn>', 'role to assume with --sts-endpoint (signed with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN when set)')
     .option('--region <region>', 'region for STS (default: AWS_REGION or us-east-1)')
     .option('--emit', 'print the current generation as credential_process JSON (the process form calls this)')
+    .option('--user <name>', 'a streaming user (AppStream_UserName) for named roles\' {user}: written to DIR/appstream_system_vars.sh, named in env.sh')
+    .option('--session-id <id>', 'AppStream_Session_ID for {session} (with --user)')
+    .option('--resource-name <name>', 'AppStream_Resource_Name for {resource} (with --user)', 'simulated-fleet')
     .addHelpText(
       'after',
       '\nExamples:\n' +
         '  appstream-creds simulate --dir /tmp/as2 --refresh-interval 1h --validity 6h --speed 1800\n' +
         '  appstream-creds simulate --dir /tmp/as2 --form process --sts-endpoint http://127.0.0.1:5000 \\\n' +
         '      --role-arn arn:aws:iam::123456789012:role/fleet-machine-role --refresh-interval 2s --validity 12s\n' +
-        '  . /tmp/as2/env.sh && appstream-creds status\n',
+        '  . /tmp/as2/env.sh && appstream-creds status\n' +
+        '\nNamed roles (setting roles) as a streaming user, against moto:\n' +
+        '  appstream-creds simulate --dir /tmp/as2 --sts-endpoint http://127.0.0.1:5000 --role-arn MACHINE_ROLE_ARN --user alice\n' +
+        '  . /tmp/as2/env.sh && AWS_ENDPOINT_URL_STS=http://127.0.0.1:5000 appstream-creds --config roles.json credential-process --role reporting\n',
     )
     .action(
       runAction(deps.ctx, deps.slot, async (opts: SimulateOptions, command: Command) => {
@@ -88,6 +108,7 @@ export function registerSimulate(program: Command, deps: CommandDeps): void {
           inPlace: Boolean(opts.inPlace),
           clock: systemClock,
           emitCommand: `${quote(deps.ctx.execPath)} ${quote(deps.ctx.selfScript)} simulate --emit --dir ${quote(dir)}`,
+          ...(opts.user ? { identity: simulatedIdentity(opts) } : {}),
           mint: (expiresAt, generation) =>
             opts.stsEndpoint && opts.roleArn
               ? mintStsCredentials(
