@@ -4,7 +4,11 @@ import { printCredentialProcess } from './printCredentialProcess.js';
 import { reportError } from './runAction.js';
 import { settingsFromFlags } from './commandSetup.js';
 
-const FLAGS: Record<string, keyof GlobalFlags> = {
+/** Global options plus the command's own --role. */
+export type FastFlags = GlobalFlags & { role?: string };
+
+const FLAGS: Record<string, keyof FastFlags> = {
+  '--role': 'role',
   '--profile': 'profile',
   '--state-dir': 'stateDir',
   '--config': 'config',
@@ -16,9 +20,9 @@ const FLAGS: Record<string, keyof GlobalFlags> = {
  * the product's. When the argument list is exactly that command plus global options, it runs
  * without building the commander program; anything else (--help, a typo) takes the normal route.
  */
-export function parseFastCredentialProcess(argv: readonly string[]): GlobalFlags | undefined {
+export function parseFastCredentialProcess(argv: readonly string[]): FastFlags | undefined {
   if (argv[0] !== 'credential-process') return undefined;
-  const flags: GlobalFlags = {};
+  const flags: FastFlags = {};
   for (let i = 1; i < argv.length; i += 1) {
     const arg = argv[i]!;
     const eq = arg.indexOf('=');
@@ -32,10 +36,11 @@ export function parseFastCredentialProcess(argv: readonly string[]): GlobalFlags
   return flags;
 }
 
-export async function runFastCredentialProcess(ctx: CliContext, flags: GlobalFlags): Promise<number> {
+export async function runFastCredentialProcess(ctx: CliContext, flags: FastFlags): Promise<number> {
   const deps = { ctx, slot: { code: 0 } };
+  const { role, ...global } = flags;
   try {
-    return await printCredentialProcess(settingsFromFlags(flags, deps), deps);
+    return await printCredentialProcess(settingsFromFlags(global, deps), deps, role);
   } catch (error) {
     return reportError(ctx, error);
   }

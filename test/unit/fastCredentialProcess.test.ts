@@ -11,7 +11,9 @@ test('the fast path takes exactly credential-process plus global options; anythi
     config: 'c.json',
     logLevel: 'debug',
   });
+  assert.deepEqual(parseFastCredentialProcess(['credential-process', '--role', 'reporting', '--config=c.json']), { role: 'reporting', config: 'c.json' });
   for (const argv of [
+    ['credential-process', '--role'],
     ['credential-process', '--help'],
     ['credential-process', '-h'],
     ['credential-process', '--profile'],
