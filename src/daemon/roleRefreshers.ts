@@ -39,6 +39,7 @@ const NO_MACHINE = (): AgentError =>
 export class RoleRefreshers {
   readonly entries: ReadonlyMap<string, RoleEntry>;
   private readonly refreshers: CredentialRefresher[] = [];
+  private readonly trackers: Tracker[] = [];
   private unsubscribe: (() => void) | undefined;
   private machineGeneration: number | undefined;
 
@@ -63,6 +64,7 @@ export class RoleRefreshers {
       const refresher = new CredentialRefresher({ source: source.resolve, tracker, clock: init.clock, logger, files: [], refreshInterval: lifeMs / 2, freshWindowMs: lifeMs / 2, maxBackoffMs: 30_000 });
       entries.set(name, { name, role, tracker, refresher });
       this.refreshers.push(refresher);
+      this.trackers.push(tracker);
     }
     this.entries = entries;
   }
@@ -77,6 +79,11 @@ export class RoleRefreshers {
       for (const refresher of this.refreshers) void refresher.refresh('machine-role-rotated');
     });
     await Promise.all(this.refreshers.map((refresher) => refresher.start()));
+  }
+
+  /** Logs each role's state transitions that time alone caused (expiring, expired); the daemon's state timer calls it. */
+  evaluate(): void {
+    for (const tracker of this.trackers) tracker.evaluate();
   }
 
   stop(): void {

@@ -151,6 +151,7 @@ export async function runDaemon(deps: DaemonDeps): Promise<number> {
   const scheduleEvaluate = (): void => {
     clearTimeout(stateTimer);
     tracker.evaluate();
+    roles.evaluate();
     const next = tracker.nextChangeIn();
     stateTimer = setTimeout(scheduleEvaluate, Math.min(next ?? 60_000, 60_000));
     stateTimer.unref();
