@@ -9,6 +9,7 @@ import { assumedRoleSource } from '../sources/assumedRoleSource.js';
 import { DEFAULT_ROLE_SECONDS } from '../sources/roleRequest.js';
 import { Tracker } from '../tracker/Tracker.js';
 import type { TrackerView } from '../tracker/types.js';
+import type { RoleStatus } from '../tracker/describeTracker.js';
 import { CredentialRefresher } from './CredentialRefresher.js';
 
 export interface RoleRefreshersInit {
@@ -92,8 +93,8 @@ export class RoleRefreshers {
   }
 
   /** Per role, for /v1/status: state, expiry, last error; never a secret. */
-  report(now: number): Record<string, unknown> {
-    const out: Record<string, unknown> = {};
+  report(now: number): Record<string, RoleStatus & { generations: number; lastRefreshAt: string | null }> {
+    const out: Record<string, RoleStatus & { generations: number; lastRefreshAt: string | null }> = {};
     for (const { name, role, tracker } of this.entries.values()) {
       const current = tracker.current();
       const failure = tracker.lastFailure();

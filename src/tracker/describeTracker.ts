@@ -18,8 +18,19 @@ export interface StatusReport {
   lastError: { code: string; message: string; at: string } | null;
   /** Direct mode with an agent running that could not be used: why (token unreadable, no answer). */
   agentProblem?: string;
+  /** From the agent: each named role (setting roles), no secret. */
+  roles?: Record<string, RoleStatus>;
   /** Added by the `status` command: the caller's AppStream_* variables and region. */
   instance?: InstanceReport;
+}
+
+export interface RoleStatus {
+  roleArn: string;
+  state: string;
+  expiresAt: string | null;
+  expiresInSeconds: number | null;
+  session: string | null;
+  lastError: { code: string; message: string; at: string } | null;
 }
 
 export interface InstanceReport {
@@ -86,6 +97,10 @@ export function renderStatus(status: StatusReport): string {
   if (status.refreshDueAt) lines.push(`refresh due:  ${status.refreshDueAt}`);
   if (status.lastError) lines.push(`last error:   ${status.lastError.message}`);
   if (status.agentProblem) lines.push(`agent:        ${status.agentProblem}`);
+  for (const [name, role] of Object.entries(status.roles ?? {})) {
+    const expiry = role.expiresAt && role.expiresInSeconds !== null ? `, expires ${role.expiresAt} (in ${formatDuration(role.expiresInSeconds * 1000)})` : '';
+    lines.push(`${`role ${name}:`.padEnd(13)} ${role.state}${expiry}${role.lastError ? `; last error: ${role.lastError.message}` : ''}`);
+  }
   if (status.instance) {
     const i = status.instance;
     lines.push(`region:       ${i.region ? `${i.region} (from ${i.regionFrom})` : 'none configured (set region, AWS_REGION or AppStream_Image_Arn)'}`);

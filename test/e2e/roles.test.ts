@@ -237,6 +237,9 @@ test('status and /metrics report each role without secrets', async () => {
   assert.ok(!text.includes(creds.SecretAccessKey!) && !text.includes(creds.Token!), 'no secret in status');
   const cliStatus = await runCli(['status', '--json'], { env: cliEnv() });
   assert.equal((JSON.parse(cliStatus.stdout) as { roles: Record<string, { state: string }> }).roles.reporting!.state, 'ready');
+  const cliText = await runCli(['status'], { env: cliEnv() });
+  assert.match(cliText.stdout, /^role reporting: ready, expires \S+ \(in \d+[hms]/m);
+  assert.match(cliText.stdout, /^role upload: +ready/m);
   const metrics = await (await fetch(`${agent.discovery.url}/metrics`)).text();
   assert.match(metrics, /appstream_creds_role_state\{role="reporting",state="ready"\} 1/);
   assert.match(metrics, /appstream_creds_role_seconds_to_expiry\{role="reporting"\} \d+/);
