@@ -85,8 +85,10 @@ describe('the Windows service under Wine (install.cmd, NSSM, the real SCM)', { s
     const response = await fetch(d.credentialsUrl, { headers: { authorization: token } });
     assert.equal(response.status, 200);
     assert.equal(((await response.json()) as { AccessKeyId: string }).AccessKeyId, KEY);
-    const sc = await scQuery();
-    assert.match(sc.stdout, /STATE\s*:\s*4\s+RUNNING/);
+    // NSSM reports RUNNING to Wine's service manager a moment after the agent already serves
+    // (START_PENDING meanwhile): wait for the state itself, with a hang guard.
+    let last = '';
+    await waitFor(async () => /STATE\s*:\s*4\s+RUNNING/.test((last = (await scQuery()).stdout)), 90_000, () => `the service never reached RUNNING; sc query: ${last}`);
   });
 
   test('service status reads the real SCM: running', async () => {
