@@ -8,10 +8,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { runCli, runProgram } from '../helpers/cli.js';
 import { withSandbox } from '../helpers/sandbox.js';
+import { hasCommand, staticProfileEnv } from '../helpers/envProfile.js';
 
 const KEY = 'ASIAENVHOSTILETEST01';
 const SECRET = 'EnvHostileSecret/With+Base64Chars01234ab';
@@ -30,21 +31,7 @@ function hostileToken(marker: string, ascii = false): string {
   ].join(' ');
 }
 
-function hasCommand(name: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function profile(dir: string, token: string): Promise<Record<string, string>> {
-  await mkdir(path.join(dir, '.aws'), { recursive: true });
-  const file = path.join(dir, '.aws', 'credentials');
-  await writeFile(file, `[appstream_machine_role]\naws_access_key_id = ${KEY}\naws_secret_access_key = ${SECRET}\naws_session_token = ${token}\n`, { mode: 0o600 });
-  return { AWS_SHARED_CREDENTIALS_FILE: file, AWS_CONFIG_FILE: path.join(dir, '.aws', 'config'), APPSTREAM_CREDS_STATE_DIR: path.join(dir, 'state') };
-}
+const profile = (dir: string, token: string): Promise<Record<string, string>> => staticProfileEnv(dir, { key: KEY, secret: SECRET, token });
 
 async function printed(dir: string, format: string, token: string): Promise<string> {
   const env = await profile(dir, token);
