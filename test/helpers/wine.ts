@@ -15,7 +15,8 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, open, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { repoRoot } from './cli.js';
+import { cliPrintsCredentials, repoRoot, scanOutput } from './cli.js';
+import { describeLeak, registerFromEnv, runSources } from './leakScan.js';
 import { bootPrefix, cacheDir, ensureNodeWinExe, findWine, wineEnv as wineBaseEnv, wineserverFor, withLock } from '../../scripts/wine.mjs';
 
 export interface WineRig {
@@ -218,6 +219,18 @@ export const withoutTrustWarnings = (stderr: string): string =>
 /** The built CLI (dist/) under the win32 node.exe. */
 export const winCliPath = (): string => toWinPath(path.join(repoRoot, 'dist', 'appstream-creds.cjs'));
 
-export function runWinCli(rig: WineRig, args: string[], options: WineRunOptions = {}): Promise<WineRun> {
-  return runWine(rig, rig.nodeExe, [winCliPath(), ...args], options);
+/**
+ * Runs the win32 CLI and scans what it printed (read back from files, as Wine needs) for secrets,
+ * like runCli does on Linux: Windows paths in its arguments and environment are mapped back so
+ * the scan finds the same profiles and state folders.
+ */
+export async function runWinCli(rig: WineRig, args: string[], options: WineRunOptions = {}): Promise<WineRun> {
+  const linuxSide = (value: string): string => (/^[CcZz]:\\/.test(value) ? fromWinPath(value, rig.prefix) : value);
+  const env = Object.fromEntries(Object.entries(options.env ?? {}).map(([k, v]) => [k, v === undefined ? v : linuxSide(v)]));
+  const sources = runSources(args.map(linuxSide), env, repoRoot);
+  registerFromEnv(env);
+  const run = await runWine(rig, rig.nodeExe, [winCliPath(), ...args], options);
+  const leak = await scanOutput(`node.exe ${args[0] ?? ''}`.trim(), { stdout: run.stdout, stderr: run.stderr }, sources, cliPrintsCredentials(args));
+  if (leak) throw new Error(describeLeak(leak));
+  return run;
 }
