@@ -16,7 +16,7 @@ import { mkdir, mkdtemp, open, readFile, readdir, rm, writeFile } from 'node:fs/
 import os from 'node:os';
 import path from 'node:path';
 import { cliPrintsCredentials, repoRoot, scanOutput } from './cli.js';
-import { describeLeak, registerFromEnv, runSources } from './leakScan.js';
+import { describeLeak, registerFromEnv, reportLeak, runSources, type Leak } from './leakScan.js';
 import { bootPrefix, cacheDir, ensureNodeWinExe, findWine, wineEnv as wineBaseEnv, wineserverFor, withLock } from '../../scripts/wine.mjs';
 
 export interface WineRig {
@@ -158,6 +158,27 @@ export interface WineProcess {
   kill(): Promise<number | null>;
 }
 
+/** The CLI arguments when `program args` runs our CLI (the bundle on node.exe, or the exe); else undefined. */
+function ourCliArgs(program: string, args: readonly string[]): string[] | undefined {
+  if (/appstream-creds\.exe$/i.test(program)) return [...args];
+  if (args[0] === winCliPath()) return args.slice(1);
+  return undefined;
+}
+
+/**
+ * The secret scan runCli does on Linux, for a run of our CLI under Wine (its output comes back
+ * from files): Windows paths in its arguments and environment are mapped back so the scan finds
+ * the same profiles and state folders. Other programs (cmd, sc, nssm) are not ours to scan.
+ */
+async function scanWineRun(rig: WineRig, program: string, args: readonly string[], options: WineRunOptions, output: { stdout: string; stderr: string }): Promise<Leak | undefined> {
+  const cliArgs = ourCliArgs(program, args);
+  if (!cliArgs) return undefined;
+  const linuxSide = (value: string): string => (/^[CcZz]:\\/.test(value) ? fromWinPath(value, rig.prefix) : value);
+  const env = Object.fromEntries(Object.entries(options.env ?? {}).map(([k, v]) => [k, v === undefined ? v : linuxSide(v)]));
+  registerFromEnv(env);
+  return scanOutput(`${path.basename(program)} ${cliArgs[0] ?? ''}`.trim(), output, runSources(cliArgs.map(linuxSide), env, repoRoot), cliPrintsCredentials(cliArgs));
+}
+
 /** Starts a Windows program under Wine with stdin/stdout/stderr as files in `dir`. */
 export async function startWine(rig: WineRig, program: string, args: string[], dir: string, options: WineRunOptions = {}): Promise<WineProcess> {
   const tag = `${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
@@ -180,6 +201,17 @@ export async function startWine(rig: WineRig, program: string, args: string[], d
       resolve(code);
     });
   });
+  // A long-running run of our CLI (serve) is scanned when it ends; a leak fails the test through
+  // the afterEach hook of helpers/daemon.ts, as for agents started on Linux.
+  if (ourCliArgs(program, args)) {
+    void exited
+      .then(async () => {
+        const [stdout, stderr] = await Promise.all([readFile(outFile, 'utf8').catch(() => ''), readFile(errFile, 'utf8').catch(() => '')]);
+        const leak = await scanWineRun(rig, program, args, options, { stdout, stderr });
+        if (leak) reportLeak(describeLeak(leak));
+      })
+      .catch(() => undefined);
+  }
   return {
     child,
     outFile,
@@ -200,6 +232,8 @@ export async function runWine(rig: WineRig, program: string, args: string[], opt
     const proc = await startWine(rig, program, args, dir, options);
     const code = await proc.exited;
     const [stdout, stderr] = await Promise.all([readFile(proc.outFile, 'utf8'), readFile(proc.errFile, 'utf8')]);
+    const leak = await scanWineRun(rig, program, args, options, { stdout, stderr });
+    if (leak) throw new Error(describeLeak(leak));
     return { code, stdout, stderr };
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -219,18 +253,6 @@ export const withoutTrustWarnings = (stderr: string): string =>
 /** The built CLI (dist/) under the win32 node.exe. */
 export const winCliPath = (): string => toWinPath(path.join(repoRoot, 'dist', 'appstream-creds.cjs'));
 
-/**
- * Runs the win32 CLI and scans what it printed (read back from files, as Wine needs) for secrets,
- * like runCli does on Linux: Windows paths in its arguments and environment are mapped back so
- * the scan finds the same profiles and state folders.
- */
-export async function runWinCli(rig: WineRig, args: string[], options: WineRunOptions = {}): Promise<WineRun> {
-  const linuxSide = (value: string): string => (/^[CcZz]:\\/.test(value) ? fromWinPath(value, rig.prefix) : value);
-  const env = Object.fromEntries(Object.entries(options.env ?? {}).map(([k, v]) => [k, v === undefined ? v : linuxSide(v)]));
-  const sources = runSources(args.map(linuxSide), env, repoRoot);
-  registerFromEnv(env);
-  const run = await runWine(rig, rig.nodeExe, [winCliPath(), ...args], options);
-  const leak = await scanOutput(`node.exe ${args[0] ?? ''}`.trim(), { stdout: run.stdout, stderr: run.stderr }, sources, cliPrintsCredentials(args));
-  if (leak) throw new Error(describeLeak(leak));
-  return run;
+export function runWinCli(rig: WineRig, args: string[], options: WineRunOptions = {}): Promise<WineRun> {
+  return runWine(rig, rig.nodeExe, [winCliPath(), ...args], options);
 }
