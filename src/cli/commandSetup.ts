@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { loadSettings, type LoadSettingsInput, type RawSettings } from '../config/loadSettings.js';
 import type { Settings } from '../config/settingsSchema.js';
@@ -8,9 +8,9 @@ import { machineRoleSource } from '../sources/machineRoleSource.js';
 import { procAncestors } from '../sources/recursionGuard.js';
 import { systemClock, type Clock } from '../clock.js';
 import type { WatchedSource } from '../credentials.js';
-import { agentPolicy, ownerPolicy, windowsAclReader } from './trustSetup.js';
+import { agentPolicy, daemonPolicy, ownerPolicy, windowsAclReader } from './trustSetup.js';
 import { pathTrust, type CheckTrust } from '../trust/pathTrust.js';
-import { refusalMessage, type TrustRefusal } from '../trust/checkPathTrust.js';
+import { checkPathTrustSync, refusalMessage, type TrustRefusal } from '../trust/checkPathTrust.js';
 import { templateValues, type TemplateValues } from '../identity/templateIdentity.js';
 import { assumedRoleSource } from '../sources/assumedRoleSource.js';
 import { findRole, validateRoles } from '../sources/roleRequest.js';
@@ -46,6 +46,12 @@ export function commandIdentity(settings: Settings, deps: CommandDeps): AppStrea
     env: deps.ctx.env,
     systemVarsFile: settings.systemVarsFile,
     readFile: (file) => {
+      // The identity names the streaming user in role session names (CloudTrail) and picks the
+      // region: a file another local user could have written is not read (strictPermissions).
+      if (deps.ctx.platform !== 'win32' && existsSync(file)) {
+        const policy = daemonPolicy(settings, deps.ctx);
+        if (policy.strict && checkPathTrustSync(file, policy)) return undefined;
+      }
       try {
         return readFileSync(file, 'utf8');
       } catch {

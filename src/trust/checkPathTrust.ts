@@ -70,6 +70,31 @@ export async function checkPathTrust(file: string, policy: TrustPolicy, fs: Trus
   return undefined;
 }
 
+/**
+ * The same rule for a caller that cannot wait (settings are resolved synchronously): the real
+ * file system, no injection. A missing path is not refused.
+ */
+export function checkPathTrustSync(file: string, policy: TrustPolicy, pathApi: path.PlatformPath = path.posix): TrustRefusal | undefined {
+  const absolute = pathApi.resolve(file);
+  let real: string;
+  try {
+    real = realpathSync.native(absolute);
+  } catch {
+    return undefined;
+  }
+  for (const part of new Set([...ancestry(absolute, pathApi), ...ancestry(real, pathApi)])) {
+    let info: PathStat;
+    try {
+      info = lstatSync(part);
+    } catch {
+      continue;
+    }
+    const refusal = judge(file, part, info, policy);
+    if (refusal) return refusal;
+  }
+  return undefined;
+}
+
 /** The file's path and each folder above it, deepest first. */
 function ancestry(p: string, pathApi: path.PlatformPath): string[] {
   const out = [p];

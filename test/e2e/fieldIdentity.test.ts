@@ -6,7 +6,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { repoRoot, runCli } from '../helpers/cli.js';
 import { withSandbox } from '../helpers/sandbox.js';
@@ -127,6 +127,25 @@ describe('region from the instance identity', () => {
       const findings = (JSON.parse(doctor.stdout) as { findings: Array<{ path: string; message: string }> }).findings;
       assert.match(findings.find((f) => f.path === 'instance')?.message ?? '', /AppStream_Resource_Type=fleet.*AppStream_Image_Arn=arn:aws:appstream:eu-west-1/);
       assert.match(findings.find((f) => f.path === 'region')?.message ?? '', /eu-west-1 \(from AppStream_Image_Arn\)/);
+    });
+  });
+
+  test('an appstream_system_vars.sh that another local user could have written is not read (it names the user in role sessions)', async () => {
+    await withSandbox(async (dir) => {
+      const open = path.join(dir, 'open');
+      await mkdir(open);
+      await chmod(open, 0o777); // writable by every user, and not a sticky folder
+      const planted = path.join(open, 'appstream_system_vars.sh');
+      await copyFile(SAMPLE_VARS, planted);
+      const env = { ...(await profiles(dir, { appstream_machine_role: KEY })), APPSTREAM_CREDS_SYSTEM_VARS_FILE: planted };
+      const status = await runCli(['status', '--json', ...state(dir)], { env });
+      const instance = (JSON.parse(status.stdout) as { instance: { region?: string | null; variables: Record<string, string> } }).instance;
+      assert.notEqual(instance.region, 'eu-west-1');
+      assert.equal(instance.variables.AppStream_UserName, undefined);
+      // The same file in a folder only its owner can write is read.
+      await chmod(open, 0o755);
+      const trusted = await runCli(['status', '--json', ...state(dir)], { env });
+      assert.equal((JSON.parse(trusted.stdout) as { instance: { variables: Record<string, string> } }).instance.variables.AppStream_UserName, 'field.user@example.com');
     });
   });
 });
