@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { open, readFile, rm } from 'node:fs/promises';
+import { lstat, open, readFile, rm } from 'node:fs/promises';
 import { writeFileAtomic } from '../writeFileAtomic.js';
 import { discoveryPath, lockPath, tokenPath, type AgentDiscovery } from './contract.js';
 
@@ -38,7 +38,9 @@ export async function removeDiscovery(stateDir: string, pid = process.pid): Prom
 export async function acquireStateLock(stateDir: string, startTime: (pid: number) => Promise<string | undefined> = processStartTime): Promise<{ release: () => Promise<void> } | { ownerPid: number }> {
   const file = lockPath(stateDir);
   const ours = `${process.pid} ${(await startTime(process.pid)) ?? '-'}`;
-  for (let attempt = 0; attempt < 2; attempt += 1) {
+  // A lock whose content is not written yet belongs to an agent between its exclusive create
+  // and its write: wait for it (briefly) instead of taking it over as stale.
+  for (let attempt = 0; attempt < 200; attempt += 1) {
     try {
       const handle = await open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0), 0o644);
       await handle.writeFile(ours);
@@ -51,6 +53,10 @@ export async function acquireStateLock(stateDir: string, startTime: (pid: number
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const [pidText, started] = (await readFile(file, 'utf8').catch(() => '')).trim().split(/\s+/);
+      if (!pidText && (await lockIsFresh(file))) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        continue;
+      }
       const owner = Number(pidText);
       if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && processAlive(owner)) {
         // Without a recorded start time (an older agent, or Windows) a live pid must be trusted.
@@ -62,6 +68,13 @@ export async function acquireStateLock(stateDir: string, startTime: (pid: number
   }
   throw new Error(`cannot take ${file}`);
 }
+
+/** An empty lock younger than this is an agent still writing its pid, not a stale one. */
+const LOCK_WRITE_GRACE_MS = 2_000;
+const lockIsFresh = async (file: string): Promise<boolean> => {
+  const info = await lstat(file).catch(() => undefined);
+  return info !== undefined && Math.abs(Date.now() - info.mtimeMs) < LOCK_WRITE_GRACE_MS;
+};
 
 /**
  * When a process started, as an opaque string: Linux /proc/<pid>/stat field 22 (clock ticks

@@ -69,3 +69,15 @@ describe('token file', () => {
       assert.equal((await stat(path.join(dir, 'a'))).mode & 0o777, 0o600);
     }));
 });
+
+test('acquireStateLock: an empty lock just created (an agent between its exclusive create and its write) is waited for, not taken over', async () => {
+  await withSandbox(async (dir) => {
+    await writeFile(lockPath(dir), '');
+    // The other agent (here: our live parent process) finishes writing its pid a moment later.
+    const written = new Promise<void>((resolve) => setTimeout(() => void writeFile(lockPath(dir), `${process.ppid} -`).then(() => resolve()), 150));
+    const result = await acquireStateLock(dir);
+    await written;
+    assert.deepEqual(result, { ownerPid: process.ppid });
+    assert.equal((await readFile(lockPath(dir), 'utf8')).trim(), `${process.ppid} -`, 'the other agent keeps its lock');
+  });
+});
