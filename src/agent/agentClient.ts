@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import type { Credentials } from '../credentials.js';
 import { processAlive, readDiscovery } from './discovery.js';
 import { discoveryPath, type AgentDiscovery } from './contract.js';
@@ -6,6 +6,7 @@ import type { CheckTrust } from '../trust/pathTrust.js';
 import { refusalMessage } from '../trust/checkPathTrust.js';
 import { discoveryOwner, verifyAgentListener } from './listenerOwner.js';
 import { printableField } from '../terminalText.js';
+import { loopbackGet } from './loopbackGet.js';
 
 export interface AgentCredentials {
   credentials: Credentials & { expiration: Date };
@@ -33,6 +34,15 @@ export function isLoopbackUrl(value: unknown): boolean {
   return url.hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(url.hostname);
 }
 
+/** The token file's content; an error when it cannot be read (sync: a 64-byte file, read by every client start). */
+function readToken(file: string): string | NodeJS.ErrnoException {
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch (error) {
+    return error as NodeJS.ErrnoException;
+  }
+}
+
 /** Why agent.json was not used, for doctor; clients just fall back to the profile. */
 export type AgentLookup = { agent: RunningAgent } | { problem: 'missing' | 'untrusted' | 'dead' | 'bad-url' | 'token-unreadable' | 'squatted'; detail: string; fix?: string };
 
@@ -54,10 +64,7 @@ export async function lookUpAgent(stateDir: string, trust: CheckTrust): Promise<
   if (!processAlive(discovery.pid)) return { problem: 'dead', detail: `agent.json names pid ${discovery.pid}, which is not running (the agent stopped uncleanly)` };
   const tokenRefusal = await trust(discovery.tokenFile);
   if (tokenRefusal) return { problem: 'untrusted', detail: refusalMessage(tokenRefusal) };
-  const token = await readFile(discovery.tokenFile, 'utf8').then(
-    (t) => t.trim(),
-    (error: NodeJS.ErrnoException) => error,
-  );
+  const token = readToken(discovery.tokenFile);
   if (token instanceof Error || !token) {
     const why = token instanceof Error ? (token.code === 'EACCES' || token.code === 'EPERM' ? 'is not readable by this user' : `cannot be read (${token.code ?? token.message})`) : 'is empty';
     return {
@@ -85,7 +92,7 @@ export type AgentAnswer = { credentials: AgentCredentials['credentials'] } | { p
 
 export async function askAgent(agent: RunningAgent, timeoutMs = 3_000, url = agent.discovery.credentialsUrl): Promise<AgentAnswer> {
   const who = `the agent (pid ${agent.discovery.pid}) at ${agent.discovery.url}`;
-  const response = await get(url, { authorization: agent.token }, timeoutMs).catch((error: NodeJS.ErrnoException) => error);
+  const response = await loopbackGet(url, { authorization: agent.token }, timeoutMs).catch((error: NodeJS.ErrnoException) => error);
   if (response instanceof Error) return { problem: `${who} did not answer (${response.code ?? response.message})`, code: 'agent-no-answer' };
   if (response.status === 200) {
     const parsed = parseCredentials(response.body);
@@ -110,7 +117,7 @@ export async function findRunningAgent(stateDir: string, trust: CheckTrust): Pro
 
 /** Asks the running agent for credentials (the machine role's, or `url`'s); undefined when it has none or does not answer. */
 export async function fetchFromAgent(agent: RunningAgent, timeoutMs = 3_000, url = agent.discovery.credentialsUrl): Promise<AgentCredentials | undefined> {
-  const response = await get(url, { authorization: agent.token }, timeoutMs).catch(() => undefined);
+  const response = await loopbackGet(url, { authorization: agent.token }, timeoutMs).catch(() => undefined);
   if (!response || response.status !== 200) return undefined;
   const credentials = parseCredentials(response.body);
   return credentials ? { discovery: agent.discovery, credentials } : undefined;
@@ -132,20 +139,4 @@ function parseCredentials(text: string): AgentCredentials['credentials'] | undef
   } catch {
     return undefined;
   }
-}
-
-export async function get(url: string, headers: Record<string, string>, timeoutMs: number): Promise<{ status: number; body: string }> {
-  // Loaded here, not at start-up: direct-mode credential-process never needs it.
-  const http = await import('node:http');
-  return new Promise((resolve, reject) => {
-    const req = http.get(url, { headers, timeout: timeoutMs, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-  });
 }

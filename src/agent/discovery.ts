@@ -1,4 +1,4 @@
-import { constants } from 'node:fs';
+import { constants, readFileSync } from 'node:fs';
 import { lstat, open, readFile, rm } from 'node:fs/promises';
 import { writeFileAtomic } from '../writeFileAtomic.js';
 import { discoveryPath, lockPath, tokenPath, type AgentDiscovery } from './contract.js';
@@ -88,9 +88,10 @@ export async function processStartTime(pid: number): Promise<string | undefined>
   return fields[19]; // field 22 overall; fields here start at field 3
 }
 
+/** agent.json, read synchronously: a small file every client start reads before anything else. */
 export async function readDiscovery(stateDir: string): Promise<AgentDiscovery | undefined> {
   try {
-    const parsed = JSON.parse(await readFile(discoveryPath(stateDir), 'utf8')) as Partial<AgentDiscovery>;
+    const parsed = JSON.parse(readFileSync(discoveryPath(stateDir), 'utf8')) as Partial<AgentDiscovery>;
     if (typeof parsed.pid !== 'number' || typeof parsed.credentialsUrl !== 'string' || typeof parsed.tokenFile !== 'string' || typeof parsed.url !== 'string') return undefined;
     return parsed as AgentDiscovery;
   } catch {

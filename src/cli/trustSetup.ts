@@ -19,12 +19,17 @@ const readPasswd = (platform: NodeJS.Platform): string => {
   return passwd;
 };
 
+/** This process's user name, looked up once (each lookup goes through NSS). */
+let ownName: { name: string | undefined } | undefined;
 const userName = (): string | undefined => {
-  try {
-    return os.userInfo().username;
-  } catch {
-    return undefined;
+  if (!ownName) {
+    try {
+      ownName = { name: os.userInfo().username };
+    } catch {
+      ownName = { name: undefined };
+    }
   }
+  return ownName.name;
 };
 
 /** The facts about this process the rule needs (from the CLI context). */

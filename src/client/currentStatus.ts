@@ -5,7 +5,8 @@ import type { Clock } from '../clock.js';
 import { describeTracker, type InstanceReport, type StatusReport } from '../tracker/describeTracker.js';
 import { classifyReading, type Reading } from '../tracker/classifyReading.js';
 import type { CheckTrust } from '../trust/pathTrust.js';
-import { agentUnusable, get, lookUpAgent } from '../agent/agentClient.js';
+import { agentUnusable, lookUpAgent } from '../agent/agentClient.js';
+import { loopbackGet } from '../agent/loopbackGet.js';
 import { statusUrl } from '../agent/contract.js';
 
 /**
@@ -23,7 +24,7 @@ export async function agentStatus(stateDir: string, trust: CheckTrust): Promise<
   if (agentUnusable(found)) return { problem: `${found.detail}${found.fix ? ` (fix: ${found.fix})` : ''}` };
   if (!('agent' in found)) return {};
   const { discovery, token } = found.agent;
-  const answer = await get(statusUrl(discovery.url), { authorization: token }, 3_000).catch((error: NodeJS.ErrnoException) => error);
+  const answer = await loopbackGet(statusUrl(discovery.url), { authorization: token }, 3_000).catch((error: NodeJS.ErrnoException) => error);
   if (answer instanceof Error) return { problem: `the agent (pid ${discovery.pid}) at ${discovery.url} did not answer (${answer.code ?? answer.message})` };
   if (answer.status !== 200) return { problem: `the agent (pid ${discovery.pid}) at ${discovery.url} answered HTTP ${answer.status} to ${statusUrl(discovery.url)}` };
   try {

@@ -3,7 +3,8 @@ import { mkdir, open, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Clock } from '../clock.js';
 import { AgentError, ExitCode } from '../errors.js';
-import { lookUpAgent, get, type RunningAgent } from '../agent/agentClient.js';
+import { lookUpAgent, type RunningAgent } from '../agent/agentClient.js';
+import { loopbackGet } from '../agent/loopbackGet.js';
 import { processAlive, readDiscovery } from '../agent/discovery.js';
 import { ROUTES, type AgentDiscovery } from '../agent/contract.js';
 import type { CheckTrust } from '../trust/pathTrust.js';
@@ -33,7 +34,7 @@ export type StartResult =
   | { outcome: 'not-ready'; discovery: AgentDiscovery; state: string };
 
 const healthState = async (discovery: AgentDiscovery): Promise<{ status: number; state: string } | undefined> => {
-  const answer = await get(`${discovery.url}${ROUTES.health}`, {}, 2_000).catch(() => undefined);
+  const answer = await loopbackGet(`${discovery.url}${ROUTES.health}`, {}, 2_000).catch(() => undefined);
   if (!answer) return undefined;
   try {
     return { status: answer.status, state: String((JSON.parse(answer.body) as { state?: unknown }).state ?? 'unknown') };

@@ -1,7 +1,8 @@
 import { stat } from 'node:fs/promises';
 import { finding, type Finding } from '../findings.js';
 import { discoveryPath, tokenPath } from '../agent/contract.js';
-import { get, lookUpAgent } from '../agent/agentClient.js';
+import { lookUpAgent } from '../agent/agentClient.js';
+import { loopbackGet } from '../agent/loopbackGet.js';
 import type { DoctorDeps } from './types.js';
 
 const START_FIX = 'start it: `appstream-creds service start` (or `appstream-creds serve` in a terminal)';
@@ -28,7 +29,7 @@ export async function checkAgent(deps: DoctorDeps): Promise<Finding[]> {
     return findings;
   }
   const { discovery, token } = found.agent;
-  const answer = await get(discovery.credentialsUrl, { authorization: token }, 3_000).catch((error: Error) => ({ status: 0, body: error.message }));
+  const answer = await loopbackGet(discovery.credentialsUrl, { authorization: token }, 3_000).catch((error: Error) => ({ status: 0, body: error.message }));
   if (answer.status === 200) {
     findings.push(finding('info', 'ok', 'agent', `pid ${discovery.pid} serves credentials at ${discovery.credentialsUrl}`, 'none needed'));
   } else {

@@ -92,6 +92,39 @@ export function findListeners(table: string, port: number): SocketEntry[] {
   return found;
 }
 
+/** The connection a table line describes, as `local rem` table text (the form of a needle). */
+function connectionKey(line: string): { key: string; rest: number } | undefined {
+  const start = line.indexOf(': ') + 2;
+  const local = line.indexOf(' ', start);
+  const end = line.indexOf(' ', local + 1);
+  return start < 2 || local === -1 || end === -1 ? undefined : { key: line.slice(start, end), rest: end + 1 };
+}
+
+/**
+ * Up to this many needles, one indexOf each over a chunk is fastest; beyond it (a burst of new
+ * connections, many of them a flood) each line is keyed once and looked up, so a scan costs the
+ * same whatever the number of connections waiting on it.
+ */
+const FEW_NEEDLES = 4;
+
+function findInChunk(complete: string, needles: ReadonlySet<string>, found: Map<string, number>): void {
+  if (needles.size <= FEW_NEEDLES) {
+    for (const needle of needles) {
+      if (found.has(needle)) continue;
+      const space = needle.indexOf(' ');
+      const entry = findConnection(complete, needle.slice(0, space), needle.slice(space + 1));
+      if (entry) found.set(needle, entry.uid);
+    }
+    return;
+  }
+  for (const line of complete.split('\n')) {
+    const connection = connectionKey(line);
+    if (!connection || !needles.has(connection.key) || found.has(connection.key)) continue;
+    const entry = entryAt(line, connection.rest);
+    if (entry) found.set(connection.key, entry.uid);
+  }
+}
+
 /** Reads a table in chunks; the scan stops reading once it found what it looks for. */
 export type ReadChunks = (path: string) => AsyncIterable<string>;
 
@@ -109,11 +142,7 @@ export async function scanConnections(read: ReadChunks, path: string, needles: R
       const lastNewline = text.lastIndexOf('\n');
       const complete = lastNewline === -1 ? '' : text.slice(0, lastNewline + 1);
       carry = lastNewline === -1 ? text : text.slice(lastNewline + 1);
-      for (const needle of needles) {
-        if (found.has(needle)) continue;
-        const entry = findConnection(complete, needle.slice(0, needle.indexOf(' ')), needle.slice(needle.indexOf(' ') + 1));
-        if (entry) found.set(needle, entry.uid);
-      }
+      findInChunk(complete, needles, found);
       if (found.size === needles.size) break;
     }
   } catch {

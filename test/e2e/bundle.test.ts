@@ -1,7 +1,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { cp, readdir, readFile, stat } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { cp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { cleanEnv, repoRoot, runCli } from '../helpers/cli.js';
 import { startCli, waitFor, type Discovery } from '../helpers/daemon.js';
@@ -68,7 +69,15 @@ test('bundle: the vendored pino-pretty and pino-roll load and work on their own'
   const script = `const { prettyFactory } = require(${JSON.stringify(path.join(vendor, 'pino-pretty.cjs'))});
     process.stdout.write(prettyFactory({ colorize: false })(JSON.stringify({ level: 30, time: 0, msg: 'hello' })));
     require(${JSON.stringify(path.join(vendor, 'pino-roll.cjs'))})({ file: ${JSON.stringify(path.join(tmp, 'roll', 'x'))}, mkdir: true, sync: true }).then((s) => { s.write('{}\\n'); s.end(); });`;
-  const r = await new Promise<Run>((resolve) => {
+  const r = await runNode(script);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /INFO.*hello/);
+  assert.deepEqual(await readdir(path.join(tmp, 'roll')), ['x.1.log']);
+});
+
+/** `node -e script` in the copied dist's folder, with no node_modules in reach. */
+function runNode(script: string): Promise<Run> {
+  return new Promise<Run>((resolve) => {
     const child = spawn(process.execPath, ['-e', script], { cwd: tmp, env: cleanEnv({ NODE_PATH: undefined }) });
     let stdout = '';
     let stderr = '';
@@ -76,9 +85,29 @@ test('bundle: the vendored pino-pretty and pino-roll load and work on their own'
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
-  assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /INFO.*hello/);
-  assert.deepEqual(await readdir(path.join(tmp, 'roll')), ['x.1.log']);
+}
+
+test('bundle: the launcher loads main.cjs through the code cache the build trained; a corrupt or missing cache changes nothing but speed', async () => {
+  const dist = path.join(tmp, 'dist');
+  const cacheUsed = (folder: string) => runNode(`process.stdout.write(String(require(${JSON.stringify(path.join(folder, 'appstream-creds.cjs'))}).loadMain(${JSON.stringify(folder)}).cacheUsed))`);
+  const cacheName = `main.cjs.${process.platform}-${process.arch}-v8-${process.versions.v8}.cache`;
+  const trained = await stat(path.join(dist, cacheName));
+  assert.ok(trained.size > 100_000, `the cache holds the functions the training runs compiled (${trained.size} bytes), not just the top level`);
+  assert.deepEqual(await cacheUsed(dist), { code: 0, stdout: 'true', stderr: '' });
+
+  const dir = path.join(tmp, 'launcher');
+  assert.equal((await run(['simulate', '--dir', dir, '--rotations', '1', '--validity', '1h'])).code, 0);
+  const expected = JSON.parse(await readFile(path.join(dir, 'simulator', 'current.json'), 'utf8')) as { AccessKeyId: string };
+  for (const damage of ['corrupt', 'missing'] as const) {
+    const copy = path.join(tmp, `dist-${damage}`);
+    await cp(dist, copy, { recursive: true });
+    if (damage === 'corrupt') await writeFile(path.join(copy, cacheName), randomBytes(trained.size));
+    else await rm(path.join(copy, cacheName));
+    assert.deepEqual(await cacheUsed(copy), { code: 0, stdout: 'false', stderr: '' }, damage);
+    const r = await runCli(['credential-process'], { env: env(dir), cwd: tmp, script: path.join(copy, 'appstream-creds.cjs') });
+    assert.equal(r.code, 0, `${damage}: ${r.stderr}`);
+    assert.equal((JSON.parse(r.stdout) as { AccessKeyId: string }).AccessKeyId, expected.AccessKeyId, damage);
+  }
 });
 
 test('bundle: simulate, credential-process (both forms), status --json, env, exec', async () => {

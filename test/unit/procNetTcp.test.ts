@@ -58,6 +58,18 @@ test('scanConnections matches lines split across chunks and stops reading once e
   assert.equal((await scanConnections(failing, '/proc/net/tcp', new Set(['x y']))).size, 0);
 });
 
+test('scanConnections finds many connections at once (a burst of new clients) as it finds one, across chunk borders', async () => {
+  const peers = Array.from({ length: 40 }, (_, i) => procAddress('127.0.0.1', 41000 + i).text);
+  const text = HEADER + peers.map((peer, i) => line(i, server, peer, '01', 0, 500 + i) + line(100 + i, peer, server, '01', 2000 + i, 600 + i)).join('');
+  const read = async function* () {
+    for (let i = 0; i < text.length; i += 53) yield text.slice(i, i + 53);
+  };
+  const wanted = new Set([...peers.map((peer) => `${peer} ${server}`), `${procAddress('127.0.0.1', 1).text} ${server}`]);
+  const found = await scanConnections(read, '/proc/net/tcp', wanted);
+  assert.equal(found.size, 40, 'every client end found; the absent one is not invented');
+  peers.forEach((peer, i) => assert.equal(found.get(`${peer} ${server}`), 2000 + i, 'the client end, never the agent end (uid 0)'));
+});
+
 test('connectionOwners batches lookups that arrive during a scan into one more scan, and falls back to tcp6 for IPv4-mapped peers', async () => {
   const reads: string[] = [];
   const mappedClient = procAddress('::ffff:127.0.0.1', 50003).text;
