@@ -20,13 +20,15 @@ export interface ListenerDeps {
 }
 
 /**
- * Small synchronous reads: the kernel builds each read's worth of lines at a time, so the scan
- * (which stops after the listeners) never makes it walk the whole connection table.
+ * Small synchronous reads: the kernel builds each read's worth of lines at a time (a line is 150
+ * bytes), so the scan, which stops at the first line after the listeners, makes it walk the
+ * connection table only as far as the first connection (256 bytes: about 0.26 ms here, against
+ * 0.5 ms for 1 KB reads that walk on to the fifth).
  */
 const readChunks: ReadChunks = async function* (file) {
   const fd = openSync(file, 'r');
   try {
-    const buffer = Buffer.allocUnsafe(1024);
+    const buffer = Buffer.allocUnsafe(256);
     for (let got = readSync(fd, buffer); got > 0; got = readSync(fd, buffer)) yield buffer.toString('latin1', 0, got);
   } finally {
     closeSync(fd);
