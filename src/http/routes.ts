@@ -117,6 +117,13 @@ function compile(route: Route, init: RouterInit): Answer {
 }
 
 /**
+ * Paths a matcher found are remembered, up to this many, so a role's route costs one Map lookup
+ * like an exact path. Junk paths can fill it, but never push out what is in it: the cost is then
+ * what it was without.
+ */
+export const MATCH_MEMO_SIZE = 256;
+
+/**
  * One table drives routing, the metric label and the 404/405 answers. Exact paths are one Map
  * lookup with a match made in advance (the credentials hot path allocates nothing here);
  * matchers are tried in table order after them.
@@ -134,13 +141,17 @@ export function createRouter(init: RouterInit): Router {
     }
   }
 
+  const memo = new Map<string, RouteMatch>();
   return {
     find(path) {
-      const found = exact.get(path);
+      const found = exact.get(path) ?? memo.get(path);
       if (found) return found;
       for (const candidate of matchers) {
         const params = candidate.match(path);
-        if (params) return { route: candidate.route, params, answer: candidate.answer };
+        if (!params) continue;
+        const match = Object.freeze({ route: candidate.route, params: Object.freeze(params), answer: candidate.answer });
+        if (memo.size < MATCH_MEMO_SIZE) memo.set(path, match);
+        return match;
       }
       return undefined;
     },

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createRouter, pathPattern, pathPrefix, type Guard, type Route } from '../../src/http/routes.js';
+import { createRouter, MATCH_MEMO_SIZE, pathPattern, pathPrefix, type Guard, type PathSpec, type Route } from '../../src/http/routes.js';
 import type { Refusal } from '../../src/http/guards.js';
 
 const NOT_FOUND: Refusal = { status: 404, code: 'not-found', message: 'no such route' };
@@ -87,4 +87,24 @@ test('synchronous guards and handler keep the answer synchronous (no promise on 
 
 test('two routes for one exact path are a programming error', () => {
   assert.throws(() => fixture([{ path: '/a', handler: () => 200, metricName: 'a' }, { path: '/a', handler: () => 200, metricName: 'b' }]), /two routes for \/a/);
+});
+
+test('a path a matcher found is remembered (one lookup next time), up to MATCH_MEMO_SIZE paths, and junk never evicts', async () => {
+  let matched = 0;
+  const counting = pathPattern('/v1/roles/:name/credentials') as Exclude<PathSpec, string>;
+  const { router, call } = fixture([
+    { methods: ['GET'], path: { match: (path: string) => (matched++, counting.match(path)) }, handler: (_req, _res, params) => (params.name === 'reports' ? 200 : 404), metricName: 'role-creds' },
+  ]);
+  const first = router.find('/v1/roles/reports/credentials');
+  assert.equal(router.find('/v1/roles/reports/credentials'), first, 'the same frozen match, not a new one');
+  assert.equal(matched, 1);
+  assert.deepEqual(first?.params, { name: 'reports' });
+  assert.ok(Object.isFrozen(first?.params), 'a remembered match cannot be changed by one request for the next');
+  for (let i = 0; i < MATCH_MEMO_SIZE + 50; i += 1) router.find(`/v1/roles/junk${i}/credentials`);
+  matched = 0;
+  assert.equal(router.find('/v1/roles/reports/credentials'), first, 'still remembered after the flood');
+  assert.equal((await call('GET', '/v1/roles/other/credentials')).status, 404);
+  assert.equal((await call('GET', '/v1/roles/other/credentials')).status, 404);
+  assert.equal(matched, 2, 'a path that arrives once the memo is full is matched each time, and still answered');
+  assert.equal(router.find('/nothing'), undefined);
 });
