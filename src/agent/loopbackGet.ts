@@ -78,7 +78,8 @@ export function parseResponse(raw: Buffer, ended: boolean): LoopbackResponse | E
   const answer = (bytes: Buffer): LoopbackResponse => ({ status: Number(status[1]), body: bytes.toString('utf8') });
   if (/(^|,)\s*chunked\s*$/i.test(header('transfer-encoding') ?? '')) {
     const decoded = dechunk(body);
-    if (decoded instanceof Error || decoded) return decoded instanceof Error ? decoded : answer(decoded);
+    if (decoded instanceof Error) return decoded;
+    if (decoded) return answer(decoded);
     return ended ? new Error('the connection closed in the middle of a chunked answer') : undefined;
   }
   const length = header('content-length');

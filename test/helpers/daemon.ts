@@ -112,14 +112,18 @@ export function startCli(args: string[], env: Record<string, string | undefined>
   };
 }
 
-export interface SandboxAgent {
-  simulator: RunningProcess;
+/** A started agent and the files it was pointed at (what every agent rig hands its tests). */
+export interface AgentRig {
   agent: RunningProcess;
   discovery: Discovery;
   token: string;
   stateDir: string;
   credentialsFile: string;
   configFile: string;
+}
+
+export interface SandboxAgent extends AgentRig {
+  simulator: RunningProcess;
   stop(): Promise<void>;
 }
 

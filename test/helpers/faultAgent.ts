@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { startCli, waitFor, type Discovery, type RunningProcess } from './daemon.js';
+import { startCli, waitFor, type AgentRig, type Discovery } from './daemon.js';
 
 /** A full credential set as AppStream writes it: 20-character ASIA key id, 40-character secret, token. */
 export interface Triple {
@@ -35,13 +35,7 @@ export interface Status {
   lastError: { code: string; message: string; at: string } | null;
 }
 
-export interface FaultAgent {
-  agent: RunningProcess;
-  discovery: Discovery;
-  token: string;
-  stateDir: string;
-  credentialsFile: string;
-  configFile: string;
+export interface FaultAgent extends AgentRig {
   credentials(): Promise<{ status: number; body: Record<string, string> }>;
   status(): Promise<Status>;
   health(): Promise<number>;

@@ -93,6 +93,10 @@ describe('policy lint', () => {
     assert.equal(findings[0]!.code, 'json-invalid');
     assert.equal(findings[0]!.severity, 'error');
     assert.match(findings[0]!.message, /line 4, column 24/);
+    // V8 gives no position for an unexpected token: the scanner finds it.
+    const token = lintPolicy('{\n  "Version": "2012-10-17",\n  "Statement": x\n}\n');
+    assert.equal(token.length, 1);
+    assert.match(token[0]!.message, /line 3, column 16/);
   });
 
   test('a Principal in a permission policy is an error', () => {
