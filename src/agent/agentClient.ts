@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { readRegularFileSync } from '../readRegularFile.js';
 import type { Credentials } from '../credentials.js';
-import { processAlive, readDiscovery } from './discovery.js';
+import { MAX_AGENT_FILE_BYTES, processAlive, readDiscovery } from './discovery.js';
 import { discoveryPath, type AgentDiscovery } from './contract.js';
 import type { CheckTrust } from '../trust/pathTrust.js';
 import { refusalMessage } from '../trust/checkPathTrust.js';
@@ -37,7 +37,7 @@ export function isLoopbackUrl(value: unknown): boolean {
 /** The token file's content; an error when it cannot be read (sync: a 64-byte file, read by every client start). */
 function readToken(file: string): string | NodeJS.ErrnoException {
   try {
-    return readFileSync(file, 'utf8').trim();
+    return readRegularFileSync(file, MAX_AGENT_FILE_BYTES).toString('utf8').trim();
   } catch (error) {
     return error as NodeJS.ErrnoException;
   }
@@ -66,7 +66,7 @@ export async function lookUpAgent(stateDir: string, trust: CheckTrust): Promise<
   if (tokenRefusal) return { problem: 'untrusted', detail: refusalMessage(tokenRefusal) };
   const token = readToken(discovery.tokenFile);
   if (token instanceof Error || !token) {
-    const why = token instanceof Error ? (token.code === 'EACCES' || token.code === 'EPERM' ? 'is not readable by this user' : `cannot be read (${token.code ?? token.message})`) : 'is empty';
+    const why = token instanceof Error ? (token.code === 'EACCES' || token.code === 'EPERM' ? 'is not readable by this user' : `cannot be read (${token.code === 'file-refused' ? token.message : (token.code ?? token.message)})`) : 'is empty';
     return {
       problem: 'token-unreadable',
       detail: `the agent (pid ${discovery.pid}) is running, but its token file ${discovery.tokenFile} ${why}`,

@@ -1,4 +1,5 @@
-import { constants, readFileSync } from 'node:fs';
+import { constants } from 'node:fs';
+import { readRegularFileSync } from '../readRegularFile.js';
 import { lstat, open, readFile, rm } from 'node:fs/promises';
 import { writeFileAtomic } from '../writeFileAtomic.js';
 import { discoveryPath, lockPath, tokenPath, type AgentDiscovery } from './contract.js';
@@ -88,10 +89,13 @@ export async function processStartTime(pid: number): Promise<string | undefined>
   return fields[19]; // field 22 overall; fields here start at field 3
 }
 
+/** agent.json and token files are a few hundred bytes; a bigger one is not the agent's. */
+export const MAX_AGENT_FILE_BYTES = 64 * 1024;
+
 /** agent.json, read synchronously: a small file every client start reads before anything else. */
 export async function readDiscovery(stateDir: string): Promise<AgentDiscovery | undefined> {
   try {
-    const parsed = JSON.parse(readFileSync(discoveryPath(stateDir), 'utf8')) as Partial<AgentDiscovery>;
+    const parsed = JSON.parse(readRegularFileSync(discoveryPath(stateDir), MAX_AGENT_FILE_BYTES).toString('utf8')) as Partial<AgentDiscovery>;
     if (typeof parsed.pid !== 'number' || typeof parsed.credentialsUrl !== 'string' || typeof parsed.tokenFile !== 'string' || typeof parsed.url !== 'string') return undefined;
     return parsed as AgentDiscovery;
   } catch {

@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readRegularFileSync } from '../readRegularFile.js';
 import type { Command } from 'commander';
 import { loadSettings, type LoadSettingsInput, type RawSettings } from '../config/loadSettings.js';
 import type { Settings } from '../config/settingsSchema.js';
@@ -28,12 +29,12 @@ export function settingsFromFlags(flags: GlobalFlags, deps: CommandDeps, own: Ra
       ...(flagNames ? { flagNames } : {}),
       env: deps.ctx.env,
       platform: deps.ctx.platform,
-      readFile: (path) => readFileSync(path, 'utf8'),
+      readFile: (path) => readRegularFileSync(path).toString('utf8'),
     },
     flags.config,
   );
   // Each role's templates must fill to a valid session name with the identity known now.
-  if (Object.keys(settings.roles).length > 0) validateRoles(settings.roles, commandTemplateValues(settings, deps));
+  if (settings.roles.size > 0) validateRoles(settings.roles, commandTemplateValues(settings, deps));
   if (settings.region) return settings;
   // No region configured anywhere: the instance's image ARN names the one it runs in.
   const imageRegion = commandIdentity(settings, deps).imageRegion;
@@ -53,7 +54,7 @@ export function commandIdentity(settings: Settings, deps: CommandDeps): AppStrea
         if (policy.strict && checkPathTrustSync(file, policy)) return undefined;
       }
       try {
-        return readFileSync(file, 'utf8');
+        return readRegularFileSync(file).toString('utf8');
       } catch {
         return undefined;
       }

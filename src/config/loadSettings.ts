@@ -14,7 +14,7 @@ export interface LoadSettingsInput {
   platform: NodeJS.Platform;
   /** Flags whose name differs from the setting's (`--timeout` sets waitTimeout), for messages. */
   flagNames?: Partial<Record<SettingKey, string>>;
-  /** Reads the --config file; injected so tests need no disk. */
+  /** Reads the --config file (a regular file of at most 1 MiB, never blocking); injected so tests need no disk. */
   readFile: (path: string) => string;
 }
 
@@ -106,7 +106,9 @@ function configFile(path: string, readFile: LoadSettingsInput['readFile']): Conf
   try {
     text = readFile(path);
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as NodeJS.ErrnoException).code ?? 'error';
+    // FileRefused: a FIFO, a device, a folder or more than 1 MiB (readRegularFile.ts).
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason = code === 'file-refused' ? (error as Error).message : code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory, not a regular file' : (code ?? 'error');
     throw usageError(`--config ${path}: cannot read it (${reason})`);
   }
   let parsed: PositionedJson;

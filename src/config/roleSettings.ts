@@ -13,7 +13,6 @@ import { SESSION_NAME_CHARS, templatePlaceholders, TEMPLATE_FIELDS } from '../id
 export const MIN_ROLE_SECONDS = 900;
 export const MAX_ROLE_SECONDS = 3600;
 const ROLE_ARN = /^arn:aws(-[a-z]+)*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
-const ROLE_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
 const list = z.union([z.string(), z.array(z.string())]).transform((value) => (typeof value === 'string' ? value.split(',') : value).map((s) => s.trim()).filter(Boolean));
 
@@ -83,38 +82,54 @@ export const roleSchema = z
 
 export type RoleSettings = z.output<typeof roleSchema>;
 
-/** The map, from JSON (config file) or its text (APPSTREAM_CREDS_ROLES). Issue paths start with the role name. */
-export const rolesSchema = z
-  .union([z.string(), z.record(z.unknown())])
-  .transform((value, ctx) => {
-    if (typeof value !== 'string') return value;
+/**
+ * Role names end up in a URL path (/v1/roles/<name>/credentials), a file name (the role's token
+ * file) and a map key: `.`/`..` would be resolved away by URL parsing (`--role ..` reached the
+ * machine role's route), `__proto__` vanished from a plain object. Names start with a letter or
+ * digit, and the few that mean something to JavaScript objects are refused outright.
+ */
+export const ROLE_NAME_RULE = '1 to 64 letters, digits and _ . -, starting with a letter or digit (not constructor, prototype or __proto__)';
+const ROLE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+const RESERVED_NAMES = new Set(['constructor', 'prototype', '__proto__']);
+export const isRoleName = (name: string): boolean => ROLE_NAME.test(name) && !RESERVED_NAMES.has(name.toLowerCase());
+/** A name as it may be echoed in a message: nothing outside the name's own charset, bounded. */
+export const printableRoleName = (name: string): string => name.replace(/[^\w.-]/g, '?').slice(0, 64);
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
+
+/**
+ * The map, from JSON (config file) or its text (APPSTREAM_CREDS_ROLES), as a Map: a role name
+ * is never a property of an object. Parsed by hand rather than with z.record, which drops a
+ * `__proto__` key silently. Issue paths start with the role name.
+ */
+export const rolesSchema = z.unknown().transform((value, ctx): Map<string, RoleSettings> => {
+  let map: unknown = value;
+  if (typeof value === 'string') {
     try {
-      const parsed: unknown = JSON.parse(value);
-      if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+      map = JSON.parse(value);
     } catch {
-      // reported below
+      map = undefined;
     }
+  }
+  if (!isPlainObject(map)) {
     ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'a JSON object of named roles' });
     return z.NEVER;
-  })
-  .pipe(
-    z.record(z.unknown()).transform((map, ctx) => {
-      const roles: Record<string, RoleSettings> = {};
-      for (const [name, raw] of Object.entries(map)) {
-        if (!ROLE_NAME.test(name)) {
-          ctx.addIssue({ code: z.ZodIssueCode.custom, message: `a role name of 1 to 64 letters, digits and _ . - (one name is not)` });
-          return z.NEVER;
-        }
-        const parsed = roleSchema.safeParse(raw);
-        if (!parsed.success) {
-          const issue = parsed.error.issues[0]!;
-          const field = issue.path.length > 0 ? String(issue.path[0]) : '';
-          const message = issue.code === 'unrecognized_keys' ? `unknown field (fields: ${Object.keys(roleSchema.shape).join(', ')})` : issue.code === 'invalid_type' && field ? `${field}: ${issue.message.toLowerCase()}` : issue.message;
-          ctx.addIssue({ code: z.ZodIssueCode.custom, message: `role ${name}: ${message.startsWith(field) || !field ? message : `${field}: ${message}`}` });
-          return z.NEVER;
-        }
-        roles[name] = parsed.data;
-      }
-      return roles;
-    }),
-  );
+  }
+  const roles = new Map<string, RoleSettings>();
+  for (const name of Object.keys(map)) {
+    if (!isRoleName(name)) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `role "${printableRoleName(name)}": a role name is ${ROLE_NAME_RULE}` });
+      return z.NEVER;
+    }
+    const parsed = roleSchema.safeParse(map[name]);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      const field = issue.path.length > 0 ? String(issue.path[0]) : '';
+      const message = issue.code === 'unrecognized_keys' ? `unknown field (fields: ${Object.keys(roleSchema.shape).join(', ')})` : issue.code === 'invalid_type' && field ? `${field}: ${issue.message.toLowerCase()}` : issue.message;
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `role ${name}: ${message.startsWith(field) || !field ? message : `${field}: ${message}`}` });
+      return z.NEVER;
+    }
+    roles.set(name, parsed.data);
+  }
+  return roles;
+});

@@ -13,7 +13,7 @@ import type { RoleStatus } from '../tracker/describeTracker.js';
 import { CredentialRefresher } from './CredentialRefresher.js';
 
 export interface RoleRefreshersInit {
-  roles: Readonly<Record<string, RoleSettings>>;
+  roles: ReadonlyMap<string, RoleSettings>;
   settings: Pick<Settings, 'region' | 'stsEndpoint' | 'refreshGrace' | 'expiryWarning'>;
   /** The machine role's tracker: each role is assumed from its current generation. */
   machine: TrackerView;
@@ -51,7 +51,7 @@ export class RoleRefreshers {
       if (!current) throw NO_MACHINE();
       return current.credentials;
     };
-    for (const [name, role] of Object.entries(init.roles)) {
+    for (const [name, role] of init.roles) {
       const lifeMs = (role.duration ?? DEFAULT_ROLE_SECONDS) * 1000;
       const logger = init.logger.child({ role: name });
       const tracker = new Tracker({

@@ -1,12 +1,12 @@
-import { stat, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { usageError } from '../errors.js';
+import { FileRefused, MAX_INPUT_FILE_BYTES, readRegularFile } from '../readRegularFile.js';
 
 /** Reads all of stdin, refusing more than maxBytes; injected so tests and the CLI share one code path. */
 export type StdinReader = (maxBytes: number, what: string) => Promise<string>;
 
 /** Generous for any policy, metadata or SAML document (SAML responses are tens of KB). */
-export const MAX_INPUT_BYTES = 1024 * 1024;
+export const MAX_INPUT_BYTES = MAX_INPUT_FILE_BYTES;
 
 const tooLarge = (what: string, file: string, size: number | string, maxBytes: number) =>
   usageError(`${what} ${file} is ${size} bytes, over the ${maxBytes}-byte limit for this input; refused`, 'input-too-large');
@@ -29,16 +29,13 @@ export async function readTextInput(file: string, cwd: string, readStdin: StdinR
   if (file === '-') return readStdin(maxBytes, what);
   const full = path.resolve(cwd, file);
   try {
-    // Judged by size before a byte is read: a 50 MB "response" is refused at once.
-    const info = await stat(full);
-    if (info.isFile() && info.size > maxBytes) throw tooLarge(what, file, info.size, maxBytes);
-    const text = await readFile(full, 'utf8');
-    if (Buffer.byteLength(text) > maxBytes) throw tooLarge(what, file, Buffer.byteLength(text), maxBytes);
-    return text;
+    // A regular file only, judged by its size before a byte is read: a 50 MB "response" is
+    // refused at once, a FIFO does not hang, /dev/zero is not read.
+    return (await readRegularFile(full, maxBytes)).toString('utf8');
   } catch (error) {
-    if ((error as { code?: string }).code === 'input-too-large') throw error;
+    if (error instanceof FileRefused && 'size' in error.problem) throw tooLarge(what, file, error.problem.size, maxBytes);
     const code = (error as NodeJS.ErrnoException).code;
-    const reasons: Record<string, string> = { ENOENT: 'no such file', EISDIR: 'it is a folder', EACCES: 'permission denied' };
+    const reasons: Record<string, string> = { ENOENT: 'no such file', EISDIR: 'it is a folder', EACCES: 'permission denied', 'file-refused': (error as Error).message };
     const reason = (code && reasons[code]) ?? code ?? 'unreadable';
     throw usageError(`cannot read ${what} ${file}: ${reason}`, 'input-unreadable');
   }

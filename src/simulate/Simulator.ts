@@ -1,4 +1,5 @@
-import { mkdir, writeFile, readFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { readRegularFile } from '../readRegularFile.js';
 import path from 'node:path';
 import type { Clock } from '../clock.js';
 import { writeFileAtomic } from '../writeFileAtomic.js';
@@ -104,5 +105,5 @@ function staticProfile(profile: string, c: MintedCredentials): string {
 }
 
 export async function readCurrentGeneration(dir: string): Promise<MintedCredentials> {
-  return JSON.parse(await readFile(sandboxPaths(dir).currentFile, 'utf8')) as MintedCredentials;
+  return JSON.parse((await readRegularFile(sandboxPaths(dir).currentFile, 64 * 1024)).toString('utf8')) as MintedCredentials;
 }

@@ -1,5 +1,5 @@
-import { constants } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
+import { FileRefused, fileKind, MAX_INPUT_FILE_BYTES, readRegularFile, type FileKind } from '../readRegularFile.js';
 import { AgentError, ExitCode } from '../errors.js';
 
 export interface FileStat {
@@ -10,27 +10,16 @@ export interface FileStat {
   kind?: FileKind;
 }
 
-export type FileKind = 'file' | 'directory' | 'fifo' | 'socket' | 'character device' | 'block device' | 'symbolic link' | 'unknown';
+export { fileKind, type FileKind };
 
 /** Profile files are a few KB; anything past this is refused before it is read. */
-export const MAX_PROFILE_BYTES = 1024 * 1024;
+export const MAX_PROFILE_BYTES = MAX_INPUT_FILE_BYTES;
 
 /** The slice of the filesystem the sources read through; tests substitute their own. */
 export interface FileSystem {
   /** Reads a regular file only, never blocking on a FIFO or device; at most MAX_PROFILE_BYTES. */
   readFile(path: string): Promise<Buffer>;
   stat(path: string): Promise<FileStat>;
-}
-
-export function fileKind(s: { isFile(): boolean; isDirectory(): boolean; isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean; isSymbolicLink(): boolean }): FileKind {
-  if (s.isFile()) return 'file';
-  if (s.isDirectory()) return 'directory';
-  if (s.isFIFO()) return 'fifo';
-  if (s.isSocket()) return 'socket';
-  if (s.isCharacterDevice()) return 'character device';
-  if (s.isBlockDevice()) return 'block device';
-  if (s.isSymbolicLink()) return 'symbolic link';
-  return 'unknown';
 }
 
 export const notRegularFile = (path: string, kind: FileKind): AgentError =>
@@ -49,24 +38,11 @@ export const tooLarge = (path: string, size: number): AgentError =>
 
 export const nodeFileSystem: FileSystem = {
   readFile: async (path) => {
-    // O_NONBLOCK: a FIFO swapped in after the caller's stat must not hang the open; fstat then
-    // judges what was actually opened.
-    const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
     try {
-      const s = await handle.stat();
-      if (!s.isFile()) throw notRegularFile(path, fileKind(s));
-      if (s.size > MAX_PROFILE_BYTES) throw tooLarge(path, s.size);
-      const buffer = Buffer.alloc(MAX_PROFILE_BYTES + 1);
-      let length = 0;
-      for (;;) {
-        const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
-        if (bytesRead === 0) break;
-        length += bytesRead;
-        if (length > MAX_PROFILE_BYTES) throw tooLarge(path, length);
-      }
-      return buffer.subarray(0, length);
-    } finally {
-      await handle.close();
+      return await readRegularFile(path, MAX_PROFILE_BYTES);
+    } catch (error) {
+      if (!(error instanceof FileRefused)) throw error;
+      throw 'kind' in error.problem ? notRegularFile(path, error.problem.kind) : tooLarge(path, error.problem.size);
     }
   },
   stat: async (path) => {

@@ -1,4 +1,4 @@
-import type { RoleSettings } from '../config/roleSettings.js';
+import { isRoleName, printableRoleName, ROLE_NAME_RULE, type RoleSettings } from '../config/roleSettings.js';
 import { AgentError, ExitCode, usageError } from '../errors.js';
 import { defaultSessionTemplate, fillTemplate, TEMPLATE_SOURCES, type TemplateValues } from '../identity/templateIdentity.js';
 
@@ -17,11 +17,12 @@ export interface RoleRequest {
 export const DEFAULT_ROLE_SECONDS = 3600;
 
 /** The named role, or a usage error (exit 2) listing the configured ones. */
-export function findRole(roles: Readonly<Record<string, RoleSettings>>, name: string): RoleSettings {
-  const role = Object.hasOwn(roles, name) ? roles[name] : undefined;
+export function findRole(roles: ReadonlyMap<string, RoleSettings>, name: string): RoleSettings {
+  const role = roles.get(name);
   if (role) return role;
-  const known = Object.keys(roles);
-  throw usageError(`unknown role "${name.replace(/[^\w.-]/g, '?').slice(0, 64)}"; ${known.length > 0 ? `configured roles: ${known.join(', ')}` : 'no roles are configured (setting roles in the --config file)'}`, 'unknown-role');
+  const known = [...roles.keys()];
+  if (!isRoleName(name)) throw usageError(`--role "${printableRoleName(name)}": a role name is ${ROLE_NAME_RULE}`, 'unknown-role');
+  throw usageError(`unknown role "${printableRoleName(name)}"; ${known.length > 0 ? `configured roles: ${known.join(', ')}` : 'no roles are configured (setting roles in the --config file)'}`, 'unknown-role');
 }
 
 function filled(name: string, field: string, template: string, values: TemplateValues): string {
@@ -58,8 +59,8 @@ export function roleRequest(name: string, role: RoleSettings, values: TemplateVa
  * then. A placeholder with no value yet is not an error here (a service starts before any
  * streaming session); it is reported when the role is assumed.
  */
-export function validateRoles(roles: Readonly<Record<string, RoleSettings>>, values: TemplateValues): void {
-  for (const [name, role] of Object.entries(roles)) {
+export function validateRoles(roles: ReadonlyMap<string, RoleSettings>, values: TemplateValues): void {
+  for (const [name, role] of roles) {
     try {
       roleRequest(name, role, values);
     } catch (error) {

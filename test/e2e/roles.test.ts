@@ -227,6 +227,21 @@ test('a bad roles setting exits 2 naming the role and the field', async () => {
   }
 });
 
+test('role names . .. __proto__ constructor are refused (exit 2): `--role ..` never reaches the machine role\'s route', async () => {
+  // With a role named "..", the role URL /v1/roles/../credentials would resolve to /v1/credentials.
+  for (const name of ['..', '.', '__proto__', 'constructor']) {
+    const text = `{${JSON.stringify(name)}: {"roleArn": ${JSON.stringify(moto.roleArns[ROLE])}}, "reporting": {"roleArn": ${JSON.stringify(moto.roleArns[ROLE])}}}`;
+    const run = await runCli(['credential-process', '--role', name], { env: cliEnv({ APPSTREAM_CREDS_ROLES: text }) });
+    assert.equal(run.code, 2, `${name}: ${run.stderr}`);
+    assert.match(run.stderr, /a role name is 1 to 64 letters, digits and _ \. -, starting with a letter or digit/, name);
+    assert.equal(run.stdout, '', `${name}: no credentials printed`);
+  }
+  // The configured roles are fine; asking for ".." by name is refused the same way.
+  const asked = await runCli(['credential-process', '--role', '..'], { env: cliEnv() });
+  assert.equal(asked.code, 2, asked.stderr);
+  assert.match(asked.stderr, /--role "\.\.": a role name is/);
+});
+
 test('status and /metrics report each role without secrets', async () => {
   const status = (await (await fetch(`${agent.discovery.url}/v1/status`, { headers: { authorization: agent.token } })).json()) as { roles: Record<string, { state: string; expiresAt: string; lastError: unknown; roleArn: string }> };
   assert.equal(status.roles.reporting!.state, 'ready');

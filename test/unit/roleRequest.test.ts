@@ -36,19 +36,31 @@ test('the roles setting: errors name the role and the field', () => {
   assert.match(message({ r: { roleArn: ARN, sessionName: '{who}' } }), /^role r: sessionName: unknown placeholder \{who\}/);
   assert.match(message({ r: { roleArn: ARN, sessionName: 'a b' } }), /^role r: sessionName: only letters/);
   assert.match(message({ r: { roleArn: ARN, color: 'red' } }), /^role r: unknown field/);
-  assert.match(message({ 'bad name!': { roleArn: ARN } }), /a role name of 1 to 64/);
+  assert.match(message({ 'bad name!': { roleArn: ARN } }), /^role "bad\?name\?": a role name is 1 to 64 letters/);
   assert.match(message('{not json'), /a JSON object of named roles/);
   const ok = parse(JSON.stringify({ r: { roleArn: ARN, duration: '15m', policy: { Version: '2012-10-17', Statement: [] }, tags: { team: 'bi' } } }));
   assert.ok(ok.success);
-  assert.equal(ok.data.r!.duration, 900);
-  assert.equal(typeof ok.data.r!.policy, 'string');
+  assert.equal(ok.data.get('r')!.duration, 900);
+  assert.equal(typeof ok.data.get('r')!.policy, 'string');
+});
+
+test('role names: . and .. and the names JavaScript objects give meaning to are refused; roles stay in a Map', () => {
+  for (const name of ['.', '..', '__proto__', 'constructor', 'Prototype', '.hidden', '-x', 'a/b', 'a%2F', '', 'x'.repeat(65)]) {
+    // Built by JSON.parse so that __proto__ is an own key, as it is in a config file.
+    assert.match(message(`{${JSON.stringify(name)}: {"roleArn": "${ARN}"}}`), /a role name is 1 to 64 letters, digits and _ \. -, starting with a letter or digit/, name);
+  }
+  const ok = parse(JSON.stringify({ 'reports.v2': { roleArn: ARN }, toString: { roleArn: ARN }, a: { roleArn: ARN } }));
+  assert.ok(ok.success);
+  assert.deepEqual([...ok.data.keys()], ['reports.v2', 'toString', 'a']);
+  assert.throws(() => findRole(ok.data, '..'), (e: AgentError) => e.exitCode === 2 && /--role "\.\.": a role name is/.test(e.message));
+  assert.throws(() => findRole(ok.data, 'hasOwnProperty'), (e: AgentError) => e.exitCode === 2 && /unknown role "hasOwnProperty"/.test(e.message));
 });
 
 test('validation after templating: too short is an error; a value not known yet is not (the daemon retries)', () => {
-  assert.throws(() => validateRoles({ r: { roleArn: ARN, sessionName: '{user}' } }, { user: 'a' }), /role r: sessionName is "a" after templating; it must be 2 to 64 characters/);
-  assert.doesNotThrow(() => validateRoles({ r: { roleArn: ARN, sessionName: '{user}' } }, {}));
+  assert.throws(() => validateRoles(new Map([['r', { roleArn: ARN, sessionName: '{user}' }]]), { user: 'a' }), /role r: sessionName is "a" after templating; it must be 2 to 64 characters/);
+  assert.doesNotThrow(() => validateRoles(new Map([['r', { roleArn: ARN, sessionName: '{user}' }]]), {}));
   assert.throws(() => roleRequest('r', { roleArn: ARN, sessionName: '{user}' }, {}), (e: AgentError) => e.code === 'role-identity-missing' && /AppStream_UserName/.test(e.message));
-  assert.throws(() => findRole({ a: { roleArn: ARN } }, 'b'), (e: AgentError) => e.exitCode === 2 && /unknown role "b"; configured roles: a/.test(e.message));
+  assert.throws(() => findRole(new Map([['a', { roleArn: ARN }]]), 'b'), (e: AgentError) => e.exitCode === 2 && /unknown role "b"; configured roles: a/.test(e.message));
 });
 
 test('AccessDenied names the role, the missing statement and the kit command', async () => {

@@ -38,6 +38,28 @@ function stsCaller(env: Readonly<Record<string, string | undefined>>): StsMintIn
   return { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) };
 }
 
+const FILE_REASONS: Record<string, string> = {
+  ENOTDIR: 'a part of the path is a file, not a folder',
+  EEXIST: 'a file is in the way of a folder',
+  EISDIR: 'a folder is in the way of a file',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EROFS: 'the file system is read-only',
+  ENOSPC: 'no space left on the device',
+  ELOOP: 'too many symbolic links',
+  ENAMETOOLONG: 'the path is too long',
+};
+
+/**
+ * A sandbox the simulator cannot write (--dir naming a file, a read-only folder) is a usage
+ * problem, not a crash: exit 2 naming the path and why. Errors without a path (STS) pass as they are.
+ */
+function sandboxError(dir: string, error: unknown): unknown {
+  const e = error as NodeJS.ErrnoException;
+  if (!(e instanceof Error) || typeof e.code !== 'string' || e.path === undefined) return error;
+  return usageError(`simulate --dir ${dir}: cannot write ${e.path} (${FILE_REASONS[e.code] ?? e.code})`, 'simulate-dir');
+}
+
 const SIMPLE = /^[A-Za-z0-9_.@\\ -]{1,64}$/;
 
 /** The AppStream_* values of the simulated session; plain values only (the file is sourced by shells). */
@@ -117,7 +139,9 @@ export function registerSimulate(program: Command, deps: CommandDeps): void {
                 )
               : Promise.resolve(mintFakeCredentials(expiresAt)),
         });
-        await simulator.setup();
+        await simulator.setup().catch((error: unknown) => {
+          throw sandboxError(dir, error);
+        });
         deps.ctx.io.stderr(
           `simulating AppStream in ${dir}: ${opts.form} form, a new generation every ${formatDuration(refreshMs)}, each valid ${formatDuration(validityMs)}` +
             `${opts.inPlace ? ', in-place writes' : ''}\n  . ${simulator.paths.envFile}   # points AWS_SHARED_CREDENTIALS_FILE/AWS_CONFIG_FILE here\n`,
@@ -127,7 +151,9 @@ export function registerSimulate(program: Command, deps: CommandDeps): void {
         const offs = (['SIGINT', 'SIGTERM'] as const).map((s) => deps.ctx.onSignal(s, () => controller.abort()));
         try {
           for (let n = 1; rotations === 0 || n <= rotations; n += 1) {
-            const minted = await simulator.rotate();
+            const minted = await simulator.rotate().catch((error: unknown) => {
+              throw sandboxError(dir, error);
+            });
             deps.ctx.io.stderr(`generation ${minted.generation}: key ${maskKeyId(minted.AccessKeyId)}, expires ${minted.Expiration}\n`);
             if (rotations !== 0 && n === rotations) break;
             await systemClock.sleep(refreshMs, controller.signal);
