@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { build } from 'esbuild';
 import path from 'node:path';
@@ -61,7 +61,7 @@ test('bundled like dist/, koffi loads from native/ beside the bundle without nod
   // and the loader bundled the way scripts/build.mjs bundles main.cjs.
   const dir = mkdtempSync(path.join(os.tmpdir(), 'as2creds-koffi-'));
   try {
-    spawnSync('cp', ['-R', 'dist', dir]);
+    cpSync(path.join('dist', 'native'), path.join(dir, 'dist', 'native'), { recursive: true });
     await build({ entryPoints: ['src/native/loadKoffi.ts'], bundle: true, platform: 'node', format: 'cjs', target: 'node20', outfile: path.join(dir, 'dist', 'loader.cjs'), logLevel: 'error' });
     const probe = path.join(dir, 'dist', 'probe.cjs');
     writeFileSync(probe, "const { loadKoffi } = require('./loader.cjs'); const r = loadKoffi(); console.log(JSON.stringify(r.ok ? { file: r.file, pid: r.koffi.load('libc.so.6').func('int getpid()')() } : r));\n");
