@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { mkdir, open, readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, readFile, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Clock } from '../clock.js';
 import { AgentError, ExitCode } from '../errors.js';
@@ -8,6 +9,8 @@ import { loopbackGet } from '../agent/loopbackGet.js';
 import { processAlive, readDiscovery } from '../agent/discovery.js';
 import { ROUTES, type AgentDiscovery } from '../agent/contract.js';
 import type { CheckTrust } from '../trust/pathTrust.js';
+import { refusalMessage } from '../trust/checkPathTrust.js';
+import { prepareOwnFolder, type OwnFolderRule } from './ownFolder.js';
 
 /** The file the detached agent's stdout/stderr go to, beside agent.json. */
 export const START_LOG = 'start.log';
@@ -24,6 +27,8 @@ export interface StartAgentInput {
   timeoutMs: number;
   clock: Clock;
   trust: CheckTrust;
+  /** The state folder's ownership rule, as serve applies it (checked before start.log is created). */
+  folderRule: OwnFolderRule;
   onProgress?: (message: string) => void;
 }
 
@@ -54,11 +59,12 @@ export async function startAgent(input: StartAgentInput): Promise<StartResult> {
   const existing = await runningAgent(input.stateDir, input.trust);
   if (existing) return { outcome: 'already-running', discovery: existing.discovery };
 
-  await mkdir(input.stateDir, { recursive: true, mode: 0o755 }).catch((error: NodeJS.ErrnoException) => {
-    throw new AgentError(`cannot create the state folder ${input.stateDir} (${error.code ?? error.message}); run as root, or pick a folder you own with --state-dir DIR`, { exitCode: ExitCode.usage, code: 'folder-denied' });
-  });
+  // The folder first, as serve judges it: a folder another account could write (or prepared
+  // before root took it over) may hold a planted start.log symlink to a root-only file.
+  const loose = await prepareOwnFolder('state folder', input.stateDir, 0o755, input.folderRule);
+  if (loose) input.onProgress?.(`warning: state folder ${refusalMessage(loose)}; used anyway because strictPermissions is false (fix: ${loose.fix})`);
   const logFile = path.join(input.stateDir, START_LOG);
-  const log = await open(logFile, 'w', 0o600);
+  const log = await createLogFile(logFile);
   let exited: number | null | undefined;
   const child = spawn(input.execPath, [input.selfScript, ...input.serveArgs], {
     detached: true,
@@ -91,6 +97,19 @@ export async function startAgent(input: StartAgentInput): Promise<StartResult> {
       throw new AgentError(`the agent (pid ${child.pid}) did not publish ${path.join(input.stateDir, 'agent.json')} within ${Math.round(input.timeoutMs / 1000)} s; see ${logFile}`, { exitCode: ExitCode.runtime, code: 'start-timeout' });
     }
     await input.clock.sleep(100);
+  }
+}
+
+// Whatever is at the name (a planted symlink, a hard link, a FIFO) is removed, never opened:
+// the file is created afresh, exclusively, and a symlink in its place fails the open.
+const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0);
+
+async function createLogFile(file: string): Promise<FileHandle> {
+  try {
+    await rm(file, { force: true });
+    return await open(file, CREATE_FLAGS, 0o600);
+  } catch (error) {
+    throw new AgentError(`cannot create ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): remove what is there`, { exitCode: ExitCode.usage, code: 'start-log' });
   }
 }
 

@@ -5,6 +5,9 @@ declare module 'pino-roll' {
   export interface RollStream extends EventEmitter {
     /** The file being written now. */
     file: string | null;
+    /** The open file's descriptor (-1 before the first open). */
+    fd: number;
+    destroy(): void;
     write(chunk: string): boolean;
     reopen(file?: string): void;
     flushSync(): void;

@@ -1,4 +1,5 @@
-import { mkdirSync, readdirSync, statSync, unlinkSync } from 'node:fs';
+import { fstatSync, lstatSync, mkdirSync, readdirSync, statSync, unlinkSync, type Stats } from 'node:fs';
+import { fileKind } from '../readRegularFile.js';
 import path from 'node:path';
 import type { RollStream } from 'pino-roll';
 import { AgentError, ExitCode } from '../errors.js';
@@ -38,6 +39,10 @@ export async function openLogFiles(options: LogFilesOptions): Promise<RollStream
   } catch (error) {
     throw fail('create it', error);
   }
+  // The folder was judged (serve's prepareOwnFolder) before this runs, so nobody else can add
+  // entries now; what another account planted before (a symlink or hard link to a root-only
+  // file in a folder it prepared, a FIFO) is refused before pino-roll opens a name by path.
+  refusePlantedLogFiles(dir);
   const { default: pinoRoll } = await import('pino-roll');
   let stream: RollStream;
   try {
@@ -57,9 +62,19 @@ export async function openLogFiles(options: LogFilesOptions): Promise<RollStream
   // roll opens its file keeps the total at maxFiles at every moment, across restarts.
   const reopen = stream.reopen.bind(stream);
   stream.reopen = (file?: string) => {
-    if (file && file !== stream.file) pruneLogFiles(dir, options.maxFiles - 1, file);
+    if (file && file !== stream.file) {
+      pruneLogFiles(dir, options.maxFiles - 1, file);
+      // The folder is the agent's, so nothing should be at a new name; if something is, it is
+      // removed rather than followed (SonicBoom opens by path, with 'a').
+      removeUnlessOwnLogFile(file);
+    }
     reopen(file);
   };
+  const opened = descriptorProblem(stream.fd);
+  if (opened) {
+    stream.destroy();
+    throw new AgentError(`logDir ${dir}: ${stream.file ?? 'the log file'} ${opened}; remove it`, { exitCode: ExitCode.usage, code: 'log-file-planted' });
+  }
   if (stream.file) pruneLogFiles(dir, options.maxFiles - 1, stream.file);
   let reported = false;
   stream.on('error', (error: unknown) => {
@@ -68,6 +83,51 @@ export async function openLogFiles(options: LogFilesOptions): Promise<RollStream
     process.stderr.write(`appstream-creds: writing logs to ${dir} failed (${reason(error)}); later log lines may be lost\n`);
   });
   return stream;
+}
+
+const ownUid = (): number | undefined => (process.platform === 'win32' ? undefined : process.geteuid?.());
+
+/** Why an entry is not a log file this agent wrote: only a regular file it owns, with one link, is. */
+function entryProblem(info: Stats): string | undefined {
+  if (!info.isFile()) return `is a ${fileKind(info)}, not a regular file`;
+  const uid = ownUid();
+  if (uid !== undefined && info.uid !== uid) return `is owned by uid ${info.uid}, not by this agent's user`;
+  if (uid !== undefined && info.nlink !== 1) return `has ${info.nlink} hard links (a link to another file)`;
+  return undefined;
+}
+
+function descriptorProblem(fd: number): string | undefined {
+  if (fd < 0) return undefined;
+  try {
+    return entryProblem(fstatSync(fd));
+  } catch {
+    return undefined;
+  }
+}
+
+function removeUnlessOwnLogFile(file: string): void {
+  try {
+    if (entryProblem(lstatSync(file))) unlinkSync(file);
+  } catch {
+    // nothing there: the usual case
+  }
+}
+
+/** Throws naming the first entry a log file name would open that is not the agent's own regular file. */
+function refusePlantedLogFiles(dir: string): void {
+  for (const name of safeReaddir(dir)) {
+    if (!name.startsWith(`${BASE}.`)) continue;
+    let info: Stats;
+    try {
+      info = lstatSync(path.join(dir, name));
+    } catch {
+      continue;
+    }
+    const problem = entryProblem(info);
+    if (problem) {
+      throw new AgentError(`logDir ${dir}: ${name} ${problem}: not a log file this agent wrote (planted before the folder was the agent's?); remove it`, { exitCode: ExitCode.usage, code: 'log-file-planted' });
+    }
+  }
 }
 
 /** Deletes the oldest log files in `dir` (by mtime) but `keep`, never touching `current`. */

@@ -8,6 +8,8 @@ import { parseDuration } from '../../config/duration.js';
 import { systemClock } from '../../clock.js';
 import { ExitCode } from '../../errors.js';
 import type { AgentDiscovery } from '../../agent/contract.js';
+import { daemonPolicy, windowsAclReader } from '../trustSetup.js';
+import { pathTrust } from '../../trust/pathTrust.js';
 
 interface StartOptions {
   port?: string;
@@ -60,6 +62,7 @@ export function registerStart(program: Command, deps: CommandDeps): void {
           timeoutMs: parseDuration(opts.timeout, '--timeout'),
           clock: systemClock,
           trust: agentFileTrust(settings, deps),
+          folderRule: { check: pathTrust(deps.ctx.platform, daemonPolicy(settings, deps.ctx), windowsAclReader(deps.ctx.platform)), strict: settings.strictPermissions },
           onProgress: opts.json ? undefined : (message) => deps.ctx.io.stderr(`${message}\n`),
         });
         const { discovery } = result;
