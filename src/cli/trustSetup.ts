@@ -5,6 +5,7 @@ import { trustPolicy, type TrustPolicy } from '../trust/trustPolicy.js';
 import { icaclsReader } from '../trust/checkWindowsTrust.js';
 import type { PathTrustDeps } from '../trust/pathTrust.js';
 import { SERVICE_USER } from '../service/constants.js';
+import { nativeSecurityReader, windowsApi } from '../native/win32/windowsSecurity.js';
 
 /** /etc/passwd, read once per process and only where owners are uids. */
 let passwd: string | undefined;
@@ -57,9 +58,25 @@ export function daemonPolicy(settings: Pick<Settings, 'strictPermissions'>, self
   return trustPolicy({ owners: [], uid: self.uid, userName: userName(), strict: settings.strictPermissions, passwd: readPasswd(self.platform) });
 }
 
-/** Windows: ACLs through icacls (loaded only there). Elsewhere nothing to add. */
+/** Which way the Windows ownership rule reads owners and DACLs, for doctor and status. */
+export type WindowsTrustRoute = { route: 'native'; file: string } | { route: 'icacls'; reason: string };
+
+export function windowsTrustRoute(): WindowsTrustRoute {
+  const load = windowsApi();
+  return load.ok ? { route: 'native', file: load.file } : { route: 'icacls', reason: load.reason };
+}
+
+/**
+ * Windows: owners and DACLs as SIDs through advapi32 (koffi); `icacls` text only where the native
+ * module cannot load. Elsewhere nothing to add.
+ */
 export function windowsAclReader(platform: NodeJS.Platform): PathTrustDeps {
   if (platform !== 'win32') return {};
+  const load = windowsApi();
+  if (load.ok) {
+    const { api } = load;
+    return { native: { reader: nativeSecurityReader(api), currentUser: () => api.currentUser(), accountSid: (name) => api.accountSid(name) } };
+  }
   return {
     readAcl: icaclsReader(async (command, args) => {
       const { execFile } = await import('node:child_process');
