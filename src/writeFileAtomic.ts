@@ -12,6 +12,11 @@ const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL |
 export interface AtomicWriteOptions {
   /** POSIX group to give the file (set on the open file, like the mode). */
   gid?: number;
+  /**
+   * Windows: sets the temp file's DACL (the agent's own files) right after it is created, before
+   * any content is written, so the content never sits behind the folder's inherited access.
+   */
+  protect?: (temp: string) => Promise<void>;
 }
 
 /**
@@ -27,6 +32,7 @@ export async function writeFileAtomic(target: string, data: string, mode = 0o600
     if (options.gid !== undefined) await handle.chown(-1, options.gid);
     // The umask may have narrowed or widened the create mode.
     if (process.platform !== 'win32') await handle.chmod(mode);
+    if (options.protect) await options.protect(temp);
     await handle.writeFile(data);
     await handle.sync();
   } catch (error) {

@@ -3,6 +3,7 @@ import { readRegularFileSync } from '../readRegularFile.js';
 import { lstat, open, readFile, rm } from 'node:fs/promises';
 import { writeFileAtomic } from '../writeFileAtomic.js';
 import { discoveryPath, lockPath, tokenPath, type AgentDiscovery } from './contract.js';
+import type { OwnAcl } from '../native/win32/ownFileAcl.js';
 
 /** 256 random bits, hex: safe in a header and in a file. */
 export async function newToken(): Promise<string> {
@@ -11,17 +12,19 @@ export async function newToken(): Promise<string> {
 }
 
 /**
- * Token file readable by its owner only, or also by one group (0640) when a gid is given, so
- * script users in that group can use the agent (Linux service; Windows uses ACLs instead).
+ * Token file readable by its owner only, or also by one group (0640) when a gid is given (Linux)
+ * or the tokenGroup resolved to a SID (Windows, `acl`), so script users in that group can use
+ * the agent. On Windows `acl` gives it an explicit DACL before the token is written.
  */
-export async function writeTokenFile(stateDir: string, token: string, gid?: number): Promise<string> {
+export async function writeTokenFile(stateDir: string, token: string, gid?: number, acl?: OwnAcl): Promise<string> {
   const file = tokenPath(stateDir);
-  await writeFileAtomic(file, token, gid === undefined ? 0o600 : 0o640, gid === undefined ? {} : { gid });
+  const mode = gid !== undefined || acl?.group ? 0o640 : 0o600;
+  await writeFileAtomic(file, token, mode, { ...(gid === undefined ? {} : { gid }), ...(acl ? { protect: (temp: string) => acl.protect(temp, mode) } : {}) });
   return file;
 }
 
-export async function writeDiscovery(stateDir: string, discovery: AgentDiscovery): Promise<void> {
-  await writeFileAtomic(discoveryPath(stateDir), `${JSON.stringify(discovery, null, 2)}\n`, 0o644);
+export async function writeDiscovery(stateDir: string, discovery: AgentDiscovery, acl?: OwnAcl): Promise<void> {
+  await writeFileAtomic(discoveryPath(stateDir), `${JSON.stringify(discovery, null, 2)}\n`, 0o644, acl ? { protect: (temp) => acl.protect(temp, 0o644) } : {});
 }
 
 /** Removes agent.json only if it is still ours: a newer agent's file is left alone. */
@@ -36,7 +39,7 @@ export async function removeDiscovery(stateDir: string, pid = process.pid): Prom
  * pid is gone, or now belongs to a process started at another time (a reused pid), is stale
  * and taken over. Resolves with a release function, or with the pid of the live owner.
  */
-export async function acquireStateLock(stateDir: string, startTime: (pid: number) => Promise<string | undefined> = processStartTime): Promise<{ release: () => Promise<void> } | { ownerPid: number }> {
+export async function acquireStateLock(stateDir: string, startTime: (pid: number) => Promise<string | undefined> = processStartTime, acl?: OwnAcl): Promise<{ release: () => Promise<void> } | { ownerPid: number }> {
   const file = lockPath(stateDir);
   const ours = `${process.pid} ${(await startTime(process.pid)) ?? '-'}`;
   // A lock whose content is not written yet belongs to an agent between its exclusive create
@@ -44,6 +47,11 @@ export async function acquireStateLock(stateDir: string, startTime: (pid: number
   for (let attempt = 0; attempt < 200; attempt += 1) {
     try {
       const handle = await open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0), 0o644);
+      if (acl) await acl.protect(file, 0o644).catch(async (error: unknown) => {
+        await handle.close();
+        await rm(file, { force: true });
+        throw error;
+      });
       await handle.writeFile(ours);
       await handle.close();
       return {

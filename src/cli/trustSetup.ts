@@ -6,6 +6,9 @@ import { icaclsReader } from '../trust/checkWindowsTrust.js';
 import type { PathTrustDeps } from '../trust/pathTrust.js';
 import { SERVICE_USER } from '../service/constants.js';
 import { nativeSecurityReader, windowsApi } from '../native/win32/windowsSecurity.js';
+import { ownAcl, type OwnAcl } from '../native/win32/ownFileAcl.js';
+import { isSid } from '../native/win32/sid.js';
+import { usageError } from '../errors.js';
 
 /** /etc/passwd, read once per process and only where owners are uids. */
 let passwd: string | undefined;
@@ -88,4 +91,20 @@ export function windowsAclReader(platform: NodeJS.Platform): PathTrustDeps {
       });
     }),
   };
+}
+
+/**
+ * Windows: the explicit DACLs `serve` gives what it creates (native route only; without it the
+ * files keep the folder's inherited access and doctor names the fallback). tokenGroup is
+ * resolved to a SID once here; a name that does not resolve is a usage error, as on Linux.
+ */
+export function ownFileAcl(platform: NodeJS.Platform, settings: Pick<Settings, 'tokenGroup'>): OwnAcl | undefined {
+  if (platform !== 'win32') return undefined;
+  const load = windowsApi();
+  if (!load.ok) return undefined;
+  const { api } = load;
+  const group = settings.tokenGroup;
+  const groupSid = group ? (isSid(group) ? group.toUpperCase() : api.accountSid(group)) : undefined;
+  if (group && !groupSid) throw usageError(`setting tokenGroup: no account or group named "${group}" on this machine`);
+  return ownAcl({ self: api.currentUser(), groupSid, setProtectedDacl: (target, acl) => api.setProtectedDacl(target, acl) });
 }

@@ -2,11 +2,14 @@ import { mkdir } from 'node:fs/promises';
 import { AgentError, ExitCode } from '../errors.js';
 import { refusalMessage, type TrustRefusal } from '../trust/checkPathTrust.js';
 import type { CheckTrust } from '../trust/pathTrust.js';
+import type { OwnAcl } from '../native/win32/ownFileAcl.js';
 
 export interface OwnFolderRule {
   check: CheckTrust;
   /** false (strictPermissions off): a refusal is returned for a warning instead of thrown. */
   strict: boolean;
+  /** Windows: explicit DACLs for what the agent creates (folders here, token, agent.json, lock). */
+  acl?: OwnAcl | undefined;
 }
 
 /**
@@ -28,12 +31,16 @@ function folderError(label: string, dir: string, error: NodeJS.ErrnoException): 
  * Creates a folder the agent writes (state, logs) if needed, then insists it is the agent's own:
  * owned by root or the agent's user and writable by nobody else, nor any folder above it
  * (another account could otherwise plant symlinks or a fake agent.json there). Checked after
- * creating so a folder made under a hostile parent is refused too.
+ * creating so a folder made under a hostile parent is refused too. On Windows a folder created
+ * here gets an explicit DACL first (rule.acl).
  */
 export async function prepareOwnFolder(label: string, dir: string, mode: number, rule: OwnFolderRule): Promise<TrustRefusal | undefined> {
-  await mkdir(dir, { recursive: true, mode }).catch((error: NodeJS.ErrnoException) => {
+  const created = await mkdir(dir, { recursive: true, mode }).catch((error: NodeJS.ErrnoException) => {
     throw folderError(label, dir, error);
   });
+  // A folder made here gets the agent's DACL (passed on to what is created in it, logs included);
+  // one that was there keeps its own (an installer may have set it) and is judged below.
+  if (created !== undefined && rule.acl) await rule.acl.protect(dir, mode, true);
   const refusal = await rule.check(dir);
   if (refusal && rule.strict) {
     throw new AgentError(`${label} ${refusalMessage(refusal)}: serve will not write there (another account could plant files in it); fix: ${refusal.fix}, or choose another folder`, {

@@ -18,6 +18,7 @@ import { Tracker } from '../tracker/Tracker.js';
 import { CredentialRefresher } from './CredentialRefresher.js';
 import { groupId } from './groupId.js';
 import { prepareOwnFolder, type OwnFolderRule } from './ownFolder.js';
+import type { OwnAcl } from '../native/win32/ownFileAcl.js';
 import { refusalMessage } from '../trust/checkPathTrust.js';
 import { acquireStateLock, newToken, removeDiscovery, writeDiscovery, writeTokenFile } from '../agent/discovery.js';
 import { agentUrl, credentialsUrl, tokenPath, type AgentDiscovery } from '../agent/contract.js';
@@ -55,7 +56,7 @@ const SHUTDOWN_GRACE_MS = 4_000;
 const TOKEN_CHECK_MS = 500;
 
 /** Recreates a deleted token file; says what happened ('recreated', a failure, or nothing). */
-async function keepTokenFile(stateDir: string, token: string, gid: number | undefined): Promise<string | undefined> {
+async function keepTokenFile(stateDir: string, token: string, gid: number | undefined, acl: OwnAcl | undefined): Promise<string | undefined> {
   try {
     await stat(tokenPath(stateDir));
     return undefined;
@@ -63,7 +64,7 @@ async function keepTokenFile(stateDir: string, token: string, gid: number | unde
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return undefined;
   }
   try {
-    await writeTokenFile(stateDir, token, gid);
+    await writeTokenFile(stateDir, token, gid, acl);
     return 'recreated';
   } catch (error) {
     return (error as NodeJS.ErrnoException).code ?? (error as Error).message;
@@ -80,7 +81,7 @@ export async function runDaemon(deps: DaemonDeps): Promise<number> {
   // The lock comes first, so a refused second agent says one line and touches nothing.
   const loose = await prepareOwnFolder('state folder', settings.stateDir, 0o755, deps.folderRule);
   if (loose) logger.warn(`state folder ${refusalMessage(loose)}; used anyway because strictPermissions is false (fix: ${loose.fix})`);
-  const lock = await acquireStateLock(settings.stateDir);
+  const lock = await acquireStateLock(settings.stateDir, undefined, deps.folderRule.acl);
   if ('ownerPid' in lock) {
     throw new AgentError(`another agent (pid ${lock.ownerPid}) is serving from ${settings.stateDir}; stop it or use another --state-dir`, {
       exitCode: ExitCode.runtime,
@@ -135,11 +136,11 @@ export async function runDaemon(deps: DaemonDeps): Promise<number> {
     pid: process.pid,
     url,
     credentialsUrl: credentialsUrl(url),
-    tokenFile: await writeTokenFile(settings.stateDir, token, tokenGid),
+    tokenFile: await writeTokenFile(settings.stateDir, token, tokenGid, deps.folderRule.acl),
     imdsEndpoint: settings.imds ? url : null,
     startedAt: new Date(clock.now()).toISOString(),
   };
-  await writeDiscovery(settings.stateDir, discovery);
+  await writeDiscovery(settings.stateDir, discovery, deps.folderRule.acl);
   tracker.evaluate();
   logger.info({ url, stateDir: settings.stateDir, imds: settings.imds, profile: settings.profile }, 'agent listening');
   deps.onReady?.(discovery);
@@ -200,7 +201,7 @@ export async function runDaemon(deps: DaemonDeps): Promise<number> {
   // (same token) within a second, rather than clients silently falling back to direct reads.
   let tokenProblem: string | undefined;
   const tokenKeeper = setInterval(() => {
-    void keepTokenFile(settings.stateDir, token, tokenGid).then((outcome) => {
+    void keepTokenFile(settings.stateDir, token, tokenGid, deps.folderRule.acl).then((outcome) => {
       if (outcome === 'recreated') logger.warn({ tokenFile: discovery.tokenFile }, 'the token file was deleted; recreated it with the same token');
       // A failure is logged once until it changes, not every half second.
       else if (outcome && outcome !== tokenProblem) logger.error({ tokenFile: discovery.tokenFile }, `the token file was deleted and could not be recreated: ${outcome}`);

@@ -6,7 +6,7 @@ import { createLogger, daemonLoggerOptions } from '../../log/createLogger.js';
 import { agentUrl, credentialsUrl, DEFAULT_PORT, ROUTES, STATE_FILES } from '../../agent/contract.js';
 import { runDaemon } from '../../daemon/runDaemon.js';
 import { prepareOwnFolder } from '../../daemon/ownFolder.js';
-import { daemonPolicy, windowsAclReader } from '../trustSetup.js';
+import { daemonPolicy, ownFileAcl, windowsAclReader } from '../trustSetup.js';
 import { pathTrust } from '../../trust/pathTrust.js';
 import { refusalMessage } from '../../trust/checkPathTrust.js';
 import { networkReaderFor } from '../../network/readLocalNetwork.js';
@@ -72,7 +72,11 @@ export function registerServe(program: Command, deps: CommandDeps): void {
           interface: opts.interface,
         });
         // Folders the agent writes must be its own; the log folder is judged before a log file opens.
-        const folderRule = { check: pathTrust(deps.ctx.platform, daemonPolicy(settings, deps.ctx), windowsAclReader(deps.ctx.platform)), strict: settings.strictPermissions };
+        const folderRule = {
+          check: pathTrust(deps.ctx.platform, daemonPolicy(settings, deps.ctx), windowsAclReader(deps.ctx.platform)),
+          strict: settings.strictPermissions,
+          acl: ownFileAcl(deps.ctx.platform, settings),
+        };
         const looseLogs = settings.logDir ? await prepareOwnFolder('log folder', settings.logDir, 0o750, folderRule) : undefined;
         const logger = await createLogger(daemonLoggerOptions(settings, { stderrIsTTY: deps.ctx.stderrIsTTY, noColor: Boolean(deps.ctx.env.NO_COLOR) }));
         if (settings.imds && deps.ctx.platform !== 'linux' && !settings.allowUsers.includes('*')) {
