@@ -20,6 +20,19 @@ export async function checkTrust(deps: DoctorDeps): Promise<Finding[]> {
         : finding('warning', 'untrusted-profile', 'profile-file', `${message}; used anyway because strictPermissions is false`, refusal.fix),
     );
   }
+  if (deps.trustRoute) {
+    findings.push(
+      deps.trustRoute.route === 'native'
+        ? finding('info', 'trust-route', 'ownership-rule', `owners and DACLs are read as SIDs through advapi32 (native: ${deps.trustRoute.file})`, 'none needed')
+        : finding(
+            'warning',
+            'trust-route',
+            'ownership-rule',
+            `owners are not read: the rule falls back to icacls text, by localized account names (native route unavailable: ${deps.trustRoute.reason})`,
+            'reinstall so native\\koffi-win32-x64.node sits beside the agent (the build puts it in dist\\native)',
+          ),
+    );
+  }
   if (!strictPermissions) {
     findings.push(
       finding('warning', 'strict-permissions-off', 'settings', 'strictPermissions is false: profile files, the state folder and the log folder are used whoever owns them', 'set strictPermissions=true (the default) unless this is a rig where owners cannot be read (Wine)'),

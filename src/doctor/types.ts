@@ -23,6 +23,8 @@ export interface DoctorDeps {
   serviceStatus?: () => Promise<ServiceStatus>;
   /** Profile files the source refused while doctor read it (filled as the source runs). */
   refusals?: readonly TrustRefusal[];
+  /** Windows: how the ownership rule reads owners and DACLs (native SIDs, or the icacls fallback and why). */
+  trustRoute?: { route: 'native'; file: string } | { route: 'icacls'; reason: string };
   /** The ownership rule for the agent's state and log folders. */
   folderTrust?: CheckTrust;
   /** The running agent's status report, when one answers: its judgement of the credentials wins. */

@@ -7,6 +7,12 @@
  * Wine facts the helpers work around:
  * - node.exe fails with EBADF when its stdout/stderr is a pipe, so output goes to files.
  * - Wine's default Windows version is older than node 20 accepts; the prefix is set to win10.
+ * - Owners and DACLs (GetNamedSecurityInfoW) are derived from the Unix owner and mode: the
+ *   current Unix user's files are owned by the Wine user (S-1-5-21-0-0-0-1000, also the process
+ *   token's user), another Unix user's by ANONYMOUS LOGON (S-1-5-7); SYSTEM and the owner get
+ *   full control, the "other" bits go to Everyone (0666: 0x1301ff), group bits are not shown
+ *   and neither is the sticky bit (so Z:\tmp reads as Everyone may delete). A DACL set with
+ *   SetNamedSecurityInfoW is not kept: Wine changes the Unix mode (to 0775) instead.
  * - powershell.exe and icacls.exe are stubs; route.exe is absent; sc.exe, setx.exe, reg.exe,
  *   cmd.exe and ipconfig.exe work.
  */
@@ -43,8 +49,25 @@ export interface WineRunOptions {
 }
 
 
-/** `Z:\…` for a Linux path: Wine maps the whole Linux file system to drive Z:. */
-export const toWinPath = (linuxPath: string): string => `Z:${path.resolve(linuxPath).replace(/\//g, '\\')}`;
+/**
+ * The Windows name of a Linux path: `C:\…` inside this run's prefix (drive_c), `Z:\…` elsewhere
+ * (Wine maps the whole Linux file system to drive Z:).
+ */
+export const toWinPath = (linuxPath: string): string => {
+  const resolved = path.resolve(linuxPath);
+  const driveC = path.join(runPrefix(), 'drive_c');
+  if (resolved === driveC || resolved.startsWith(`${driveC}/`)) return `C:\\${resolved.slice(driveC.length + 1).replace(/\//g, '\\')}`;
+  return `Z:${resolved.replace(/\//g, '\\')}`;
+};
+
+/**
+ * A fresh folder for files the agent reads or writes under Wine, on the prefix's drive C:. Not
+ * under /tmp: Wine shows its mode 1777 as Everyone with delete-child (the sticky bit has no
+ * Windows form), so the strict ownership rule rightly refuses everything below Z:\tmp.
+ */
+export async function wineTempDir(rig: WineRig, label: string): Promise<string> {
+  return mkdtemp(path.join(rig.prefix, 'drive_c', `as2creds-${label}-`));
+}
 
 /** The Linux path of a `Z:\…` path (and of C:\… inside the prefix). */
 export const fromWinPath = (winPath: string, prefix?: string): string => {
@@ -136,9 +159,8 @@ function wineEnv(rig: WineRig, extra: Record<string, string | undefined> = {}): 
     if (value === undefined || key.startsWith('AWS_') || key.startsWith('APPSTREAM_CREDS_')) continue;
     env[key] = value;
   }
-  // Wine's icacls is a stub, so no ACL can be read: ownership checks must be warnings here
-  // (tests of the strict default pass APPSTREAM_CREDS_STRICT_PERMISSIONS: undefined).
-  Object.assign(env, rig.env, { AWS_EC2_METADATA_DISABLED: 'true', APPSTREAM_CREDS_STRICT_PERMISSIONS: 'false' });
+  // strictPermissions stays on (the default): the native route reads owners and DACLs under Wine.
+  Object.assign(env, rig.env, { AWS_EC2_METADATA_DISABLED: 'true' });
   for (const [key, value] of Object.entries(extra)) {
     if (value === undefined) delete env[key];
     else env[key] = value;
@@ -241,8 +263,8 @@ export async function runWine(rig: WineRig, program: string, args: string[], opt
 }
 
 /**
- * stderr without the warnings strictPermissions=false turns ACL refusals into (Wine's icacls
- * prints no entries, so every file gets one): what is left must be empty in a clean run.
+ * stderr without the warnings strictPermissions=false turns refusals into, for tests that turn
+ * it off themselves: what is left must be empty in a clean run.
  */
 export const withoutTrustWarnings = (stderr: string): string =>
   stderr

@@ -5,10 +5,10 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { runWine, runWinCli, toWinPath, wineRig, type WineRig, withoutTrustWarnings } from '../helpers/wine.js';
+import { runWine, runWinCli, toWinPath, wineRig, wineTempDir, type WineRig } from '../helpers/wine.js';
 
 const found = await wineRig();
 const skip = 'skip' in found ? found.skip : false;
@@ -38,9 +38,9 @@ let fileEnv: Record<string, string>;
 
 before(async () => {
   if (skip) return;
-  dir = await mkdtemp(path.join(os.tmpdir(), 'as2creds-wincli-'));
-  await mkdir(path.join(dir, '.aws'));
-  await writeFile(path.join(dir, '.aws', 'credentials'), windowsProfile('ASIAWINESANDBOX00001'));
+  dir = await wineTempDir(rig, 'wincli');
+  await mkdir(path.join(dir, '.aws'), { mode: 0o755 });
+  await writeFile(path.join(dir, '.aws', 'credentials'), windowsProfile('ASIAWINESANDBOX00001'), { mode: 0o600 });
   await writeFile(path.join(dir, '.aws', 'config'), '\ufeff[default]\r\nregion = us-east-1\r\n');
   fileEnv = {
     AWS_SHARED_CREDENTIALS_FILE: toWinPath(path.join(dir, '.aws', 'credentials')),
@@ -52,10 +52,12 @@ after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
+const mkdtempLinux = async (): Promise<string> => (await import('node:fs/promises')).mkdtemp(path.join(os.tmpdir(), 'as2creds-wintmp-'));
+
 const credentialProcess = async (env: Record<string, string | undefined>): Promise<ProcessJson> => {
   const run = await runWinCli(rig, ['credential-process'], { env });
   assert.equal(run.code, 0, `credential-process under Wine failed (${run.code}): ${run.stderr}`);
-  assert.equal(withoutTrustWarnings(run.stderr), '', 'nothing on stderr but the ACL warnings of strictPermissions=false');
+  assert.equal(run.stderr, '', 'nothing on stderr: the profile passes the strict ownership rule');
   return JSON.parse(run.stdout) as ProcessJson;
 };
 
@@ -95,14 +97,78 @@ describe('win32 node.exe under Wine', { skip }, () => {
     }
   });
 
-  test('with strictPermissions on (the default), a profile whose ACL cannot be read is refused: exit 5, the reason and the fix', async () => {
-    // Wine's icacls prints no entries, as a tampered or foreign ACL reader would: never trusted blindly.
-    const run = await runWinCli(rig, ['credential-process'], { env: { ...fileEnv, APPSTREAM_CREDS_STRICT_PERMISSIONS: undefined } });
-    assert.equal(run.code, 5, run.stderr);
-    assert.equal(run.stdout, '');
-    assert.match(run.stderr, /not trusted: its ACL cannot be read/);
-    assert.match(run.stderr, /strictPermissions=false/);
-    assert.ok(!run.stderr.includes(SECRET) && !run.stderr.includes(TOKEN), 'no secret in the error');
+  test('the lane runs strict: no strictPermissions in the environment, and doctor reads owners through the native route', async () => {
+    const run = await runWinCli(rig, ['doctor', '--json', '--no-agent'], { env: fileEnv });
+    const findings = (JSON.parse(run.stdout) as { findings: { code: string; severity: string; message: string }[] }).findings;
+    assert.ok(!findings.some((f) => f.code === 'strict-permissions-off'), run.stdout);
+    const route = findings.find((f) => f.code === 'trust-route');
+    assert.equal(route?.severity, 'info', run.stdout);
+    assert.match(route!.message, /SIDs through advapi32 \(native: .*koffi-win32-x64\.node\)/);
+  });
+
+  describe('strict ownership rule through the native route (Wine derives DACLs from Unix modes)', () => {
+    let base: string;
+    let profile: string;
+    const env = () => ({ ...fileEnv, AWS_SHARED_CREDENTIALS_FILE: toWinPath(profile) });
+    before(async () => {
+      base = path.join(dir, 'strict');
+      await mkdir(path.join(base, 'aws'), { recursive: true, mode: 0o755 });
+      profile = path.join(base, 'aws', 'credentials');
+      await writeFile(profile, windowsProfile('ASIAWINESTRICT000001'), { mode: 0o600 });
+    });
+
+    test('a profile the agent\'s account owns and nobody else can write is used', async () => {
+      const json = await credentialProcess(env());
+      assert.equal(json.AccessKeyId, 'ASIAWINESTRICT000001');
+    });
+
+    test('the same file made writable by Everyone (chmod 0666) is refused: exit 5, naming Everyone (S-1-1-0)', async () => {
+      await chmod(profile, 0o666);
+      try {
+        const run = await runWinCli(rig, ['credential-process'], { env: env() });
+        assert.equal(run.code, 5, run.stderr);
+        assert.equal(run.stdout, '');
+        assert.match(run.stderr, /credentials is not trusted: writable by Everyone \(S-1-1-0\) \(access 0x1301ff: /);
+        assert.match(run.stderr, /icacls ".*credentials" \/remove:g \*S-1-1-0/);
+        assert.ok(!run.stderr.includes(SECRET) && !run.stderr.includes(TOKEN), 'no secret in the error');
+      } finally {
+        await chmod(profile, 0o600);
+      }
+    });
+
+    test('a trusted file in a folder writable by Everyone (chmod 0777) is refused, naming the folder', async () => {
+      await chmod(path.dirname(profile), 0o777);
+      try {
+        const run = await runWinCli(rig, ['credential-process'], { env: env() });
+        assert.equal(run.code, 5, run.stderr);
+        assert.match(run.stderr, /is not trusted: C:\\.*\\strict\\aws is writable by Everyone \(S-1-1-0\) \(access 0x1301ff: delete child, DELETE\)/);
+      } finally {
+        await chmod(path.dirname(profile), 0o755);
+      }
+    });
+
+    test('a file another account owns is refused by its owner SID (Wine: another Unix user is ANONYMOUS LOGON, S-1-5-7)', { skip: process.getuid?.() === 0 ? false : 'chown to another user needs root' }, async () => {
+      await chown(profile, 65534, 65534);
+      try {
+        const run = await runWinCli(rig, ['credential-process'], { env: env() });
+        assert.equal(run.code, 5, run.stderr);
+        assert.match(run.stderr, /credentials is not trusted: owned by .*\(S-1-5-7\)/);
+      } finally {
+        await chown(profile, process.getuid!(), process.getgid!());
+      }
+    });
+
+    test('every folder above counts, up to the drive: a profile under Z:\\tmp (1777, no sticky bit on Windows) is refused', async () => {
+      const linuxTmp = await mkdtempLinux();
+      try {
+        await writeFile(path.join(linuxTmp, 'credentials'), windowsProfile('ASIAWINETMP000000001'), { mode: 0o600 });
+        const run = await runWinCli(rig, ['credential-process'], { env: { ...fileEnv, AWS_SHARED_CREDENTIALS_FILE: toWinPath(path.join(linuxTmp, 'credentials')) } });
+        assert.equal(run.code, 5, run.stderr);
+        assert.match(run.stderr, /is not trusted: Z:\\tmp is writable by Everyone \(S-1-1-0\)/);
+      } finally {
+        await rm(linuxTmp, { recursive: true, force: true });
+      }
+    });
   });
 
   test('a missing profile is a clear one-line error with exit 5, no stack trace', async () => {

@@ -6,14 +6,14 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { boto3Identity, baseClientEnv, jsSdkIdentity } from '../helpers/clients.js';
 import { startCli, waitFor, type Discovery, type RunningProcess } from '../helpers/daemon.js';
 import { ASSUMED_ROLE_PREFIX, ROLE_ARN, startMoto, type MotoServer } from '../helpers/moto.js';
 import { assertNoSecrets, watchSecrets } from '../helpers/secrets.js';
-import { fromWinPath, runWinCli, startWine, toWinPath, winCliPath, wineRig, type WineProcess, type WineRig } from '../helpers/wine.js';
+import { fromWinPath, runWinCli, startWine, toWinPath, winCliPath, wineRig, wineTempDir, type WineProcess, type WineRig } from '../helpers/wine.js';
 
 const found = await wineRig();
 const skip = 'skip' in found ? found.skip : false;
@@ -83,7 +83,7 @@ describe('serve under Wine', { skip }, () => {
 
   before(async () => {
     moto = await startMoto();
-    dir = await mkdtemp(path.join(os.tmpdir(), 'as2creds-winserve-'));
+    dir = await wineTempDir(rig, 'winserve');
     // The simulator runs on the Linux side: a new generation every 2 s, minted at moto.
     simulator = startCli(['simulate', '--dir', dir, '--form', 'static', '--refresh-interval', '2s', '--validity', '12s', '--rotations', '0', '--sts-endpoint', moto.url, '--role-arn', ROLE_ARN], moto.callerEnv);
     await waitFor(async () => (await readFile(path.join(dir, 'simulator', 'current.json'), 'utf8').catch(() => '')).length > 0, 30_000, () => `simulator did not start: ${simulator.output()}`);
@@ -178,7 +178,7 @@ describe('serve under Wine', { skip }, () => {
 
 describe('serve under Wine with the default state folder', { skip }, () => {
   test('%ProgramData%\\AppStreamCredentialAgent holds agent.json and the token', async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'as2creds-winpd-'));
+    const dir = await wineTempDir(rig, 'winpd');
     const sim = await simulateOneGeneration(dir);
     const stateDir = path.join(rig.prefix, 'drive_c', 'ProgramData', 'AppStreamCredentialAgent');
     let agent: WinAgent | undefined;

@@ -6,12 +6,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { copyFile, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { repoRoot } from '../helpers/cli.js';
 import { waitFor, type Discovery } from '../helpers/daemon.js';
-import { runWine, runWinCli, startWine, toWinPath, wineRig, type WineRig, withoutTrustWarnings } from '../helpers/wine.js';
+import { runWine, runWinCli, startWine, toWinPath, wineRig, type WineRig, wineTempDir } from '../helpers/wine.js';
 
 const found = await wineRig();
 const skip = 'skip' in found ? found.skip : false;
@@ -28,11 +27,13 @@ describe('appstream-creds.exe (single executable application) under Wine', { ski
   before(async () => {
     const build = spawnSync(process.execPath, [path.join(repoRoot, 'scripts', 'build-exe.mjs')], { cwd: repoRoot, encoding: 'utf8', timeout: 300_000 });
     assert.equal(build.status, 0, `npm run build:exe failed: ${build.stderr}${build.stdout}`);
-    dir = await mkdtemp(path.join(os.tmpdir(), 'as2creds-winexe-'));
-    // The exe alone in a folder: no dist\, no node_modules\, no node.exe beside it.
-    await mkdir(path.join(dir, 'bin'));
+    dir = await wineTempDir(rig, 'winexe');
+    // The exe and the native module the build puts beside it (the strict ownership rule reads
+    // owners through it): no dist\, no node_modules\, no node.exe.
+    await mkdir(path.join(dir, 'bin', 'native'), { recursive: true });
     exe = path.join(dir, 'bin', 'appstream-creds.exe');
     await copyFile(path.join(repoRoot, 'dist-win', 'appstream-creds.exe'), exe);
+    await copyFile(path.join(repoRoot, 'dist', 'native', 'koffi-win32-x64.node'), path.join(dir, 'bin', 'native', 'koffi-win32-x64.node'));
     await mkdir(path.join(dir, '.aws'));
     await writeFile(path.join(dir, '.aws', 'credentials'), `\ufeff[appstream_machine_role]\r\naws_access_key_id = ASIAWINEEXE000000001\r\naws_secret_access_key = ${SECRET}\r\naws_session_token = exe+token/=\r\n`);
     env = {
@@ -50,13 +51,13 @@ describe('appstream-creds.exe (single executable application) under Wine', { ski
     assert.equal((await readFile(exe)).subarray(0, 2).toString('latin1'), 'MZ');
     assert.ok(exeSize > nodeSize, 'the blob was injected');
     assert.ok(exeSize < nodeSize + 16 * 1024 * 1024, `exe ${exeSize} bytes: the blob should be a few MB`);
-    assert.deepEqual(await readdir(path.dirname(exe)), ['appstream-creds.exe']);
+    assert.deepEqual((await readdir(path.dirname(exe))).sort(), ['appstream-creds.exe', 'native']);
   });
 
   test('credential-process prints the same JSON as the bundle under node.exe', async () => {
     const fromExe = await runWine(rig, exe, ['credential-process'], { env });
     assert.equal(fromExe.code, 0, fromExe.stderr);
-    assert.equal(withoutTrustWarnings(fromExe.stderr), '', 'no SEA warning or other noise on stderr');
+    assert.equal(fromExe.stderr, '', 'no SEA warning or other noise on stderr');
     const fromBundle = await runWinCli(rig, ['credential-process'], { env });
     assert.equal(fromBundle.code, 0, fromBundle.stderr);
     const [a, b] = [JSON.parse(fromExe.stdout), JSON.parse(fromBundle.stdout)] as Array<Record<string, unknown>>;

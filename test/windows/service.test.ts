@@ -8,13 +8,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { repoRoot } from '../helpers/cli.js';
 import { waitFor, type Discovery } from '../helpers/daemon.js';
 import { freePort } from '../helpers/moto.js';
-import { runWine, toWinPath, wineRig, type WineRig } from '../helpers/wine.js';
+import { runWine, toWinPath, wineRig, type WineRig, wineTempDir } from '../helpers/wine.js';
 
 const found = await wineRig();
 const skip = 'skip' in found ? found.skip : false;
@@ -44,13 +43,13 @@ describe('the Windows service under Wine (install.cmd, NSSM, the real SCM)', { s
   const scQuery = () => runWine(rig, 'sc', ['query', SERVICE]);
 
   before(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'as2creds-winsvc-'));
+    dir = await wineTempDir(rig, 'winsvc');
     port = await freePort();
     // The profile in a searched home, as on an image (no AWS_* variables reach a service).
     await mkdir(path.join(dir, 'home', '.aws'), { recursive: true });
     await writeFile(path.join(dir, 'home', '.aws', 'credentials'), `\ufeff[appstream_machine_role]\r\naws_access_key_id = ${KEY}\r\naws_secret_access_key = ${SECRET}\r\naws_session_token = service+token/=\r\n`);
-    // Wine's icacls prints no ACL, so ownership checks are warnings here (strictPermissions=false).
-    const config = { homeDirs: [toWinPath(path.join(dir, 'home'))], strictPermissions: false, port, stateDir: STATE_DIR };
+    // strictPermissions stays on (the default): the service reads owners through the native route.
+    const config = { homeDirs: [toWinPath(path.join(dir, 'home'))], port, stateDir: STATE_DIR };
     await writeFile(path.join(dir, 'agent-config.json'), JSON.stringify(config, null, 2));
     installEnv = { AGENT_NODE_PATH: toWinPath(rig.nodeExe) };
   });

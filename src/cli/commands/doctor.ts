@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { CommandDeps } from '../commandDeps.js';
 import { runAction } from '../runAction.js';
 import { agentFileTrust, commandIdentity, commandSettings, commandSource } from '../commandSetup.js';
-import { agentPolicy, windowsAclReader } from '../trustSetup.js';
+import { agentPolicy, windowsAclReader, windowsTrustRoute } from '../trustSetup.js';
 import { pathTrust } from '../../trust/pathTrust.js';
 import type { TrustRefusal } from '../../trust/checkPathTrust.js';
 import { runDoctor } from '../../doctor/runDoctor.js';
@@ -43,6 +43,7 @@ export function registerDoctor(program: Command, deps: CommandDeps): void {
           source: commandSource(settings, deps, systemClock, (refusal) => refusals.push(refusal)).resolve,
           refusals,
           agentTrust: agentFileTrust(settings, deps),
+          ...(deps.ctx.platform === 'win32' ? { trustRoute: windowsTrustRoute() } : {}),
           folderTrust: pathTrust(deps.ctx.platform, agentPolicy(settings, deps.ctx), windowsAclReader(deps.ctx.platform)),
           readNetwork: networkReaderFor(deps.ctx.platform),
           identity: (credentials) => stsIdentity(credentials, settings.region, settings.stsEndpoint, 5_000, deps.ctx.env),
