@@ -40,6 +40,10 @@ export interface DaemonDeps {
   forceStop?: Promise<unknown>;
   /** Who holds the client end of a connection (Linux: /proc/net/tcp; Windows: cannot tell). */
   peerUser: PeerUser;
+  /** The same for IMDS, an instance of its own (no queue shared with token holders); default peerUser. */
+  imdsPeerUser?: PeerUser;
+  /** Which caller lookup is in use, for status ("netlink sock_diag", or the fallback and why). */
+  callerLookup?: string;
   /** The agent's own uid (undefined on Windows): allowed like root. */
   agentUid: number | undefined;
   /** The ownership rule for the state folder (root or the agent's user, writable by nobody else). */
@@ -113,9 +117,11 @@ export async function runDaemon(deps: DaemonDeps): Promise<number> {
     statusExtras: () => ({
       network: { ready: network.ready, reason: network.reason, eni: network.eni ?? null },
       ...(roles.entries.size > 0 ? { roles: roles.report(clock.now()) } : {}),
+      ...(deps.callerLookup ? { callerLookup: deps.callerLookup } : {}),
     }),
     callers: {
       peerUser: deps.peerUser,
+      ...(deps.imdsPeerUser ? { imdsPeerUser: deps.imdsPeerUser } : {}),
       rule: { agentUid: deps.agentUid, allowUsers: settings.allowUsers, tokenGid },
       onRefused: (peer) =>
         logger.warn({ peer: peer.kind === 'user' ? { uid: peer.uid, name: peer.name ?? null } : { reason: peer.reason } }, 'refused a caller that is not an allowed user (once per user)'),

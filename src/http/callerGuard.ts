@@ -29,6 +29,7 @@ export function allowedCallers(rule: CallerRule): (peer: KnownPeer) => boolean {
 
 const FORBIDDEN: Refusal = { status: 403, code: 'forbidden-user', message: 'this local user may not get credentials or status from the agent (see allowUsers)' };
 const UNKNOWN: Refusal = { status: 403, code: 'unknown-user', message: 'the calling user could not be determined' };
+const LIMITED: Refusal = { status: 429, code: 'too-many-lookups', message: 'too many new connections on this route; retry shortly (the container endpoint with the token is not limited)' };
 const UNSUPPORTED: Refusal = { status: 403, code: 'unknown-user', message: 'the calling user cannot be determined on this platform; use the container endpoint with the token' };
 
 export interface CallerGuardOptions {
@@ -36,6 +37,11 @@ export interface CallerGuardOptions {
   unsupported: 'token' | 'refuse';
   /** Told once per refused uid (for a log line). */
   onRefused?: (peer: PeerIdentity) => void;
+  /**
+   * Whether a lookup may start now (a rate limit): a connection not yet identified is answered
+   * 429 when it says no, and is not remembered, so its next request asks again.
+   */
+  mayLookUp?: () => boolean;
 }
 
 /**
@@ -82,7 +88,9 @@ export function callerGuards(peerUser: PeerUser): { require(allows: (peer: Known
         }
         return refusal;
       };
+      const mayLookUp = options.mayLookUp;
       return (req) => {
+        if (mayLookUp && !identities.has(req.socket) && !mayLookUp()) return LIMITED;
         const identity = identify(req.socket);
         return identity instanceof Promise ? identity.then(decide) : decide(identity);
       };

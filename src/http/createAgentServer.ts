@@ -7,6 +7,7 @@ import { checkHost, checkNoBody, checkNotForwarded, type Refusal } from './guard
 import { ImdsTokens } from './imdsTokens.js';
 import { allowedCallers, allowsEveryone, callerGuards, type CallerRule } from './callerGuard.js';
 import type { PeerIdentity, PeerUser } from './peerUser.js';
+import { tokenBucket } from './rateLimit.js';
 import { RequestCounters } from './requestCounters.js';
 import { createMetrics } from './metrics.js';
 import { refuse } from './answers.js';
@@ -35,6 +36,11 @@ export interface AgentServerInit {
   /** Who may get credentials and status: the calling user's lookup and the allow rule. */
   callers: {
     peerUser: PeerUser;
+    /**
+     * The lookup for IMDS, which needs no token: its own instance, so unauthenticated lookups
+     * never share a queue or a pass with token holders' (default: peerUser).
+     */
+    imdsPeerUser?: PeerUser;
     rule: CallerRule;
     /** Told once per refused user (a log line). */
     onRefused?: (peer: PeerIdentity) => void;
@@ -48,6 +54,13 @@ export interface AgentServerInit {
   /** Trackers of named roles, for /metrics. */
   roles?: ReadonlyMap<string, { tracker: TrackerView }>;
 }
+
+/**
+ * New IMDS connections identified per second, at most (burst as many): the calling-user lookup
+ * is the one thing a caller without a secret makes the agent do. An SDK makes one connection
+ * per process and keeps it; beyond this rate IMDS answers 429 and token holders are untouched.
+ */
+export const IMDS_LOOKUPS_PER_SECOND = 100;
 
 const NOT_FOUND: Refusal = { status: 404, code: 'not-found', message: 'no such route' };
 const INTERNAL: Refusal = { status: 500, code: 'internal', message: 'internal error' };
@@ -83,7 +96,12 @@ export function createAgentServer(init: AgentServerInit): http.Server {
         imds: init.imds,
         imdsTokens: new ImdsTokens(init.clock),
         callerWithToken: withToken,
-        callerForImds: callers.require(allows, { unsupported: 'refuse', everyone, ...(onRefused ? { onRefused } : {}) }),
+        callerForImds: (init.callers.imdsPeerUser ? callerGuards(init.callers.imdsPeerUser) : callers).require(allows, {
+          unsupported: 'refuse',
+          everyone,
+          mayLookUp: tokenBucket({ perSecond: IMDS_LOOKUPS_PER_SECOND, burst: IMDS_LOOKUPS_PER_SECOND, clock: init.clock }),
+          ...(onRefused ? { onRefused } : {}),
+        }),
         roleName: init.roleName,
         profile: init.profile,
         statusExtras: init.statusExtras,

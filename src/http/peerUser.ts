@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
-import { connectionOwners, type ReadChunks, type ReadText } from '../network/procNetTcp.js';
+import type { ReadText } from '../network/procNetTcp.js';
+import type { PeerLookup } from '../network/peerLookup.js';
 import { localAccount } from '../localAccounts.js';
 
 /**
@@ -16,17 +17,18 @@ export type PeerIdentity =
 export type PeerUser = (socket: Socket) => Promise<PeerIdentity>;
 
 /**
- * Linux: the owner uid of the client's socket in /proc/net/tcp(6). Root and the agent's own
- * user are answered from the uid alone; anyone else also gets name and groups (for allowUsers
- * and tokenGroup) from /etc/passwd and /etc/group.
+ * The owner uid of the client's socket from the platform's lookup (peerLookup.ts: netlink
+ * sock_diag, or /proc/net/tcp where netlink is refused). Root and the agent's own user are
+ * answered from the uid alone; anyone else also gets name and groups (for allowUsers and
+ * tokenGroup) from /etc/passwd and /etc/group.
  */
-export function fromProcNetTcp(init: { readTable: ReadChunks; read: ReadText; agentUid: number | undefined }): PeerUser {
-  const owner = connectionOwners(init.readTable);
+export function fromPeerLookup(init: { lookup: PeerLookup; read: ReadText; agentUid: number | undefined }): PeerUser {
   return async (socket) => {
     const { remoteAddress, remotePort, localAddress, localPort } = socket;
     if (!remoteAddress || !remotePort || !localAddress || !localPort) return { kind: 'unknown', reason: 'the connection is already closed' };
-    const uid = await owner({ address: remoteAddress, port: remotePort }, { address: localAddress, port: localPort });
-    if (uid === undefined) return { kind: 'unknown', reason: 'the client socket is not in /proc/net/tcp' };
+    const owner = await init.lookup({ address: remoteAddress, port: remotePort }, { address: localAddress, port: localPort });
+    if ('unknown' in owner) return { kind: 'unknown', reason: owner.unknown };
+    const { uid } = owner;
     if (uid === 0 || uid === init.agentUid) return { kind: 'user', uid, gids: [] };
     const account = await localAccount(init.read, uid);
     return { kind: 'user', uid, name: account.name, gids: account.gids };

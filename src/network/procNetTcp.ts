@@ -1,5 +1,7 @@
 import os from 'node:os';
 import { isIPv4, isIPv6 } from 'node:net';
+import { ipv4Bytes, ipv6Bytes } from './addressBytes.js';
+import type { PeerLookup } from './peerLookup.js';
 
 /**
  * Linux's socket tables, /proc/net/tcp and /proc/net/tcp6: one line per socket with its local
@@ -20,30 +22,6 @@ function word(bytes: Uint8Array, offset: number): string {
   const b = [bytes[offset]!, bytes[offset + 1]!, bytes[offset + 2]!, bytes[offset + 3]!];
   const ordered = littleEndian ? b.reverse() : b;
   return ordered.map((x) => x.toString(16).padStart(2, '0')).join('').toUpperCase();
-}
-
-function ipv4Bytes(address: string): Uint8Array {
-  return Uint8Array.from(address.split('.').map(Number));
-}
-
-function ipv6Bytes(address: string): Uint8Array {
-  let text = address.replace(/%.*$/, '');
-  const tail = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  if (tail) {
-    const v4 = ipv4Bytes(tail[1]!);
-    text = `${text.slice(0, -tail[1]!.length)}${((v4[0]! << 8) | v4[1]!).toString(16)}:${((v4[2]! << 8) | v4[3]!).toString(16)}`;
-  }
-  const [head, rest] = text.split('::') as [string, string | undefined];
-  const left = head ? head.split(':') : [];
-  const right = rest ? rest.split(':') : [];
-  const groups = rest === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
-  const bytes = new Uint8Array(16);
-  groups.forEach((g, i) => {
-    const n = parseInt(g || '0', 16);
-    bytes[i * 2] = n >> 8;
-    bytes[i * 2 + 1] = n & 0xff;
-  });
-  return bytes;
 }
 
 /** `ADDR:PORT` as it appears in the table for this address family. */
@@ -201,6 +179,18 @@ export function connectionOwners(read: ReadChunks): (peer: { address: string; po
     const mappedClient = procAddress(`::ffff:${peer.address}`, peer.port);
     const mappedServer = procAddress(isIPv4(ours.address) ? `::ffff:${ours.address}` : ours.address, ours.port);
     return lookup(`${mappedClient.text} ${mappedServer.text}`, PROC_NET_TCP6);
+  };
+}
+
+/**
+ * The fallback caller lookup where netlink sock_diag is refused: a scan of the tables, whose
+ * cost grows with their size (peerLookup.ts has the seam, sockDiag.ts the preferred route).
+ */
+export function procNetTcpLookup(read: ReadChunks): PeerLookup {
+  const owner = connectionOwners(read);
+  return async (client, server) => {
+    const uid = await owner(client, server);
+    return uid === undefined ? { unknown: 'the client socket is not in /proc/net/tcp' } : { uid };
   };
 }
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createAgentServer } from '../../src/http/createAgentServer.js';
+import { createAgentServer, IMDS_LOOKUPS_PER_SECOND } from '../../src/http/createAgentServer.js';
 import { checkHost, checkNoBody, checkNotForwarded, tokenChecker } from '../../src/http/guards.js';
 import { ImdsTokens } from '../../src/http/imdsTokens.js';
 import type { PeerIdentity } from '../../src/http/peerUser.js';
@@ -442,5 +442,24 @@ test('extra routes get the calling-user guards: a per-role rule admits its own u
   } finally {
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
+  }
+});
+
+test('IMDS lookups are rate limited per second: past the limit a new connection gets 429 without a lookup; token holders are not limited', async () => {
+  const s = await setup({ imds: true });
+  try {
+    s.observe(creds());
+    const put = () => s.request('/latest/api/token', { 'x-aws-ec2-metadata-token-ttl-seconds': '60' }, 'PUT');
+    for (let i = 0; i < IMDS_LOOKUPS_PER_SECOND; i += 1) assert.equal((await put()).status, 200);
+    assert.equal(s.callers.lookups, IMDS_LOOKUPS_PER_SECOND);
+    const limited = await put();
+    assert.equal(limited.status, 429);
+    assert.equal(json(limited.body).code, 'too-many-lookups');
+    assert.equal(s.callers.lookups, IMDS_LOOKUPS_PER_SECOND, 'no lookup for a refused connection');
+    for (let i = 0; i < 5; i += 1) assert.equal((await s.request('/v1/credentials', { authorization: s.token })).status, 200, 'the container route keeps its own lookups');
+    await s.clock.sleep(1_000);
+    assert.equal((await put()).status, 200, 'the limit refills');
+  } finally {
+    await s.close();
   }
 });

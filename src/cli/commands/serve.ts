@@ -11,16 +11,34 @@ import { pathTrust } from '../../trust/pathTrust.js';
 import { refusalMessage } from '../../trust/checkPathTrust.js';
 import { networkReaderFor } from '../../network/readLocalNetwork.js';
 import { systemClock } from '../../clock.js';
-import { fromProcNetTcp, unsupportedPeerUser, type PeerUser } from '../../http/peerUser.js';
+import { fromPeerLookup, unsupportedPeerUser, type PeerUser } from '../../http/peerUser.js';
+import { procNetTcpLookup } from '../../network/procNetTcp.js';
+import { describeRoute, linuxPeerLookup } from '../../network/linuxPeerLookup.js';
+import { loadKoffi } from '../../native/loadKoffi.js';
 import { readFile } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 
-/** How the agent learns the calling user on this platform (docs: README "Security model"). */
-function platformPeerUser(platform: NodeJS.Platform, agentUid: number | undefined): PeerUser {
-  // 4 KiB reads: the kernel builds the table a read at a time, so a scan that stops at the
-  // client's line spares it walking the rest of the connection hash.
-  if (platform === 'linux') return fromProcNetTcp({ readTable: (file) => createReadStream(file, { encoding: 'latin1', highWaterMark: 4 * 1024 }), read: (file) => readFile(file, 'latin1'), agentUid });
-  return unsupportedPeerUser(`the calling user of a TCP connection cannot be read on ${platform} without native code`);
+/**
+ * How the agent learns the calling user on this platform (docs: README "Security model"), and
+ * which route it takes. Linux: netlink sock_diag, else /proc/net/tcp. IMDS gets its own lookup
+ * instance, so a flood there never shares a pass with token holders' lookups.
+ */
+async function platformPeerUsers(platform: NodeJS.Platform, agentUid: number | undefined): Promise<{ peerUser: PeerUser; imdsPeerUser: PeerUser; callerLookup: string }> {
+  if (platform === 'linux') {
+    // 4 KiB reads: the kernel builds the table a read at a time, so a scan that stops at the
+    // client's line spares it walking the rest of the connection hash.
+    const fallback = () => procNetTcpLookup((file) => createReadStream(file, { encoding: 'latin1', highWaterMark: 4 * 1024 }));
+    const route = await linuxPeerLookup({ koffi: loadKoffi, fallback, uid: process.geteuid?.() ?? agentUid ?? 0 });
+    const read = (file: string): Promise<string> => readFile(file, 'latin1');
+    const imdsLookup = route.fallbackReason ? fallback() : route.lookup;
+    return {
+      peerUser: fromPeerLookup({ lookup: route.lookup, read, agentUid }),
+      imdsPeerUser: fromPeerLookup({ lookup: imdsLookup, read, agentUid }),
+      callerLookup: describeRoute(route),
+    };
+  }
+  const none = unsupportedPeerUser(`the calling user of a TCP connection cannot be read on ${platform} without native code`);
+  return { peerUser: none, imdsPeerUser: none, callerLookup: `none on ${platform} (token file ACL only; IMDS refused)` };
 }
 import { ExitCode } from '../../errors.js';
 
@@ -111,13 +129,15 @@ export function registerServe(program: Command, deps: CommandDeps): void {
             });
           }
         });
+        const callerCheck = await platformPeerUsers(deps.ctx.platform, deps.ctx.uid);
+        logger.info({ callerLookup: callerCheck.callerLookup }, 'calling-user lookup chosen');
         return runDaemon({
           settings,
           clock: systemClock,
           logger,
           source: commandSource(settings, deps, systemClock, onceEach((message) => logger.warn(message))),
           readNetwork: networkReaderFor(deps.ctx.platform),
-          peerUser: platformPeerUser(deps.ctx.platform, deps.ctx.uid),
+          ...callerCheck,
           agentUid: deps.ctx.uid,
           folderRule,
           stopSignal,

@@ -1,0 +1,26 @@
+/**
+ * The seam between the agent's caller check and the platform's way of naming a TCP socket's
+ * owner. `client` is the REMOTE end of a connection the agent accepted (socket.remoteAddress /
+ * remotePort), `server` the agent's end; an implementation finds the socket whose local end is
+ * `client` and whose remote end is `server` (the caller's own socket, never the agent's accepted
+ * one) and says who owns it. Linux: netlink sock_diag (sockDiag.ts), /proc/net/tcp as the
+ * fallback (procNetTcp.ts). Windows plugs GetExtendedTcpTable + the process token in here.
+ */
+export interface Endpoint {
+  address: string;
+  port: number;
+}
+
+/** `uid`: the owner; `unknown`: not found (the client left, a TIME_WAIT remnant) or the lookup failed. */
+export type PeerOwner = { uid: number } | { unknown: string };
+
+export type PeerLookup = (client: Endpoint, server: Endpoint) => Promise<PeerOwner>;
+
+/** A lookup with the route it takes, for `status` and `doctor` ("netlink sock_diag", or the fallback and why). */
+export interface PeerLookupRoute {
+  lookup: PeerLookup;
+  /** Short name: 'netlink-sock-diag' | 'proc-net-tcp' | another platform's. */
+  route: string;
+  /** Why the preferred route is not in use, when it is not. */
+  fallbackReason?: string;
+}
