@@ -41,3 +41,24 @@ export async function describeUid(read: ReadText, uid: number): Promise<string> 
   const { name } = await localAccount(read, uid);
   return name === undefined ? `uid ${uid}` : `uid ${uid} (${name})`;
 }
+
+/**
+ * The uids of allow-list entries (user names or numeric uids), from /etc/passwd; `unknown` lists
+ * the names no local account has (a uid is taken as it is, whether or not an account has it).
+ */
+export async function userIds(read: ReadText, entries: readonly string[], passwdFile = PASSWD_FILE): Promise<{ uids: number[]; unknown: string[] }> {
+  const names = entries.filter((e) => !/^\d+$/.test(e));
+  const uids = new Set(entries.filter((e) => /^\d+$/.test(e)).map(Number));
+  const found = new Set<string>();
+  if (names.length > 0) {
+    const passwd = await read(passwdFile).catch(() => '');
+    for (const line of passwd.split('\n')) {
+      const [name, , uid] = line.split(':');
+      if (name && names.includes(name) && uid && /^\d+$/.test(uid)) {
+        uids.add(Number(uid));
+        found.add(name);
+      }
+    }
+  }
+  return { uids: [...uids], unknown: names.filter((n) => !found.has(n)) };
+}

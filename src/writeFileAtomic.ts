@@ -13,8 +13,10 @@ export interface AtomicWriteOptions {
   /** POSIX group to give the file (set on the open file, like the mode). */
   gid?: number;
   /**
-   * Windows: sets the temp file's DACL (the agent's own files) right after it is created, before
-   * any content is written, so the content never sits behind the folder's inherited access.
+   * Sets the temp file's access right after its mode, before any content is written: the DACL of
+   * the agent's own files on Windows, POSIX ACL entries for a role's users on Linux (after chmod,
+   * which would reset an ACL's mask). By path: the temp name is ours (O_EXCL) in a folder only
+   * the agent writes.
    */
   protect?: (temp: string) => Promise<void>;
 }

@@ -16,6 +16,8 @@ export interface AgentCredentials {
 export interface RunningAgent {
   discovery: AgentDiscovery;
   token: string;
+  /** The file the token came from: the machine role's, or a named role's own. */
+  tokenFile: string;
 }
 
 /**
@@ -53,7 +55,7 @@ export type AgentLookup = { agent: RunningAgent } | { problem: 'missing' | 'untr
  * clients, and the token they send, at its own listener. Every URL in it must be a literal
  * loopback address. The token is read only after all of that holds.
  */
-export async function lookUpAgent(stateDir: string, trust: CheckTrust): Promise<AgentLookup> {
+export async function lookUpAgent(stateDir: string, trust: CheckTrust, role?: string): Promise<AgentLookup> {
   const file = discoveryPath(stateDir);
   const refusal = await trust(file);
   if (refusal) return { problem: 'untrusted', detail: refusalMessage(refusal) };
@@ -62,22 +64,30 @@ export async function lookUpAgent(stateDir: string, trust: CheckTrust): Promise<
   const urls = [discovery.url, discovery.credentialsUrl, ...(discovery.imdsEndpoint === null || discovery.imdsEndpoint === undefined ? [] : [discovery.imdsEndpoint])];
   if (!urls.every(isLoopbackUrl)) return { problem: 'bad-url', detail: `${file} names an address that is not a literal loopback address; it is ignored` };
   if (!processAlive(discovery.pid)) return { problem: 'dead', detail: `agent.json names pid ${discovery.pid}, which is not running (the agent stopped uncleanly)` };
-  const tokenRefusal = await trust(discovery.tokenFile);
+  // A named role has its own token file (an agent older than roleTokenFiles took the machine token).
+  const tokenFile = role === undefined || !discovery.roleTokenFiles ? discovery.tokenFile : Object.hasOwn(discovery.roleTokenFiles, role) ? discovery.roleTokenFiles[role] : undefined;
+  if (typeof tokenFile !== 'string') return { problem: 'missing', detail: `the agent (pid ${discovery.pid}) serves no role named ${role}` };
+  const tokenRefusal = await trust(tokenFile);
   if (tokenRefusal) return { problem: 'untrusted', detail: refusalMessage(tokenRefusal) };
-  const token = readToken(discovery.tokenFile);
+  const token = readToken(tokenFile);
   if (token instanceof Error || !token) {
     const why = token instanceof Error ? (token.code === 'EACCES' || token.code === 'EPERM' ? 'is not readable by this user' : `cannot be read (${token.code === 'file-refused' ? token.message : (token.code ?? token.message)})`) : 'is empty';
+    const fix = !token
+      ? 'restart the agent so it writes a new token'
+      : role !== undefined && tokenFile !== discovery.tokenFile
+        ? `only the role's users may read it: an administrator adds this user to allowUsers of role ${role} (setting roles) and restarts the agent`
+        : "run as root, the agent's user or a member of the token's group (the tokenGroup setting of the agent); for a named role use --role, which reads that role's own token";
     return {
       problem: 'token-unreadable',
-      detail: `the agent (pid ${discovery.pid}) is running, but its token file ${discovery.tokenFile} ${why}`,
-      fix: token ? "run as root, the agent's user or a member of the token's group (the tokenGroup setting of the agent)" : 'restart the agent so it writes a new token',
+      detail: `the agent (pid ${discovery.pid}) is running, but ${role !== undefined && tokenFile !== discovery.tokenFile ? `the token file of role ${role}` : 'its token file'} ${tokenFile} ${why}`,
+      fix,
     };
   }
   // Port squatting: the token goes only to a listener held by root or agent.json's owner (a live
   // pid is not enough: after an unclean stop the pid may have been reused by anyone).
   const listener = await verifyAgentListener(discovery.credentialsUrl, await discoveryOwner(stateDir), { platform: process.platform });
   if (listener.ok === false) return { problem: 'squatted', detail: `${listener.reason}; the token was not sent` };
-  return { agent: { discovery, token } };
+  return { agent: { discovery, token, tokenFile } };
 }
 
 /**

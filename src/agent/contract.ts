@@ -42,6 +42,12 @@ export interface AgentDiscovery {
   tokenFile: string;
   imdsEndpoint: string | null;
   startedAt: string;
+  /**
+   * Each named role's own token file (setting `roles`), readable by exactly that role's users:
+   * the role's route takes only its own token. Absent when no roles are configured (and from
+   * agents older than this field).
+   */
+  roleTokenFiles?: Record<string, string>;
 }
 
 export const agentUrl = (port: number): string => `http://${LOOPBACK_ADDRESS}:${port}`;
@@ -53,4 +59,6 @@ export const statusUrl = (baseUrl: string): string => `${baseUrl}${ROUTES.status
 /** Paths in a state dir; pathModule lets the service installer build Windows paths on Linux. */
 export const discoveryPath = (stateDir: string, pathModule: path.PlatformPath = path): string => pathModule.join(stateDir, STATE_FILES.discovery);
 export const tokenPath = (stateDir: string, pathModule: path.PlatformPath = path): string => pathModule.join(stateDir, STATE_FILES.token);
+/** `<state-dir>/role-<name>.token`: role names are a file-safe charset (config/roleSettings.ts). */
+export const roleTokenPath = (stateDir: string, role: string, pathModule: path.PlatformPath = path): string => pathModule.join(stateDir, `role-${role}.token`);
 export const lockPath = (stateDir: string, pathModule: path.PlatformPath = path): string => pathModule.join(stateDir, STATE_FILES.lock);

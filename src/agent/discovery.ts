@@ -2,7 +2,7 @@ import { constants } from 'node:fs';
 import { readRegularFileSync } from '../readRegularFile.js';
 import { lstat, open, readFile, rm } from 'node:fs/promises';
 import { writeFileAtomic } from '../writeFileAtomic.js';
-import { discoveryPath, lockPath, tokenPath, type AgentDiscovery } from './contract.js';
+import { discoveryPath, lockPath, roleTokenPath, tokenPath, type AgentDiscovery } from './contract.js';
 import type { OwnAcl } from '../native/win32/ownFileAcl.js';
 
 /** 256 random bits, hex: safe in a header and in a file. */
@@ -20,6 +20,22 @@ export async function writeTokenFile(stateDir: string, token: string, gid?: numb
   const file = tokenPath(stateDir);
   const mode = gid !== undefined || acl?.group ? 0o640 : 0o600;
   await writeFileAtomic(file, token, mode, { ...(gid === undefined ? {} : { gid }), ...(acl ? { protect: (temp: string) => acl.protect(temp, mode) } : {}) });
+  return file;
+}
+
+/**
+ * Who may read a role's token file besides its owner: mode 0644 when the role is open to every
+ * user, else 0600 plus what `grant` sets on the temp file before the rename (Linux: ACL entries
+ * for exactly the role's users; Windows: the machine token's own DACL path).
+ */
+export interface RoleTokenAccess {
+  mode: 0o600 | 0o644;
+  grant?: ((tempFile: string) => Promise<void>) | undefined;
+}
+
+export async function writeRoleTokenFile(stateDir: string, role: string, token: string, access: RoleTokenAccess): Promise<string> {
+  const file = roleTokenPath(stateDir, role);
+  await writeFileAtomic(file, token, access.mode, access.grant ? { protect: access.grant } : {});
   return file;
 }
 

@@ -32,7 +32,8 @@ export function childEnvironment(input: Pick<ExecInput, 'settings' | 'env' | 'cu
   if (current.mode === 'agent') {
     for (const name of STATIC_VARS) delete env[name];
     env.AWS_CONTAINER_CREDENTIALS_FULL_URI = current.credentialsUrl;
-    env.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE = current.agent.discovery.tokenFile;
+    // The token of the route the child is pointed at: a named role's own, or the machine role's.
+    env.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE = current.agent.tokenFile;
     // Tools that only know IMDS reach the agent's emulation through this (never 169.254.169.254).
     if (current.agent.discovery.imdsEndpoint) env.AWS_EC2_METADATA_SERVICE_ENDPOINT = current.agent.discovery.imdsEndpoint;
     Object.assign(env, loopbackBypassesProxy(env));

@@ -21,11 +21,12 @@ import { prepareOwnFolder, type OwnFolderRule } from './ownFolder.js';
 import type { OwnAcl } from '../native/win32/ownFileAcl.js';
 import { refusalMessage } from '../trust/checkPathTrust.js';
 import { acquireStateLock, newToken, removeDiscovery, writeDiscovery, writeTokenFile } from '../agent/discovery.js';
-import { agentUrl, credentialsUrl, tokenPath, type AgentDiscovery } from '../agent/contract.js';
+import { agentUrl, credentialsUrl, type AgentDiscovery } from '../agent/contract.js';
 import { stat } from 'node:fs/promises';
 import { roleRoutes } from '../http/roleRoutes.js';
 import type { TemplateValues } from '../identity/templateIdentity.js';
 import { RoleRefreshers } from './roleRefreshers.js';
+import { createRoleTokens } from './roleTokens.js';
 
 export interface DaemonDeps {
   settings: Settings;
@@ -60,15 +61,15 @@ const SHUTDOWN_GRACE_MS = 4_000;
 const TOKEN_CHECK_MS = 500;
 
 /** Recreates a deleted token file; says what happened ('recreated', a failure, or nothing). */
-async function keepTokenFile(stateDir: string, token: string, gid: number | undefined, acl: OwnAcl | undefined): Promise<string | undefined> {
+async function keepTokenFile(file: string, write: () => Promise<unknown>): Promise<string | undefined> {
   try {
-    await stat(tokenPath(stateDir));
+    await stat(file);
     return undefined;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return undefined;
   }
   try {
-    await writeTokenFile(stateDir, token, gid, acl);
+    await write();
     return 'recreated';
   } catch (error) {
     return (error as NodeJS.ErrnoException).code ?? (error as Error).message;
@@ -103,11 +104,25 @@ export async function runDaemon(deps: DaemonDeps): Promise<number> {
     throw error;
   }
   const roles = new RoleRefreshers({ roles: settings.roles, settings, machine: tracker, identity: deps.identity ?? (() => ({})), clock, logger });
-  const servedRoles = new Map([...roles.entries].map(([name, entry]) => [name, { tracker: entry.tracker, allowUsers: entry.role.allowUsers }]));
+  const roleTokens = await createRoleTokens(settings.roles, {
+    stateDir: settings.stateDir,
+    platform: process.platform,
+    agentUid: deps.agentUid,
+    global: { allowUsers: settings.allowUsers, tokenGid },
+    readText: (file) => readFile(file, 'utf8'),
+    logger,
+    acl: deps.folderRule.acl,
+  });
+  const servedRoles = new Map(
+    [...roles.entries].map(([name, entry]) => {
+      const { token: roleToken, access } = roleTokens.get(name)!;
+      return [name, { tracker: entry.tracker, token: roleToken, allowUsers: access.allowUsers, tokenGid: access.tokenGid }];
+    }),
+  );
   const server = createAgentServer({
     tracker,
     roles: roles.entries,
-    ...(roles.entries.size > 0 ? { routes: (callers: RouteCallers) => roleRoutes({ roles: servedRoles, token, tokenGid }, callers) } : {}),
+    ...(roles.entries.size > 0 ? { routes: (callers: RouteCallers) => roleRoutes({ roles: servedRoles, machineToken: token }, callers) } : {}),
     token,
     clock,
     logger,
@@ -138,6 +153,13 @@ export async function runDaemon(deps: DaemonDeps): Promise<number> {
     throw await namePortHolder(error, settings.port);
   }
   const url = agentUrl(port);
+  try {
+    for (const role of roleTokens.values()) await role.write();
+  } catch (error) {
+    server.close();
+    await lock.release();
+    throw error;
+  }
   const discovery: AgentDiscovery = {
     pid: process.pid,
     url,
@@ -145,6 +167,7 @@ export async function runDaemon(deps: DaemonDeps): Promise<number> {
     tokenFile: await writeTokenFile(settings.stateDir, token, tokenGid, deps.folderRule.acl),
     imdsEndpoint: settings.imds ? url : null,
     startedAt: new Date(clock.now()).toISOString(),
+    ...(roleTokens.size > 0 ? { roleTokenFiles: Object.fromEntries([...roleTokens].map(([name, role]) => [name, role.file])) } : {}),
   };
   await writeDiscovery(settings.stateDir, discovery, deps.folderRule.acl);
   tracker.evaluate();
@@ -205,14 +228,16 @@ export async function runDaemon(deps: DaemonDeps): Promise<number> {
 
   // The token file is what clients authenticate with: if something deletes it, it comes back
   // (same token) within a second, rather than clients silently falling back to direct reads.
-  let tokenProblem: string | undefined;
+  const kept = [{ file: discovery.tokenFile, write: () => writeTokenFile(settings.stateDir, token, tokenGid, deps.folderRule.acl), problem: undefined as string | undefined }, ...[...roleTokens.values()].map((role) => ({ file: role.file, write: role.write, problem: undefined as string | undefined }))];
   const tokenKeeper = setInterval(() => {
-    void keepTokenFile(settings.stateDir, token, tokenGid, deps.folderRule.acl).then((outcome) => {
-      if (outcome === 'recreated') logger.warn({ tokenFile: discovery.tokenFile }, 'the token file was deleted; recreated it with the same token');
-      // A failure is logged once until it changes, not every half second.
-      else if (outcome && outcome !== tokenProblem) logger.error({ tokenFile: discovery.tokenFile }, `the token file was deleted and could not be recreated: ${outcome}`);
-      tokenProblem = outcome === 'recreated' ? undefined : outcome;
-    });
+    for (const entry of kept) {
+      void keepTokenFile(entry.file, entry.write).then((outcome) => {
+        if (outcome === 'recreated') logger.warn({ tokenFile: entry.file }, 'the token file was deleted; recreated it with the same token');
+        // A failure is logged once until it changes, not every half second.
+        else if (outcome && outcome !== entry.problem) logger.error({ tokenFile: entry.file }, `the token file was deleted and could not be recreated: ${outcome}`);
+        entry.problem = outcome === 'recreated' ? undefined : outcome;
+      });
+    }
   }, TOKEN_CHECK_MS);
   tokenKeeper.unref();
 

@@ -4,39 +4,48 @@ import { refuse } from './answers.js';
 import { credentialsHandler } from './agentRoutes.js';
 import { containerBody } from './credentialsBody.js';
 import type { RouteCallers } from './createAgentServer.js';
-import { requireToken, type Refusal } from './guards.js';
+import { tokenChecker, type Refusal } from './guards.js';
 import { pathPattern, type Guard, type Route } from './routes.js';
 
 export interface ServedRole {
   readonly tracker: TrackerView;
-  /** The role's own allow list; undefined: the global allowUsers. */
-  readonly allowUsers?: readonly string[] | undefined;
+  /** The role's own token (its token file is readable by exactly the role's users). */
+  readonly token: string;
+  /** Who may use the route besides root and the agent's user (roleTokens.ts: roleAccess). */
+  readonly allowUsers: readonly string[];
+  /** tokenGroup, only for a role that follows the global rule. */
+  readonly tokenGid: number | undefined;
 }
 
 const NO_ROLE: Refusal = { status: 404, code: 'unknown-role', message: 'no such role is configured' };
+const UNAUTHORIZED: Refusal = { status: 401, code: 'unauthorized', message: "missing or wrong Authorization token (a role's route takes that role's own token)" };
 
 /**
- * `GET /v1/roles/<name>/credentials`: a named role's credentials on the container protocol,
- * protected like /v1/credentials (token, then the calling user against the role's allowUsers).
- * Answered from the role's tracker with a body prepared once per session, like the machine
- * role's route; the role is never assumed on the request path.
+ * `GET /v1/roles/<name>/credentials`: a named role's credentials on the container protocol.
+ * Each role stands on its own: its route takes only the role's token (not the machine role's),
+ * then checks the calling user against the role's rule. Answered from the role's tracker with a
+ * body prepared once per session; the role is never assumed on the request path.
  */
 export interface RoleRoutesInit {
   roles: ReadonlyMap<string, ServedRole>;
-  token: string;
-  /** The token file's group: its members pass a role's own allowUsers too, as they do the agent's. */
-  tokenGid: number | undefined;
+  /** The machine role's token: with it, an unknown name is a 404 rather than a 401. */
+  machineToken: string;
 }
 
 export function roleRoutes(init: RoleRoutesInit, callers: RouteCallers): Route[] {
-  const token = requireToken(init.token);
-  const served = new Map<string, { caller: Guard; answer: ReturnType<typeof credentialsHandler> }>();
+  const served = new Map<string, { tokenOk: ReturnType<typeof tokenChecker>; caller: Guard; answer: ReturnType<typeof credentialsHandler> }>();
   for (const [name, role] of init.roles) {
-    const caller = role.allowUsers === undefined ? callers.withToken : callers.forRule({ allowUsers: role.allowUsers, tokenGid: init.tokenGid });
-    served.set(name, { caller, answer: credentialsHandler(role.tracker, containerBody) });
+    served.set(name, { tokenOk: tokenChecker(role.token), caller: callers.forRule({ allowUsers: role.allowUsers, tokenGid: role.tokenGid }), answer: credentialsHandler(role.tracker, containerBody) });
   }
-  // Unknown names are told apart only after the token: no probing for role names without it.
-  const knownRole: Guard = (req, params) => {
+  const anyToken = [tokenChecker(init.machineToken), ...[...served.values()].map((role) => role.tokenOk)];
+  // Unknown names are told apart only for a holder of some token of this agent: no probing for
+  // role names without one.
+  const token: Guard = (req, params) => {
+    const role = served.get(params.name ?? '');
+    if (role) return role.tokenOk(req.headers.authorization) ? undefined : UNAUTHORIZED;
+    return anyToken.some((ok) => ok(req.headers.authorization)) ? NO_ROLE : UNAUTHORIZED;
+  };
+  const caller: Guard = (req, params) => {
     const role = served.get(params.name ?? '');
     return role ? role.caller(req, params) : NO_ROLE;
   };
@@ -44,7 +53,7 @@ export function roleRoutes(init: RoleRoutesInit, callers: RouteCallers): Route[]
     {
       methods: ['GET'],
       path: pathPattern(ROUTES.roleCredentials),
-      guards: [token, knownRole],
+      guards: [token, caller],
       handler: (_req, res, params) => {
         const role = served.get(params.name ?? '');
         return role ? role.answer(res) : refuse(res, NO_ROLE);

@@ -119,8 +119,14 @@ after(async () => {
   accounts?.remove();
 });
 
-async function roleFetch(name: string): Promise<{ status: number; body: Record<string, string> }> {
-  const response = await fetch(`${agent.discovery.url}/v1/roles/${name}/credentials`, { headers: { authorization: agent.token } });
+/** A role's own token (issue 19: its route takes no other). */
+const roleToken = async (name: string): Promise<string> => {
+  const discovery = JSON.parse(await readFile(path.join(agent.stateDir, 'agent.json'), 'utf8')) as { roleTokenFiles: Record<string, string> };
+  return (await readFile(discovery.roleTokenFiles[name]!, 'utf8')).trim();
+};
+
+async function roleFetch(name: string, token?: string): Promise<{ status: number; body: Record<string, string> }> {
+  const response = await fetch(`${agent.discovery.url}/v1/roles/${name}/credentials`, { headers: { authorization: token ?? (name === 'nope' ? agent.token : await roleToken(name)) } });
   return { status: response.status, body: (await response.json()) as Record<string, string> };
 }
 
@@ -211,6 +217,9 @@ test('an unknown role exits 2 on every command; the route answers 404', async ()
   assert.equal((await roleFetch('nope')).status, 404);
   const noToken = await fetch(`${agent.discovery.url}/v1/roles/reporting/credentials`);
   assert.equal(noToken.status, 401);
+  assert.equal((await roleFetch('reporting', agent.token)).status, 401, "the machine role's token does not open a role's route");
+  assert.equal((await roleFetch('upload', await roleToken('reporting'))).status, 401, "nor does another role's token");
+  assert.equal((await roleFetch('nope', 'x'.repeat(64))).status, 401, 'no probing for role names without a token of this agent');
 });
 
 test('a bad roles setting exits 2 naming the role and the field', async () => {
@@ -279,10 +288,14 @@ async function processVars(): Promise<Record<string, string>> {
 test('a user outside the role\'s allowUsers gets 403 (allowed on the machine role and another role)', { skip: skipUser }, async () => {
   const CLIENT = `
 // Only a refusal's body is printed: a 200 carries credentials.
-const get = (p) => fetch(process.env.BASE + p, { headers: { authorization: process.env.TOKEN } }).then(async (r) => ({ status: r.status, body: r.status === 200 ? '' : await r.text() }));
+const get = (p) => fetch(process.env.BASE + p, { headers: { authorization: JSON.parse(process.env.TOKENS)[p] } }).then(async (r) => ({ status: r.status, body: r.status === 200 ? '' : await r.text() }));
 (async () => process.stdout.write(JSON.stringify({ machine: await get('/v1/credentials'), reporting: await get('/v1/roles/reporting/credentials'), upload: await get('/v1/roles/upload/credentials') })))();
 `;
-  const run = await runProgram('runuser', ['-u', stranger!.name, '--', process.execPath, '-e', CLIENT], { env: { BASE: agent.discovery.url, TOKEN: agent.token }, cwd: '/' });
+  const run = await runProgram('runuser', ['-u', stranger!.name, '--', process.execPath, '-e', CLIENT], {
+    // Each route with its own token: what is checked here is the calling user.
+    env: { BASE: agent.discovery.url, TOKENS: JSON.stringify({ '/v1/credentials': agent.token, '/v1/roles/reporting/credentials': await roleToken('reporting'), '/v1/roles/upload/credentials': await roleToken('upload') }) },
+    cwd: '/',
+  });
   assert.equal(run.code, 0, run.stderr);
   const seen = JSON.parse(run.stdout) as Record<string, { status: number; body: string }>;
   assert.equal(seen.machine!.status, 200, 'global allowUsers lets the user get the machine role');
