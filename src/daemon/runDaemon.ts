@@ -18,7 +18,6 @@ import { Tracker } from '../tracker/Tracker.js';
 import { CredentialRefresher } from './CredentialRefresher.js';
 import { groupId } from './groupId.js';
 import { prepareOwnFolder, type OwnFolderRule } from './ownFolder.js';
-import type { OwnAcl } from '../native/win32/ownFileAcl.js';
 import { refusalMessage } from '../trust/checkPathTrust.js';
 import { acquireStateLock, newToken, removeDiscovery, writeDiscovery, writeTokenFile } from '../agent/discovery.js';
 import { agentUrl, credentialsUrl, type AgentDiscovery } from '../agent/contract.js';
