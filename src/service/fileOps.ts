@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, copyFile, lstat, mkdir, readFile, readlink, rename, rm, rmdir, symlink } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { copyFile, lstat, mkdir, readFile, readlink, rename, rm, rmdir, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../writeFileAtomic.js';
 
@@ -48,14 +49,16 @@ export const nodeFileOps: FileOps = {
   exists,
   async writeAtomic(file, data, mode) {
     const created = await ensureDir(path.dirname(file));
+    // The exact mode is set on the temp file's descriptor (the umask cannot narrow it), never by
+    // path after the rename: a path can be swapped for a symlink, a descriptor cannot.
     await writeFileAtomic(file, data, mode);
-    await chmod(file, mode); // the umask may have narrowed the create mode
     return created;
   },
   async copy(from, to) {
     const created = await ensureDir(path.dirname(to));
     const temp = path.join(path.dirname(to), `.${path.basename(to)}.${randomBytes(6).toString('hex')}.tmp`);
-    await copyFile(from, temp);
+    // COPYFILE_EXCL: the temp name is created, never opened (nor followed, if something planted it).
+    await copyFile(from, temp, constants.COPYFILE_EXCL);
     try {
       await rename(temp, to);
     } catch (error) {
