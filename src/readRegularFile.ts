@@ -46,8 +46,10 @@ const grow = (buffer: Buffer, maxBytes: number): Buffer => {
 
 /**
  * A regular file of at most maxBytes, read without blocking and without ever holding more than
- * maxBytes + 1 bytes (`/dev/zero` or a growing file is refused at the limit). Errors: FileRefused,
- * or the open's own (ENOENT, EACCES…).
+ * maxBytes + 1 bytes (`/dev/zero` is refused by type, a file growing past the limit at the
+ * limit). Like readFileSync it stops at the size fstat reported (no extra read for EOF); a file
+ * that reports no size (/proc) is read to its end. Errors: FileRefused, or the open's own
+ * (ENOENT, EACCES…).
  */
 export function readRegularFileSync(path: string, maxBytes = MAX_INPUT_FILE_BYTES): Buffer {
   const fd = openSync(path, OPEN_FLAGS);
@@ -61,6 +63,7 @@ export function readRegularFileSync(path: string, maxBytes = MAX_INPUT_FILE_BYTE
       const read = readSync(fd, buffer, length, buffer.length - length, length);
       if (read === 0) return buffer.subarray(0, length);
       length += read;
+      if (length === s.size) return buffer.subarray(0, length);
     }
   } finally {
     closeSync(fd);
@@ -80,6 +83,7 @@ export async function readRegularFile(path: string, maxBytes = MAX_INPUT_FILE_BY
       const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
       if (bytesRead === 0) return buffer.subarray(0, length);
       length += bytesRead;
+      if (length === s.size) return buffer.subarray(0, length);
     }
   } finally {
     await handle.close();
