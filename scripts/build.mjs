@@ -7,7 +7,7 @@ import { chmod, copyFile, mkdir, rename, rm } from 'node:fs/promises';
 import { copyNativeModules } from './nativeModules.mjs';
 import { trainCodeCache } from './trainCodeCache.mjs';
 
-const LAZY = ['https-proxy-agent', 'http-proxy-agent', '@aws-sdk/client-sts', 'systeminformation', 'pino', 'pino-roll', 'pino-pretty', 'prom-client', 'xml-crypto', '@xmldom/xmldom'];
+const LAZY = ['https-proxy-agent', 'http-proxy-agent', '@aws-sdk/client-sts', '@aws-sdk/client-cloudwatch', 'systeminformation', 'pino', 'pino-roll', 'pino-pretty', 'prom-client', 'xml-crypto', '@xmldom/xmldom'];
 const vendorFile = (name) => `vendor/${name.replace(/^@/, '').replace(/\//g, '-')}.cjs`;
 
 const common = { supported: { 'dynamic-import': false }, bundle: true, platform: 'node', target: 'node20', format: 'cjs', minify: process.env.BUILD_NO_MINIFY !== '1', legalComments: 'none', logLevel: 'warning' };

@@ -73,11 +73,11 @@ export async function until(check, ms, what) {
 }
 
 /** A simulated instance (one static generation) and a running agent on an ephemeral port. */
-export async function startAgent(dir, extraArgs = []) {
+export async function startAgent(dir, extraArgs = [], extraEnv = {}) {
   const sim = spawnSync(process.execPath, [cli, 'simulate', '--dir', dir, '--rotations', '1', '--validity', '6h'], { stdio: 'ignore' });
   if (sim.status !== 0) throw new Error('simulate failed');
   const stateDir = path.join(dir, 'state');
-  const env = { AWS_SHARED_CREDENTIALS_FILE: path.join(dir, '.aws', 'credentials'), AWS_CONFIG_FILE: path.join(dir, '.aws', 'config') };
+  const env = { AWS_SHARED_CREDENTIALS_FILE: path.join(dir, '.aws', 'credentials'), AWS_CONFIG_FILE: path.join(dir, '.aws', 'config'), ...extraEnv };
   const agent = startCli(['serve', '--state-dir', stateDir, '--port', '0', '--log-level', 'warn', ...extraArgs], env);
   let discovery;
   await until(

@@ -14,6 +14,7 @@ const scenarios = {
   slowClients: () => import('./slowClients.mjs').then((m) => m.run({ blocks: quick ? 1 : 4, perBlock: quick ? 20 : 50 })),
   shutdownUnderLoad: () => import('./shutdownUnderLoad.mjs').then((m) => m.run({ runs: quick ? 2 : 5 })),
   waitNetnsReady: () => import('./waitNetnsReady.mjs').then((m) => m.run({ runs: quick ? 2 : 5 })),
+  metricsBlackholed: () => import('./metricsBlackholed.mjs').then((m) => m.run({ requests: quick ? 500 : 2000 })),
   idleDaemon: () => import('./idleDaemon.mjs').then((m) => m.run({ seconds: quick ? 10 : 60 })),
   // Windows, under Wine (skipped with the reason where Wine is missing).
   exeStartup: () => import('./exeStartup.mjs').then((m) => m.run({ runs: quick ? 8 : 20, target: 'exe' })),

@@ -46,6 +46,9 @@ function defaults(platform: NodeJS.Platform, env: LoadSettingsInput['env']): Raw
     logFrequency: 'daily',
     trustedOwners: [IMAGE_BUILDER_ADMIN],
     strictPermissions: true,
+    metricsInterval: '60s',
+    metricsFormat: 'cloudwatch',
+    metricsPerInstance: false,
     ...(platform === 'linux' ? { systemVarsFile: LINUX_SYSTEM_VARS_FILE } : {}),
   };
 }

@@ -5,6 +5,7 @@ import { rolesSchema } from './roleSettings.js';
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 const PROBES = ['none', 'tcp', 'sts'] as const;
+export const METRICS_FORMATS = ['cloudwatch', 'emf'] as const;
 
 // Every layer but the JSON file delivers strings, so each field accepts its natural JSON type
 // or the string spelling of it.
@@ -80,6 +81,17 @@ export const settingsSchema = z
     }),
     /** Named roles assumed from the machine role (roleSettings.ts). */
     roles: rolesSchema,
+    /** CloudWatch namespace of the fleet metrics; unset = no metrics published. */
+    metricsNamespace: z
+      .string()
+      .regex(/^(?!AWS\/)[A-Za-z0-9._#:\/-]{1,255}$/, 'a CloudWatch namespace of letters, digits and . _ - / # : (not starting with AWS/)')
+      .optional(),
+    /** How often the fleet metrics are published (one PutMetricData call or one EMF line each time). */
+    metricsInterval: duration('metricsInterval').refine((ms) => ms >= 1000, 'at least 1s'),
+    /** cloudwatch: PutMetricData; emf: Embedded Metric Format lines in the agent's log, no AWS call. */
+    metricsFormat: z.enum(METRICS_FORMATS),
+    /** Adds an Instance dimension (the host name): one metric series per instance, each billed. */
+    metricsPerInstance: bool,
   })
   .strict();
 
@@ -103,4 +115,6 @@ export const ALLOWED: Partial<Record<SettingKey, string>> = {
   allowUsers: 'user names or uids, comma-separated, or *',
   logFrequency: 'daily, hourly or none',
   logMaxFiles: 'a whole number from 1 to 100',
+  metricsFormat: METRICS_FORMATS.join(' or '),
+  metricsPerInstance: 'true or false',
 };

@@ -26,6 +26,10 @@ import { roleRoutes } from '../http/roleRoutes.js';
 import type { TemplateValues } from '../identity/templateIdentity.js';
 import { RoleRefreshers } from './roleRefreshers.js';
 import { createRoleTokens } from './roleTokens.js';
+import { RequestCounters } from '../http/requestCounters.js';
+import type { TrackerView } from '../tracker/types.js';
+import type { SendMetrics } from '../fleetMetrics/MetricsPublisher.js';
+import { fleetPublisher } from './fleetPublisher.js';
 
 export interface DaemonDeps {
   settings: Settings;
@@ -54,6 +58,8 @@ export interface DaemonDeps {
   shutdownGraceMs?: number;
   /** The identity named roles' templates are filled from, read on each assumption (default: none known). */
   identity?: () => TemplateValues;
+  /** Fleet metrics (setting metricsNamespace): where the values go, and their dimensions. */
+  metrics?: { send: (served: TrackerView) => SendMetrics; dimensions: () => Record<string, string> };
 }
 
 const SHUTDOWN_GRACE_MS = 4_000;
@@ -112,6 +118,8 @@ export async function runDaemon(deps: DaemonDeps): Promise<number> {
     logger,
     acl: deps.folderRule.acl,
   });
+  const counters = new RequestCounters();
+  const publisher = settings.metricsNamespace && deps.metrics ? fleetPublisher({ settings, namespace: settings.metricsNamespace, tracker, roles: roles.entries, counters, clock, logger, ...deps.metrics }) : undefined;
   const servedRoles = new Map(
     [...roles.entries].map(([name, entry]) => {
       const { token: roleToken, access } = roleTokens.get(name)!;
@@ -121,6 +129,7 @@ export async function runDaemon(deps: DaemonDeps): Promise<number> {
   const server = createAgentServer({
     tracker,
     roles: roles.entries,
+    counters,
     ...(roles.entries.size > 0 ? { routes: (callers: RouteCallers) => roleRoutes({ roles: servedRoles, machineToken: token }, callers) } : {}),
     token,
     clock,
@@ -132,6 +141,7 @@ export async function runDaemon(deps: DaemonDeps): Promise<number> {
       network: { ready: network.ready, reason: network.reason, eni: network.eni ?? null },
       ...(roles.entries.size > 0 ? { roles: roles.report(clock.now()) } : {}),
       ...(deps.callerLookup ? { callerLookup: deps.callerLookup } : {}),
+      ...(publisher ? { metrics: publisher.report() } : {}),
     }),
     callers: {
       peerUser: deps.peerUser,
@@ -209,6 +219,8 @@ export async function runDaemon(deps: DaemonDeps): Promise<number> {
     refresher = new CredentialRefresher({ source: deps.source.resolve, tracker, clock, logger, files: deps.source.watch?.files ?? [], refreshInterval: settings.refreshInterval, freshWindowMs: settings.expiryWarning });
     await refresher.start();
     if (stopping.signal.aborted) return;
+    // From the first reading on: before it there is nothing to report nor to sign with.
+    publisher?.start();
     // Named roles start from the machine role's first generation, then follow its rotations;
     // not awaited: a slow STS must not hold up the machine role's own schedule.
     if (roles.entries.size > 0) void roles.start().catch((error: Error) => logger.error({ err: { message: error.message } }, 'roles failed to start'));
@@ -245,6 +257,7 @@ export async function runDaemon(deps: DaemonDeps): Promise<number> {
   stopping.abort();
   refresher?.stop();
   roles.stop();
+  await publisher?.stop();
   clearTimeout(stateTimer);
   clearTimeout(networkTimer);
   clearInterval(tokenKeeper);

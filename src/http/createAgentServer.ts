@@ -53,6 +53,8 @@ export interface AgentServerInit {
   routes?: readonly Route[] | ((callers: RouteCallers) => readonly Route[]);
   /** Trackers of named roles, for /metrics. */
   roles?: ReadonlyMap<string, { tracker: TrackerView }>;
+  /** The request counts, when the daemon reads them too (fleet metrics' RequestsRefused). */
+  counters?: RequestCounters;
 }
 
 /**
@@ -71,7 +73,7 @@ const INTERNAL: Refusal = { status: 500, code: 'internal', message: 'internal er
  * (agentRoutes.ts) decides the route, its method, its guards and its metric label.
  */
 export function createAgentServer(init: AgentServerInit): http.Server {
-  const counters = new RequestCounters();
+  const counters = init.counters ?? new RequestCounters();
   // Started now, awaited by /metrics: prom-client loads while the agent starts, never on a request.
   const registry: Promise<Registry> = createMetrics(init.tracker, counters, init.clock, init.roles);
   registry.catch(() => {}); // a failure is reported by the /metrics request that meets it

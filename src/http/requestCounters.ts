@@ -14,4 +14,11 @@ export class RequestCounters {
   entries(): Array<{ route: string; status: string; count: number }> {
     return [...this.counts].flatMap(([route, byStatus]) => [...byStatus].map(([status, count]) => ({ route, status: String(status), count })));
   }
+
+  /** All requests answered with one of these statuses, on any route. */
+  total(statuses: readonly number[]): number {
+    let sum = 0;
+    for (const byStatus of this.counts.values()) for (const status of statuses) sum += byStatus.get(status) ?? 0;
+    return sum;
+  }
 }

@@ -1,7 +1,7 @@
 /**
  * Who and where this instance is, from the variables AppStream (Amazon WorkSpaces
  * Applications) sets: AppStream_Resource_Type, _Resource_Name, _Image_Arn, _UserName and
- * _Session_ID. On Windows they are in the machine/user environment; on Linux they are exported
+ * _Session_ID (and _Stack_Name in a session). On Windows they are in the machine/user environment; on Linux they are exported
  * by /etc/profile.d/appstream_system_vars.sh, which login shells source but a systemd service
  * never sees, so that file is parsed too. The one reader of these facts: region fallback,
  * status/doctor and per-user templating all use it.
@@ -14,6 +14,7 @@ export const APPSTREAM_VARIABLES = {
   imageArn: 'AppStream_Image_Arn',
   userName: 'AppStream_UserName',
   sessionId: 'AppStream_Session_ID',
+  stackName: 'AppStream_Stack_Name',
 } as const;
 export type IdentityField = keyof typeof APPSTREAM_VARIABLES;
 
@@ -26,6 +27,8 @@ export interface AppStreamIdentity {
   imageArn?: string;
   userName?: string;
   sessionId?: string;
+  /** Where present (a session's environment): the stack the fleet serves. */
+  stackName?: string;
   /** The region of AppStream_Image_Arn, when it is a well-formed ARN. */
   imageRegion?: string;
   /** Where each value came from: the environment or the system variables file. */

@@ -3,6 +3,8 @@ import { maskKeyId } from '../credentials.js';
 import { formatDuration } from '../config/duration.js';
 import type { TrackerView } from './types.js';
 import { DEFAULT_PROFILE } from '../agent/contract.js';
+import type { PublisherReport } from '../fleetMetrics/MetricsPublisher.js';
+import { renderTimeline, type TimelineOptions } from './renderTimeline.js';
 
 export interface StatusReport {
   state: string;
@@ -20,6 +22,8 @@ export interface StatusReport {
   agentProblem?: string;
   /** From the agent: each named role (setting roles), no secret. */
   roles?: Record<string, RoleStatus>;
+  /** From the agent with metricsNamespace set: the fleet metrics publisher's counts and last error. */
+  metrics?: PublisherReport;
   /** Added by the `status` command: the caller's AppStream_* variables and region. */
   instance?: InstanceReport;
 }
@@ -81,7 +85,8 @@ export function describeTracker(tracker: TrackerView, now: number, meta: { profi
   };
 }
 
-export function renderStatus(status: StatusReport): string {
+/** The text `status` prints; with `timeline`, the generations drawn on a time axis below it. */
+export function renderStatus(status: StatusReport, timeline?: TimelineOptions): string {
   const lines = [
     `state:        ${status.state}`,
     `profile:      ${status.profile} (${status.mode}${status.profileFallback ? `; no ${DEFAULT_PROFILE} profile, so the WorkSpaces profile ${status.profile}` : ''})`,
@@ -107,6 +112,13 @@ export function renderStatus(status: StatusReport): string {
     const vars = Object.entries(i.variables).map(([name, value]) => `${name}=${value}`);
     lines.push(`instance:     ${vars.length > 0 ? vars.join(', ') : 'no AppStream_* variables found (not an AppStream instance?)'}`);
   }
-  // The last error names files and quotes their content.
-  return `${printableLines(lines.join('\n'))}\n`;
+  if (status.metrics) {
+    const m = status.metrics;
+    const last = m.lastPublishedAt ? `last ${m.lastPublishedAt}` : 'none yet';
+    lines.push(`metrics:      ${m.format} ${m.namespace} every ${m.intervalSeconds}s: ${m.published} published (${last}), ${m.failures} failed${m.consecutiveFailures > 0 ? `, ${m.consecutiveFailures} in a row, next try ${m.nextAttemptAt}` : ''}`);
+    if (m.lastError) lines.push(`metrics error: ${m.lastError.message} (${m.lastError.cause}, ${m.lastError.at})`);
+  }
+  // The last error names files and quotes their content; the timeline's colour codes are added after.
+  const text = printableLines(lines.join('\n'));
+  return `${timeline ? [text, ...renderTimeline(status, timeline)].join('\n') : text}\n`;
 }

@@ -143,6 +143,8 @@ export interface SandboxAgentOptions {
   agentRefreshInterval?: string;
   /** Start the simulator? (false: the test writes the profile itself). */
   simulate?: boolean;
+  /** More simulate flags (e.g. --user alice --resource-name fleet-a: DIR/appstream_system_vars.sh). */
+  simulateArgs?: string[];
 }
 
 /**
@@ -158,6 +160,7 @@ export async function startSandboxAgent(options: SandboxAgentOptions): Promise<S
   const stateDir = path.join(dir, 'state');
   const simArgs = ['simulate', '--dir', dir, '--form', options.form ?? 'static', '--refresh-interval', refresh, '--validity', validity, '--rotations', String(options.rotations ?? 0)];
   if (options.inPlace) simArgs.push('--in-place');
+  if (options.simulateArgs) simArgs.push(...options.simulateArgs);
   if (options.stsEndpoint) simArgs.push('--sts-endpoint', options.stsEndpoint, '--role-arn', options.roleArn ?? ROLE_ARN);
   // Against a moto this process started, the simulator signs AssumeRole with its admin key.
   const simulator = options.simulate === false ? undefined : startCli(simArgs, stsCallerEnv(options.stsEndpoint));

@@ -7,6 +7,7 @@ import { formatFindings, formatFindingsJson, hasErrors } from '../../findings.js
 import { lintPolicy } from '../../kit/iam/lintPolicy.js';
 import { machineRoleTrust } from '../../kit/iam/machineRoleTrust.js';
 import { roleChain } from '../../kit/iam/roleChain.js';
+import { fleetMetricsPolicy } from '../../kit/iam/fleetMetricsPolicy.js';
 import { renderPolicy } from '../../kit/policyDocument.js';
 import { readProcessStdin, readTextInput } from '../../kit/readTextInput.js';
 
@@ -28,6 +29,7 @@ export function registerPolicy(program: Command, deps: CommandDeps): void {
     .addHelpText(
       'after',
       '\nExamples:\n  appstream-creds policy machine-role-trust --source-account 123456789012\n' +
+        '  appstream-creds policy fleet-metrics --namespace AppStreamCreds\n' +
         '  appstream-creds policy lint role-policy.json\n',
     );
 
@@ -70,6 +72,26 @@ export function registerPolicy(program: Command, deps: CommandDeps): void {
       runAction(ctx, slot, async (options: { machineRole: string; role: string[]; sourceIdentity?: string; tagSession?: boolean; externalId?: string }) => {
         const chain = roleChain({ machineRole: options.machineRole, roles: options.role, sourceIdentity: options.sourceIdentity, tagSession: options.tagSession, externalId: options.externalId });
         ctx.io.stdout(`${JSON.stringify(chain, null, 2)}\n`);
+        return ExitCode.ok;
+      }),
+    );
+
+  policy
+    .command('fleet-metrics')
+    .description("print the fleet role's permission to publish the agent's fleet metrics (setting metricsNamespace)")
+    .requiredOption('--namespace <ns>', 'the CloudWatch namespace the agents publish to (setting metricsNamespace)')
+    .option('--source-vpce <id>', 'also require the calls to come through this VPC endpoint (aws:SourceVpce)')
+    .addHelpText(
+      'after',
+      '\nPutMetricData has no resource-level permissions, so the statement names Resource "*" and is\n' +
+        'scoped by its cloudwatch:namespace condition; `policy lint` accepts it.\n' +
+        '\nExample:\n  appstream-creds policy fleet-metrics --namespace AppStreamCreds > fleet-metrics.json\n' +
+        '  aws iam put-role-policy --role-name FleetMachineRole --policy-name appstream-creds-fleet-metrics \\\n' +
+        '    --policy-document file://fleet-metrics.json\n',
+    )
+    .action(
+      runAction(ctx, slot, async (options: { namespace: string; sourceVpce?: string }) => {
+        ctx.io.stdout(renderPolicy(fleetMetricsPolicy(options)));
         return ExitCode.ok;
       }),
     );

@@ -1,7 +1,10 @@
 import type { Command } from 'commander';
 import type { CommandDeps } from '../commandDeps.js';
 import { runAction } from '../runAction.js';
-import { commandSettings, commandSource, commandTemplateValues, onceEach } from '../commandSetup.js';
+import { commandIdentity, commandSettings, commandSource, commandTemplateValues, onceEach } from '../commandSetup.js';
+import { fleetDimensions } from '../../fleetMetrics/fleetMetricValues.js';
+import { cloudWatchEndpointFrom, fromCloudWatch } from '../../fleetMetrics/fromCloudWatch.js';
+import { toEmfLog } from '../../fleetMetrics/emfLine.js';
 import { createLogger, daemonLoggerOptions } from '../../log/createLogger.js';
 import { agentUrl, credentialsUrl, DEFAULT_PORT, ROUTES, STATE_FILES } from '../../agent/contract.js';
 import { runDaemon } from '../../daemon/runDaemon.js';
@@ -143,6 +146,13 @@ export function registerServe(program: Command, deps: CommandDeps): void {
           stopSignal,
           forceStop,
           identity: () => commandTemplateValues(settings, deps),
+          metrics: {
+            send: (served) =>
+              settings.metricsFormat === 'emf'
+                ? toEmfLog({ namespace: settings.metricsNamespace ?? '', logger, clock: systemClock })
+                : fromCloudWatch({ namespace: settings.metricsNamespace ?? '', region: settings.region, endpoint: cloudWatchEndpointFrom(deps.ctx.env), env: deps.ctx.env, credentials: () => served.current()?.credentials }),
+            dimensions: () => fleetDimensions(commandIdentity(settings, deps), settings.metricsPerInstance ? deps.ctx.hostname : undefined),
+          },
         });
       }),
     );

@@ -208,7 +208,11 @@ function lintStatement(statement: unknown, path: string): Finding[] {
     }
   }
   if (allow) {
-    const writers = (actions ?? []).filter((a) => canWrite(a.value)).map((a) => a.value);
+    // PutMetricData has no resource-level permissions: Resource "*" is its only form, and the
+    // cloudwatch:namespace condition is what scopes it (policy fleet-metrics).
+    const putsMetrics = (actions ?? []).filter((a) => /^cloudwatch:PutMetricData$/i.test(a.value));
+    if (putsMetrics.length > 0) findings.push(...lintPutMetricData(statement.Condition, putsMetrics[0]!.path, path));
+    const writers = (actions ?? []).filter((a) => canWrite(a.value) && !/^cloudwatch:PutMetricData$/i.test(a.value)).map((a) => a.value);
     for (const { value, path: at } of resources ?? []) {
       if (value !== '*') continue;
       if (writers.length > 0) {
@@ -240,6 +244,18 @@ function lintStatement(statement: unknown, path: string): Finding[] {
     }
   }
   return findings;
+}
+
+function lintPutMetricData(condition: unknown, actionPath: string, path: string): Finding[] {
+  const scoped = isObject(condition) && Object.values(condition).some((block) => isObject(block) && Object.keys(block).some((key) => key.toLowerCase() === 'cloudwatch:namespace'));
+  if (scoped) return [finding('info', 'cloudwatch-namespace-scoped', `${path}.Condition`, 'cloudwatch:PutMetricData is limited to the namespaces in its cloudwatch:namespace condition', 'none needed')];
+  return [finding(
+    'error',
+    'cloudwatch-namespace-missing',
+    actionPath,
+    'cloudwatch:PutMetricData without a cloudwatch:namespace condition lets the credentials write metrics into any namespace (billed per metric series)',
+    'add "Condition": {"StringEquals": {"cloudwatch:namespace": "YOUR/NAMESPACE"}}; appstream-creds policy fleet-metrics --namespace YOUR/NAMESPACE prints the statement',
+  )];
 }
 
 function lintAction(action: string, path: string, allow: boolean): Finding[] {
