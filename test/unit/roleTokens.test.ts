@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { aclSpec, grantRead } from '../../src/daemon/grantRead.js';
-import { roleAccess } from '../../src/daemon/roleTokens.js';
+import { createRoleTokens, roleAccess } from '../../src/daemon/roleTokens.js';
 import { userIds } from '../../src/localAccounts.js';
 
 const PASSWD = 'root:x:0:0::/root:/bin/sh\nas2-streaming-user:x:1001:1001::/home/as2:/bin/sh\nbob:x:1002:1002::/home/bob:/bin/sh\n';
@@ -26,4 +26,47 @@ test("a role's own allowUsers stands alone (no tokenGroup); without one it follo
   const global = { allowUsers: ['carol'], tokenGid: 996 };
   assert.deepEqual(roleAccess({ roleArn: 'arn:aws:iam::123456789012:role/R', allowUsers: ['alice'] }, global), { allowUsers: ['alice'], tokenGid: undefined });
   assert.deepEqual(roleAccess({ roleArn: 'arn:aws:iam::123456789012:role/R' }, global), global);
+});
+
+test('role token files: ACL for the users; 0644 for *; without setfacl the file stays 0600 and the reason is logged', { skip: process.platform === 'win32' ? 'POSIX modes' : false }, async () => {
+  const { mkdtemp, readFile, rm, stat } = await import('node:fs/promises');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'roletok-'));
+  const lines: string[] = [];
+  const logger = { child: () => logger, warn: (_o: unknown, m: string) => lines.push(`warn ${m}`), error: (_o: unknown, m: string) => lines.push(`error ${m}`) } as unknown as import('../../src/log/createLogger.js').Logger;
+  const calls: string[] = [];
+  try {
+    const roles = new Map([
+      ['a', { roleArn: 'arn:aws:iam::123456789012:role/A', allowUsers: ['as2-streaming-user', 'ghost'] }],
+      ['open', { roleArn: 'arn:aws:iam::123456789012:role/O', allowUsers: ['*'] }],
+    ]);
+    let fail = false;
+    const tokens = await createRoleTokens(roles, {
+      stateDir: dir,
+      platform: 'linux',
+      agentUid: 0,
+      global: { allowUsers: [], tokenGid: 996 },
+      readText: async () => PASSWD,
+      logger,
+      run: async (command, args) => (calls.push([command, ...args].join(' ')), fail ? { code: -1, stderr: 'setfacl is not installed (package acl)' } : { code: 0, stderr: '' }),
+    });
+    for (const role of tokens.values()) await role.write();
+    const a = tokens.get('a')!;
+    assert.equal(a.file, path.join(dir, 'role-a.token'));
+    assert.equal((await readFile(a.file, 'utf8')), a.token);
+    assert.equal((await stat(a.file)).mode & 0o777, 0o600);
+    assert.match(calls[0]!, /^setfacl -m u:1001:r,m::r -- .*\.role-a\.token\..*\.tmp$/, 'no group entry: tokenGroup does not count for a role with its own allowUsers');
+    assert.equal((await stat(tokens.get('open')!.file)).mode & 0o777, 0o644);
+    assert.equal(calls.length, 1, 'no ACL for a role open to everyone');
+    assert.ok(lines.some((l) => /warn role a: allowUsers names no local account: ghost/.test(l)), lines.join('\n'));
+    assert.notEqual(tokens.get('a')!.token, tokens.get('open')!.token);
+    fail = true;
+    await rm(a.file);
+    await a.write();
+    assert.equal((await stat(a.file)).mode & 0o777, 0o600, 'still written, for root and the agent');
+    assert.ok(lines.some((l) => /error role a: its users cannot be given read access to its token file \(setfacl is not installed \(package acl\)\); only root and the agent's user can use the role/.test(l)), lines.join('\n'));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

@@ -77,7 +77,8 @@ export function registerServe(program: Command, deps: CommandDeps): void {
         `  export AWS_CONTAINER_CREDENTIALS_FULL_URI=${credentialsUrl(agentUrl(DEFAULT_PORT))}\n` +
         `  export AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE=<state-dir>/${STATE_FILES.token}\n` +
         'or run them with `appstream-creds exec -- CMD`, which sets both.\n\n' +
-        `It writes <state-dir>/${STATE_FILES.discovery} (pid, url, credentialsUrl, tokenFile, imdsEndpoint) and\n` +
+        `It writes <state-dir>/${STATE_FILES.discovery} (pid, url, credentialsUrl, tokenFile, imdsEndpoint; with roles,\n` +
+        'roleTokenFiles: <state-dir>/role-<name>.token, readable by exactly that role\'s allowUsers) and\n' +
         `removes it on SIGINT/SIGTERM. Routes: GET ${ROUTES.credentials}, ${ROUTES.status} (token), ${ROUTES.health},\n` +
         `${ROUTES.metrics}, and with --imds PUT ${ROUTES.imdsToken} + ${ROUTES.imdsCredentials}.\n`,
     )
