@@ -19,7 +19,7 @@ export interface WindowsApi {
   accountSid(name: string): string | undefined;
   /** GetExtendedTcpTable(AF_INET, TCP_TABLE_OWNER_PID_ALL): the raw MIB_TCPTABLE_OWNER_PID. */
   tcpTable(): Uint8Array;
-  /** The user SID and group SIDs of a process, or the reason they cannot be read. */
+  /** The user SID and enabled group SIDs (not deny-only) of a process, or the reason they cannot be read. */
   processUser(pid: number): { user: string; groups: string[] } | { error: string };
 }
 
@@ -34,6 +34,8 @@ const TOKEN_GROUPS = 2;
 const AF_INET = 2;
 const TCP_TABLE_OWNER_PID_ALL = 5;
 const ERROR_INSUFFICIENT_BUFFER = 122;
+const SE_GROUP_ENABLED = 0x4;
+const SE_GROUP_USE_FOR_DENY_ONLY = 0x10;
 
 /** Text for a Win32 error code, for messages (the common ones by name). */
 export function win32Error(code: number): string {
@@ -78,12 +80,16 @@ export function bindWindowsApi(koffi: Koffi): WindowsApi {
   };
   // TOKEN_USER is a SID_AND_ATTRIBUTES: a pointer (into the same buffer) and a DWORD.
   const tokenUser = (token: unknown): string => sidAt(koffi, koffi.decode(tokenInfo(token, TOKEN_USER), 'void *'));
-  // TOKEN_GROUPS: a DWORD count, then (8-aligned) SID_AND_ATTRIBUTES of 16 bytes each.
+  // TOKEN_GROUPS: a DWORD count, then (8-aligned) SID_AND_ATTRIBUTES of 16 bytes each. Only
+  // enabled groups count; a deny-only one (an admin's group in a filtered UAC token) does not.
   const tokenGroups = (token: unknown): string[] => {
     const buffer = tokenInfo(token, TOKEN_GROUPS);
     const count = buffer.readUInt32LE(0);
     const groups: string[] = [];
-    for (let i = 0; i < count; i += 1) groups.push(sidAt(koffi, koffi.decode(buffer, 8 + 16 * i, 'void *')));
+    for (let i = 0; i < count; i += 1) {
+      const attributes = buffer.readUInt32LE(8 + 16 * i + 8);
+      if (attributes & SE_GROUP_ENABLED && !(attributes & SE_GROUP_USE_FOR_DENY_ONLY)) groups.push(sidAt(koffi, koffi.decode(buffer, 8 + 16 * i, 'void *')));
+    }
     return groups;
   };
   const text = (chars: Uint16Array, length: number): string => Buffer.from(chars.buffer, chars.byteOffset, length * 2).toString('utf16le');
