@@ -4,7 +4,9 @@ import { MAX_AGENT_FILE_BYTES, processAlive, readDiscovery } from './discovery.j
 import { discoveryPath, type AgentDiscovery } from './contract.js';
 import type { CheckTrust } from '../trust/pathTrust.js';
 import { refusalMessage } from '../trust/checkPathTrust.js';
-import { discoveryOwner, verifyAgentListener } from './listenerOwner.js';
+import { discoveryOwner, verifyAgentListener, type ListenerDeps } from './listenerOwner.js';
+import { windowsApi } from '../native/win32/windowsSecurity.js';
+import { parseSecurityDescriptor } from '../native/win32/securityDescriptor.js';
 import { printableField } from '../terminalText.js';
 import { loopbackGet } from './loopbackGet.js';
 
@@ -45,6 +47,25 @@ function readToken(file: string): string | NodeJS.ErrnoException {
   }
 }
 
+export interface LookUpOptions {
+  /** strictPermissions: false sends the token to a listener whose owner cannot be found (default true). */
+  strict?: boolean;
+}
+
+/** Windows with the native route: the TCP table and process users, and agent.json's owner SID. */
+function windowsListenerDeps(discoveryFile: string): ListenerDeps['windows'] {
+  if (process.platform !== 'win32') return undefined;
+  const load = windowsApi();
+  if (!load.ok) return undefined;
+  let agentOwner: string | undefined;
+  try {
+    agentOwner = parseSecurityDescriptor(load.api.readSecurity(discoveryFile)).owner;
+  } catch {
+    agentOwner = undefined; // then only SYSTEM passes as the listener
+  }
+  return { api: load.api, agentOwner };
+}
+
 /** Why agent.json was not used, for doctor; clients just fall back to the profile. */
 export type AgentLookup = { agent: RunningAgent } | { problem: 'missing' | 'untrusted' | 'dead' | 'bad-url' | 'token-unreadable' | 'squatted'; detail: string; fix?: string };
 
@@ -55,7 +76,7 @@ export type AgentLookup = { agent: RunningAgent } | { problem: 'missing' | 'untr
  * clients, and the token they send, at its own listener. Every URL in it must be a literal
  * loopback address. The token is read only after all of that holds.
  */
-export async function lookUpAgent(stateDir: string, trust: CheckTrust, role?: string): Promise<AgentLookup> {
+export async function lookUpAgent(stateDir: string, trust: CheckTrust, role?: string, options: LookUpOptions = {}): Promise<AgentLookup> {
   const file = discoveryPath(stateDir);
   const refusal = await trust(file);
   if (refusal) return { problem: 'untrusted', detail: refusalMessage(refusal) };
@@ -85,8 +106,11 @@ export async function lookUpAgent(stateDir: string, trust: CheckTrust, role?: st
   }
   // Port squatting: the token goes only to a listener held by root or agent.json's owner (a live
   // pid is not enough: after an unclean stop the pid may have been reused by anyone).
-  const listener = await verifyAgentListener(discovery.credentialsUrl, await discoveryOwner(stateDir), { platform: process.platform });
+  const listener = await verifyAgentListener(discovery.credentialsUrl, await discoveryOwner(stateDir), { platform: process.platform, windows: windowsListenerDeps(file) });
   if (listener.ok === false) return { problem: 'squatted', detail: `${listener.reason}; the token was not sent` };
+  // Windows: a listener whose owner cannot be found may be a squatter; strictPermissions=false
+  // (rigs that cannot report owners: Wine) sends the token anyway.
+  if (listener.ok === 'unknown' && listener.checked && options.strict !== false) return { problem: 'squatted', detail: `${listener.reason}; the token was not sent (strictPermissions=false sends it anyway)` };
   return { agent: { discovery, token, tokenFile } };
 }
 

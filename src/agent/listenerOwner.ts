@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { discoveryPath } from './contract.js';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { scanListenerOwners, type ReadChunks } from '../network/procNetTcp.js';
+import { verifyWindowsListener, type WindowsProcessApi } from '../native/win32/windowsCallers.js';
 
 /**
  * Port squatting: while the agent is down, any local user can bind its port and wait for
@@ -12,11 +13,17 @@ import { scanListenerOwners, type ReadChunks } from '../network/procNetTcp.js';
  * only: elsewhere the owner of a listening socket is not readable without native code, and the
  * answer is `unknown` (the caller decides).
  */
-export type ListenerVerdict = { ok: true; owners: number[] } | { ok: false; reason: string; owners: number[] } | { ok: 'unknown'; reason: string };
+export type ListenerVerdict =
+  | { ok: true; owners: number[] }
+  | { ok: false; reason: string; owners: number[] }
+  /** `checked`: the platform has the check and it could not find the owner (Windows: pid 0 under Wine). */
+  | { ok: 'unknown'; reason: string; checked?: boolean };
 
 export interface ListenerDeps {
   platform: NodeJS.Platform;
   readTable?: ReadChunks;
+  /** Windows: the TCP table and process users (native route), and agent.json's owner SID. */
+  windows?: { api: WindowsProcessApi; agentOwner: string | undefined } | undefined;
 }
 
 /**
@@ -51,9 +58,14 @@ export async function discoveryOwner(stateDir: string): Promise<number | undefin
 
 /** Whether the socket listening on `url`'s port is held by root or by `agentUid`. */
 export async function verifyAgentListener(url: string, agentUid: number | undefined, deps: ListenerDeps): Promise<ListenerVerdict> {
+  const port = portOf(url);
+  if (deps.windows) {
+    if (port === undefined) return { ok: false, reason: `${url} is not a URL`, owners: [] };
+    const verdict = verifyWindowsListener(deps.windows.api, port, deps.windows.agentOwner);
+    return verdict.ok === true ? { ok: true, owners: [] } : verdict.ok === false ? { ...verdict, owners: [] } : { ...verdict, checked: true };
+  }
   if (deps.platform !== 'linux') return { ok: 'unknown', reason: `the owner of a listening port cannot be read on ${deps.platform}` };
   const read = deps.readTable ?? readChunks;
-  const port = portOf(url);
   if (port === undefined) return { ok: false, reason: `${url} is not a URL`, owners: [] };
   const owners = await scanListenerOwners(read, port);
   // Nobody to send the token to: the request will fail to connect.

@@ -6,6 +6,7 @@ import { icaclsReader } from '../trust/checkWindowsTrust.js';
 import type { PathTrustDeps } from '../trust/pathTrust.js';
 import { SERVICE_USER } from '../service/constants.js';
 import { nativeSecurityReader, windowsApi } from '../native/win32/windowsSecurity.js';
+import type { WindowsApi } from '../native/win32/windowsApi.js';
 import { ownAcl, type OwnAcl } from '../native/win32/ownFileAcl.js';
 import { isSid } from '../native/win32/sid.js';
 import { usageError } from '../errors.js';
@@ -103,8 +104,13 @@ export function ownFileAcl(platform: NodeJS.Platform, settings: Pick<Settings, '
   const load = windowsApi();
   if (!load.ok) return undefined;
   const { api } = load;
+  return ownAcl({ self: api.currentUser(), groupSid: tokenGroupSid(api, settings), setProtectedDacl: (target, acl) => api.setProtectedDacl(target, acl) });
+}
+
+/** tokenGroup as a SID (a SID is taken as given); a name that does not resolve is a usage error. */
+export function tokenGroupSid(api: Pick<WindowsApi, 'accountSid'>, settings: Pick<Settings, 'tokenGroup'>): string | undefined {
   const group = settings.tokenGroup;
-  const groupSid = group ? (isSid(group) ? group.toUpperCase() : api.accountSid(group)) : undefined;
-  if (group && !groupSid) throw usageError(`setting tokenGroup: no account or group named "${group}" on this machine`);
-  return ownAcl({ self: api.currentUser(), groupSid, setProtectedDacl: (target, acl) => api.setProtectedDacl(target, acl) });
+  const sid = group ? (isSid(group) ? group.toUpperCase() : api.accountSid(group)) : undefined;
+  if (group && !sid) throw usageError(`setting tokenGroup: no account or group named "${group}" on this machine`);
+  return sid;
 }

@@ -31,7 +31,7 @@ export type CurrentCredentials =
  */
 export async function currentCredentials(settings: Settings, deps: CurrentCredentialsDeps): Promise<CurrentCredentials> {
   const clock = deps.clock ?? systemClock;
-  const found = await lookUpAgent(settings.stateDir, deps.agentTrust, deps.role);
+  const found = await lookUpAgent(settings.stateDir, deps.agentTrust, deps.role, { strict: settings.strictPermissions });
   // Why an agent that is there could not be used: said when reading directly fails too.
   let agentProblem: { problem: string; fix?: string | undefined; code: string } | undefined;
   if (agentUnusable(found)) {

@@ -19,8 +19,8 @@ export async function currentStatus(settings: Settings, deps: { source: Credenti
 }
 
 /** The running agent's own report (GET /v1/status), or why an agent that is there gave none. */
-export async function agentStatus(stateDir: string, trust: CheckTrust): Promise<{ status: StatusReport } | { problem?: string }> {
-  const found = await lookUpAgent(stateDir, trust);
+export async function agentStatus(stateDir: string, trust: CheckTrust, strict = true): Promise<{ status: StatusReport } | { problem?: string }> {
+  const found = await lookUpAgent(stateDir, trust, undefined, { strict });
   if (agentUnusable(found)) return { problem: `${found.detail}${found.fix ? ` (fix: ${found.fix})` : ''}` };
   if (!('agent' in found)) return {};
   const { discovery, token } = found.agent;
@@ -35,7 +35,7 @@ export async function agentStatus(stateDir: string, trust: CheckTrust): Promise<
 }
 
 async function agentOrDirectStatus(settings: Settings, deps: { source: CredentialSource; clock: Clock; agentTrust: CheckTrust }): Promise<{ status: StatusReport; usable: boolean }> {
-  const fromAgent = await agentStatus(settings.stateDir, deps.agentTrust);
+  const fromAgent = await agentStatus(settings.stateDir, deps.agentTrust, settings.strictPermissions);
   if ('status' in fromAgent) return { status: fromAgent.status, usable: Boolean(fromAgent.status.current) };
   let reading: Reading;
   try {

@@ -10,6 +10,7 @@ import type { EniVerdict, ReadNetwork } from '../network/types.js';
 import { waitForNetwork } from '../network/waitForNetwork.js';
 import { createAgentServer, type RouteCallers } from '../http/createAgentServer.js';
 import type { PeerUser } from '../http/peerUser.js';
+import type { WindowsCallerSids } from '../http/callerGuard.js';
 import { readFile } from 'node:fs/promises';
 import { listenerOwners } from '../network/procNetTcp.js';
 import { describeUid } from '../localAccounts.js';
@@ -50,6 +51,8 @@ export interface DaemonDeps {
   callerLookup?: string;
   /** The agent's own uid (undefined on Windows): allowed like root. */
   agentUid: number | undefined;
+  /** Windows: the allow rule's SIDs (the agent's account, tokenGroup, name lookup), native route only. */
+  windowsCallers?: WindowsCallerSids | undefined;
   /** The ownership rule for the state folder (root or the agent's user, writable by nobody else). */
   folderRule: OwnFolderRule;
   /** Called once the server listens and agent.json is written (tests, service readiness). */
@@ -146,9 +149,12 @@ export async function runDaemon(deps: DaemonDeps): Promise<number> {
     callers: {
       peerUser: deps.peerUser,
       ...(deps.imdsPeerUser ? { imdsPeerUser: deps.imdsPeerUser } : {}),
-      rule: { agentUid: deps.agentUid, allowUsers: settings.allowUsers, tokenGid },
+      rule: { agentUid: deps.agentUid, allowUsers: settings.allowUsers, tokenGid, windows: deps.windowsCallers },
       onRefused: (peer) =>
-        logger.warn({ peer: peer.kind === 'user' ? { uid: peer.uid, name: peer.name ?? null } : { reason: peer.reason } }, 'refused a caller that is not an allowed user (once per user)'),
+        logger.warn(
+          { peer: peer.kind === 'user' ? { uid: peer.uid, name: peer.name ?? null } : peer.kind === 'account' ? { sid: peer.sid } : { reason: peer.reason } },
+          'refused a caller that is not an allowed user (once per user)',
+        ),
     },
   });
 

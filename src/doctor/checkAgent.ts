@@ -15,7 +15,7 @@ export async function checkAgent(deps: DoctorDeps): Promise<Finding[]> {
   if (!deps.expectAgent) return findings;
   // The same trusted lookup the clients use: doctor never sends the token to an address from a
   // file another account could have written.
-  const found = deps.agentTrust ? await lookUpAgent(stateDir, deps.agentTrust) : { problem: 'untrusted' as const, detail: 'no ownership rule was given for agent.json' };
+  const found = deps.agentTrust ? await lookUpAgent(stateDir, deps.agentTrust, undefined, { strict: deps.settings.strictPermissions }) : { problem: 'untrusted' as const, detail: 'no ownership rule was given for agent.json' };
   if (!('agent' in found)) {
     if (found.problem === 'untrusted' || found.problem === 'bad-url') {
       findings.push(finding('error', 'agent-untrusted', 'agent', `${found.detail}; clients ignore it and never send it the token`, `remove ${discoveryPath(stateDir)} and make the state folder root's (or the agent's user's), writable by nobody else; then restart the agent`));

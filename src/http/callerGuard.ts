@@ -2,6 +2,8 @@ import type { Socket } from 'node:net';
 import type { Refusal } from './guards.js';
 import type { PeerIdentity, PeerUser } from './peerUser.js';
 import type { Guard } from './routes.js';
+import { allowsWindowsCaller } from '../native/win32/windowsCallers.js';
+import { isSid, WELL_KNOWN } from '../native/win32/sid.js';
 
 /** Who may get credentials or status: besides root and the agent's user. */
 export interface CallerRule {
@@ -10,16 +12,37 @@ export interface CallerRule {
   allowUsers: readonly string[];
   /** Members of this group (the token file's group) are allowed. */
   tokenGid?: number | undefined;
+  /** Windows: the same rule in SIDs (the agent's account, tokenGroup, how allowUsers names resolve). */
+  windows?: WindowsCallerSids | undefined;
 }
 
-export type KnownPeer = Extract<PeerIdentity, { kind: 'user' }>;
+export interface WindowsCallerSids {
+  agentSid: string;
+  tokenGroupSid?: string | undefined;
+  /** SID for an account name (LookupAccountNameW); used once, when a rule is made. */
+  accountSid: (name: string) => string | undefined;
+}
+
+export type KnownPeer = Extract<PeerIdentity, { kind: 'user' | 'account' }>;
 
 export const allowsEveryone = (rule: CallerRule): boolean => rule.allowUsers.includes('*');
 
-/** The allow rule of issue 8: root, the agent's user, tokenGroup members, allowUsers. */
+/**
+ * The allow rule of issue 8: root, the agent's user, tokenGroup members, allowUsers. On Windows
+ * the same in SIDs, allowUsers names resolved once here (a SID may be given as is).
+ */
 export function allowedCallers(rule: CallerRule): (peer: KnownPeer) => boolean {
   const names = new Set(rule.allowUsers);
+  const windows = rule.windows;
+  const allowsAccount = windows
+    ? allowsWindowsCaller({
+        agentSid: windows.agentSid,
+        tokenGroupSid: windows.tokenGroupSid,
+        allowed: new Set(rule.allowUsers.flatMap((name) => (isSid(name) ? [name.toUpperCase()] : [windows.accountSid(name) ?? []].flat()))),
+      })
+    : (peer: { sid: string }) => peer.sid === WELL_KNOWN.system;
   return (peer) =>
+    peer.kind === 'account' ? allowsAccount(peer) :
     peer.uid === 0 ||
     peer.uid === rule.agentUid ||
     names.has(String(peer.uid)) ||
@@ -76,11 +99,11 @@ export function callerGuards(peerUser: PeerUser): { require(allows: (peer: Known
       if (options.everyone) return () => undefined;
       const decide = (peer: PeerIdentity): Refusal | undefined => {
         let refusal: Refusal | undefined;
-        if (peer.kind === 'user') refusal = allows(peer) ? undefined : FORBIDDEN;
+        if (peer.kind === 'user' || peer.kind === 'account') refusal = allows(peer) ? undefined : FORBIDDEN;
         else if (peer.kind === 'unknown') refusal = UNKNOWN;
         else refusal = options.unsupported === 'token' ? undefined : UNSUPPORTED;
         if (refusal && options.onRefused) {
-          const key = peer.kind === 'user' ? String(peer.uid) : peer.kind;
+          const key = peer.kind === 'user' ? String(peer.uid) : peer.kind === 'account' ? peer.sid : peer.kind;
           if (!refused.has(key)) {
             refused.add(key);
             options.onRefused(peer);

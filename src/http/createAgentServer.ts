@@ -85,7 +85,7 @@ export function createAgentServer(init: AgentServerInit): http.Server {
   const routeCallers: RouteCallers = {
     withToken,
     forRule: (rule) => {
-      const full: CallerRule = { ...rule, agentUid: init.callers.rule.agentUid };
+      const full: CallerRule = { ...rule, agentUid: init.callers.rule.agentUid, windows: init.callers.rule.windows };
       return callers.require(allowedCallers(full), { unsupported: 'refuse', everyone: allowsEveryone(full), ...(onRefused ? { onRefused } : {}) });
     },
   };

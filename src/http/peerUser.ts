@@ -10,6 +10,8 @@ import { localAccount } from '../localAccounts.js';
  */
 export type PeerIdentity =
   | { kind: 'user'; uid: number; name?: string | undefined; gids: readonly number[] }
+  /** Windows: the account SID and the enabled group SIDs of the caller's process token. */
+  | { kind: 'account'; sid: string; groups: readonly string[] }
   | { kind: 'unknown'; reason: string }
   | { kind: 'unsupported'; reason: string };
 
@@ -28,6 +30,7 @@ export function fromPeerLookup(init: { lookup: PeerLookup; read: ReadText; agent
     if (!remoteAddress || !remotePort || !localAddress || !localPort) return { kind: 'unknown', reason: 'the connection is already closed' };
     const owner = await init.lookup({ address: remoteAddress, port: remotePort }, { address: localAddress, port: localPort });
     if ('unknown' in owner) return { kind: 'unknown', reason: owner.unknown };
+    if ('sid' in owner) return { kind: 'account', sid: owner.sid, groups: owner.groups };
     const { uid } = owner;
     if (uid === 0 || uid === init.agentUid) return { kind: 'user', uid, gids: [] };
     const account = await localAccount(init.read, uid);
@@ -36,10 +39,9 @@ export function fromPeerLookup(init: { lookup: PeerLookup; read: ReadText; agent
 }
 
 /**
- * Windows: the owning pid of a TCP connection comes from GetExtendedTcpTable (or `netstat -ano`,
- * a process per connection, and then the pid's user from another one), neither reachable from
- * Node without native code or a process per connection. The agent does not guess: the peer is
- * `unsupported`, so token routes rest on the token file's ACL and IMDS is refused.
+ * A platform without a lookup (Windows where the native module cannot load; others): the agent
+ * does not guess: the peer is `unsupported`, so token routes rest on the token file's ACL and
+ * IMDS is refused.
  */
 export function unsupportedPeerUser(reason: string): PeerUser {
   const identity: PeerIdentity = { kind: 'unsupported', reason };

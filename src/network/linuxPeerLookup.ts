@@ -23,6 +23,7 @@ export async function probeLookup(lookup: PeerLookup, uid: number): Promise<stri
       const owner = await lookup({ address: socket.remoteAddress!, port: socket.remotePort! }, { address: socket.localAddress!, port: socket.localPort! });
       socket.destroy();
       if ('unknown' in owner) return owner.unknown;
+      if (!('uid' in owner)) return `it named an account (${owner.sid}), not a uid`;
       return owner.uid === uid ? undefined : `it named uid ${owner.uid} as the owner of a socket of uid ${uid}`;
     } finally {
       client.destroy();

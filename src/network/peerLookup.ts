@@ -11,8 +11,12 @@ export interface Endpoint {
   port: number;
 }
 
-/** `uid`: the owner; `unknown`: not found (the client left, a TIME_WAIT remnant) or the lookup failed. */
-export type PeerOwner = { uid: number } | { unknown: string };
+/**
+ * `uid`: the owner (POSIX); `sid` + enabled group SIDs: the owner's account (Windows: the user of
+ * the owning process's token); `unknown`: not found (the client left, a TIME_WAIT remnant, pid 0
+ * under Wine) or the lookup failed.
+ */
+export type PeerOwner = { uid: number } | { sid: string; groups: readonly string[] } | { unknown: string };
 
 export type PeerLookup = (client: Endpoint, server: Endpoint) => Promise<PeerOwner>;
 

@@ -88,10 +88,12 @@ describe('serve under Wine', { skip }, () => {
     simulator = startCli(['simulate', '--dir', dir, '--form', 'static', '--refresh-interval', '2s', '--validity', '12s', '--rotations', '0', '--sts-endpoint', moto.url, '--role-arn', ROLE_ARN], moto.callerEnv);
     await waitFor(async () => (await readFile(path.join(dir, 'simulator', 'current.json'), 'utf8').catch(() => '')).length > 0, 30_000, () => `simulator did not start: ${simulator.output()}`);
     secrets = watchSecrets(dir, 200, { stateDir: stateDir() });
+    // allowUsers "*": Wine reports pid 0 as the owner of every socket, so the Windows caller check
+    // cannot identify the Linux-side clients and refuses them (the %ProgramData% test shows that).
     agent = await startWinAgent(
       dir,
       ['--state-dir', toWinPath(stateDir()), '--refresh-interval', '2s', '--validity', '12s', '--expiry-warning', '1s', '--refresh-grace', '1s'],
-      toolEnv(),
+      { ...toolEnv(), APPSTREAM_CREDS_ALLOW_USERS: '*' },
       stateDir(),
     );
   });
@@ -134,8 +136,20 @@ describe('serve under Wine', { skip }, () => {
     for (const identity of [boto, js]) assert.ok(identity.accessKeyId !== first, `${identity.Arn} still uses the first generation`);
   });
 
+  test("with strictPermissions on, a client under Wine does not send the token: the listener's owner cannot be found (pid 0)", async () => {
+    const run = await runWinCli(rig, ['doctor', '--json', '--state-dir', toWinPath(stateDir())], { env: toolEnv() });
+    const findings = (JSON.parse(run.stdout) as { findings: { code: string; severity: string; message: string }[] }).findings;
+    const held = findings.find((f) => f.code === 'port-held');
+    assert.equal(held?.severity, 'error', run.stdout);
+    assert.match(held!.message, /the owner of port \d+ cannot be found: GetExtendedTcpTable names no owning process \(pid 0; Wine reports 0 for every socket\); the token was not sent/);
+  });
+
+  // The clients below run with the rig switch strictPermissions=false: under Wine no listener's
+  // owner can be seen (pid 0), and strict clients refuse to send the token (the test above).
+  const lenientClientEnv = () => ({ ...toolEnv(), APPSTREAM_CREDS_STRICT_PERMISSIONS: 'false' });
+
   test('status under Wine: ready, key id masked, no secret in the output', async () => {
-    const run = await runWinCli(rig, ['status', '--json', '--state-dir', toWinPath(stateDir())], { env: toolEnv() });
+    const run = await runWinCli(rig, ['status', '--json', '--state-dir', toWinPath(stateDir())], { env: lenientClientEnv() });
     assert.equal(run.code, 0, run.stderr);
     const status = JSON.parse(run.stdout) as { state: string };
     assert.match(status.state, /^(ready|refresh-overdue|expiring)$/);
@@ -143,7 +157,7 @@ describe('serve under Wine', { skip }, () => {
   });
 
   test('exec -- cmd /c set AWS_ gives the Windows child the endpoint variables, not static keys', async () => {
-    const run = await runWinCli(rig, ['exec', '--state-dir', toWinPath(stateDir()), '--', 'cmd', '/c', 'set', 'AWS_'], { env: toolEnv() });
+    const run = await runWinCli(rig, ['exec', '--state-dir', toWinPath(stateDir()), '--', 'cmd', '/c', 'set', 'AWS_'], { env: lenientClientEnv() });
     assert.equal(run.code, 0, run.stderr);
     const vars = Object.fromEntries([...run.stdout.matchAll(/^(AWS_\w+)=(.*?)\r?$/gm)].map((m) => [m[1], m[2]]));
     assert.equal(vars.AWS_CONTAINER_CREDENTIALS_FULL_URI, agent.discovery.credentialsUrl);
@@ -177,7 +191,7 @@ describe('serve under Wine', { skip }, () => {
 });
 
 describe('serve under Wine with the default state folder', { skip }, () => {
-  test('%ProgramData%\\AppStreamCredentialAgent holds agent.json and the token', async () => {
+  test('%ProgramData%\\AppStreamCredentialAgent holds agent.json and the token; with the default allowUsers a caller Wine cannot name (pid 0) is refused', async () => {
     const dir = await wineTempDir(rig, 'winpd');
     const sim = await simulateOneGeneration(dir);
     const stateDir = path.join(rig.prefix, 'drive_c', 'ProgramData', 'AppStreamCredentialAgent');
@@ -185,9 +199,15 @@ describe('serve under Wine with the default state folder', { skip }, () => {
     try {
       agent = await startWinAgent(dir, [], { AWS_SHARED_CREDENTIALS_FILE: toWinPath(path.join(dir, '.aws', 'credentials')), AWS_CONFIG_FILE: toWinPath(path.join(dir, '.aws', 'config')) }, stateDir);
       assert.equal(agent.discovery.tokenFile, 'C:\\ProgramData\\AppStreamCredentialAgent\\token');
+      assert.ok(sim.startsWith('ASIA'));
+      // The token is right, but the caller check finds no owner for the Linux-side socket (pid 0
+      // under Wine): refused, as on Linux when the owner cannot be found, and the log says why.
       const response = await fetch(agent.discovery.credentialsUrl, { headers: { authorization: agent.token } });
-      assert.equal(response.status, 200);
-      assert.equal(((await response.json()) as { AccessKeyId: string }).AccessKeyId, sim);
+      assert.equal(response.status, 403);
+      assert.equal(((await response.json()) as { code: string }).code, 'unknown-user');
+      await waitFor(async () => /refused a caller/.test(await agent!.proc.output()), 10_000, () => 'no log line for the refused caller');
+      assert.match(await agent.proc.output(), /GetExtendedTcpTable names no owning process \(pid 0/);
+      assert.match(await agent.proc.output(), /"callerLookup":"GetExtendedTcpTable owner pid \+ process token \(native\)"/);
       assert.equal(await interrupt(agent), 0);
       await assert.rejects(readFile(path.join(stateDir, 'agent.json')), { code: 'ENOENT' });
     } finally {

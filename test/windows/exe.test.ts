@@ -96,7 +96,8 @@ describe('appstream-creds.exe (single executable application) under Wine', { ski
 
   test('serve from the exe: pino, prom-client and the HTTP server are embedded; Ctrl+C stops it cleanly', async () => {
     const stateDir = path.join(dir, 'state-serve');
-    const proc = await startWine(rig, exe, ['serve', '--port', '0', '--state-dir', toWinPath(stateDir)], dir, { env, timeoutMs: 180_000 });
+    // allowUsers "*": under Wine no caller can be identified (pid 0), and unknown callers are refused.
+    const proc = await startWine(rig, exe, ['serve', '--port', '0', '--state-dir', toWinPath(stateDir)], dir, { env: { ...env, APPSTREAM_CREDS_ALLOW_USERS: '*' }, timeoutMs: 180_000 });
     try {
       let discovery: Discovery | undefined;
       await waitFor(

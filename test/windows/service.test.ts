@@ -49,7 +49,9 @@ describe('the Windows service under Wine (install.cmd, NSSM, the real SCM)', { s
     await mkdir(path.join(dir, 'home', '.aws'), { recursive: true });
     await writeFile(path.join(dir, 'home', '.aws', 'credentials'), `\ufeff[appstream_machine_role]\r\naws_access_key_id = ${KEY}\r\naws_secret_access_key = ${SECRET}\r\naws_session_token = service+token/=\r\n`);
     // strictPermissions stays on (the default): the service reads owners through the native route.
-    const config = { homeDirs: [toWinPath(path.join(dir, 'home'))], port, stateDir: STATE_DIR };
+    // allowUsers "*": Wine reports no owning process for any socket (pid 0), so the Windows
+    // caller check refuses every caller it cannot identify (test/windows/daemon.test.ts shows it).
+    const config = { homeDirs: [toWinPath(path.join(dir, 'home'))], port, stateDir: STATE_DIR, allowUsers: ['*'] };
     await writeFile(path.join(dir, 'agent-config.json'), JSON.stringify(config, null, 2));
     installEnv = { AGENT_NODE_PATH: toWinPath(rig.nodeExe) };
   });
@@ -104,7 +106,12 @@ describe('the Windows service under Wine (install.cmd, NSSM, the real SCM)', { s
   });
 
   test('doctor on the installed agent: profile, credentials, agent and service found healthy', async () => {
-    const run = await cli(['doctor', '--json', '--config', toWinPath(path.join(dir, 'agent-config.json'))]);
+    // Clients send the token only to a listener whose owner they can see; Wine shows none (pid 0),
+    // so this client runs with the rig switch strictPermissions=false (daemon.test.ts: the refusal).
+    const run = await runWine(rig, rig.nodeExe, [`${INSTALL_DIR}\\dist\\appstream-creds.cjs`, 'doctor', '--json', '--config', toWinPath(path.join(dir, 'agent-config.json'))], {
+      env: { APPSTREAM_CREDS_CONFIG: undefined, APPSTREAM_CREDS_STRICT_PERMISSIONS: 'false' },
+      timeoutMs: 120_000,
+    });
     assert.ok(run.code === 0 || run.code === 6, `doctor exit ${run.code}: ${run.stderr}`);
     const findings = (JSON.parse(run.stdout) as { findings: Array<{ severity: string; path: string; message: string }> }).findings;
     const at = (p: string) => findings.filter((f) => f.path === p);

@@ -51,7 +51,7 @@ export function registerDoctor(program: Command, deps: CommandDeps): void {
           expectAgent: opts.agent,
           instance: commandIdentity(settings, deps),
           agentStatus: async () => {
-            const answer = opts.agent ? await agentStatus(settings.stateDir, agentFileTrust(settings, deps)) : {};
+            const answer = opts.agent ? await agentStatus(settings.stateDir, agentFileTrust(settings, deps), settings.strictPermissions) : {};
             return 'status' in answer ? answer.status : undefined;
           },
           serviceStatus: () => createServiceManager(deps.ctx.platform, nodeCommandRunner, { env: deps.ctx.env }).status(),

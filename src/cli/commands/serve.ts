@@ -9,7 +9,8 @@ import { createLogger, daemonLoggerOptions } from '../../log/createLogger.js';
 import { agentUrl, credentialsUrl, DEFAULT_PORT, ROUTES, STATE_FILES } from '../../agent/contract.js';
 import { runDaemon } from '../../daemon/runDaemon.js';
 import { prepareOwnFolder } from '../../daemon/ownFolder.js';
-import { daemonPolicy, ownFileAcl, windowsAclReader } from '../trustSetup.js';
+import { daemonPolicy, ownFileAcl, tokenGroupSid, windowsAclReader } from '../trustSetup.js';
+import type { WindowsCallerSids } from '../../http/callerGuard.js';
 import { pathTrust } from '../../trust/pathTrust.js';
 import { refusalMessage } from '../../trust/checkPathTrust.js';
 import { networkReaderFor } from '../../network/readLocalNetwork.js';
@@ -18,6 +19,8 @@ import { fromPeerLookup, unsupportedPeerUser, type PeerUser } from '../../http/p
 import { procNetTcpLookup } from '../../network/procNetTcp.js';
 import { describeRoute, linuxPeerLookup } from '../../network/linuxPeerLookup.js';
 import { loadKoffi } from '../../native/loadKoffi.js';
+import { windowsApi } from '../../native/win32/windowsSecurity.js';
+import { windowsPeerLookup } from '../../native/win32/windowsCallers.js';
 import { readFile } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 
@@ -40,10 +43,27 @@ async function platformPeerUsers(platform: NodeJS.Platform, agentUid: number | u
       callerLookup: describeRoute(route),
     };
   }
-  const none = unsupportedPeerUser(`the calling user of a TCP connection cannot be read on ${platform} without native code`);
-  return { peerUser: none, imdsPeerUser: none, callerLookup: `none on ${platform} (token file ACL only; IMDS refused)` };
+  const windows = platform === 'win32' ? windowsApi() : undefined;
+  if (windows?.ok) {
+    // One lookup per connection: the caller socket's owner pid (GetExtendedTcpTable), then the
+    // user of that process's token. Under Wine every pid is 0: every caller is unknown, refused.
+    const lookup = windowsPeerLookup(windows.api);
+    const peerUser = fromPeerLookup({ lookup, read: async () => '', agentUid });
+    return { peerUser, imdsPeerUser: peerUser, callerLookup: 'GetExtendedTcpTable owner pid + process token (native)' };
+  }
+  const reason = windows && !windows.ok ? `the native module did not load: ${windows.reason}` : `the calling user of a TCP connection cannot be read on ${platform} without native code`;
+  const none = unsupportedPeerUser(reason);
+  return { peerUser: none, imdsPeerUser: none, callerLookup: `none on ${platform} (token file ACL only; IMDS refused): ${reason}` };
 }
 import { ExitCode } from '../../errors.js';
+
+/** Windows: the allow rule's SIDs, resolved once at start (native route only). */
+function windowsCallerSids(platform: NodeJS.Platform, settings: { tokenGroup?: string | undefined }): WindowsCallerSids | undefined {
+  const windows = platform === 'win32' ? windowsApi() : undefined;
+  if (!windows?.ok) return undefined;
+  const { api } = windows;
+  return { agentSid: api.currentUser(), tokenGroupSid: tokenGroupSid(api, settings), accountSid: (name) => api.accountSid(name) };
+}
 
 /** From the first stop signal to exit, whatever cleanup does (docs/contract.md). */
 const SHUTDOWN_DEADLINE_MS = 5_000;
@@ -101,7 +121,8 @@ export function registerServe(program: Command, deps: CommandDeps): void {
         };
         const looseLogs = settings.logDir ? await prepareOwnFolder('log folder', settings.logDir, 0o750, folderRule) : undefined;
         const logger = await createLogger(daemonLoggerOptions(settings, { stderrIsTTY: deps.ctx.stderrIsTTY, noColor: Boolean(deps.ctx.env.NO_COLOR) }));
-        if (settings.imds && deps.ctx.platform !== 'linux' && !settings.allowUsers.includes('*')) {
+        const nativeCallers = deps.ctx.platform === 'win32' && windowsApi().ok;
+        if (settings.imds && deps.ctx.platform !== 'linux' && !nativeCallers && !settings.allowUsers.includes('*')) {
           logger.warn(`IMDS emulation refuses every caller on ${deps.ctx.platform}: the calling user cannot be read here; use the container endpoint, or set allowUsers to * to open IMDS to every local user`);
         }
         if (looseLogs) logger.warn(`log folder ${refusalMessage(looseLogs)}; used anyway because strictPermissions is false (fix: ${looseLogs.fix})`);
@@ -142,6 +163,7 @@ export function registerServe(program: Command, deps: CommandDeps): void {
           source: commandSource(settings, deps, systemClock, onceEach((message) => logger.warn(message))),
           readNetwork: networkReaderFor(deps.ctx.platform),
           ...callerCheck,
+          windowsCallers: windowsCallerSids(deps.ctx.platform, settings),
           agentUid: deps.ctx.uid,
           folderRule,
           stopSignal,
