@@ -19,6 +19,8 @@ const scenarios = {
   // Windows, under Wine (skipped with the reason where Wine is missing).
   exeStartup: () => import('./exeStartup.mjs').then((m) => m.run({ runs: quick ? 8 : 20, target: 'exe' })),
   bundleStartupWindows: () => import('./exeStartup.mjs').then((m) => m.run({ runs: quick ? 8 : 20, target: 'bundle' })),
+  windowsTrustCheck: () => import('./windowsTrustCheck.mjs').then((m) => m.run({ runs: quick ? 50 : 200, icaclsRuns: quick ? 3 : 10, baseline: 'stat' })),
+  windowsTrustCheckVsIcacls: () => import('./windowsTrustCheck.mjs').then((m) => m.run({ runs: quick ? 50 : 200, icaclsRuns: quick ? 3 : 10, baseline: 'icacls' })),
   windowsNetworkReader: () => import('./windowsNetworkReader.mjs').then((m) => m.run({ runs: quick ? 5 : 10 })),
   // Minutes of real time: only when named (`npm run bench -- soak`); see soak.mjs for the compression.
   soak: () => import('./soak.mjs').then((m) => m.run({ durationMs: (quick ? 5 : 30) * 60_000 })),

@@ -39,6 +39,7 @@ export async function openWindowsRig() {
     wine,
     nodeExe,
     dir,
+    prefix,
     timeWine,
     runWine,
     close: async () => {
