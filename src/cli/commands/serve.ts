@@ -100,7 +100,10 @@ export function registerServe(program: Command, deps: CommandDeps): void {
         `It writes <state-dir>/${STATE_FILES.discovery} (pid, url, credentialsUrl, tokenFile, imdsEndpoint; with roles,\n` +
         'roleTokenFiles: <state-dir>/role-<name>.token, readable by exactly that role\'s allowUsers) and\n' +
         `removes it on SIGINT/SIGTERM. Routes: GET ${ROUTES.credentials}, ${ROUTES.status} (token), ${ROUTES.health},\n` +
-        `${ROUTES.metrics}, and with --imds PUT ${ROUTES.imdsToken} + ${ROUTES.imdsCredentials}.\n`,
+        `${ROUTES.metrics}, and with --imds PUT ${ROUTES.imdsToken} + ${ROUTES.imdsCredentials}.\n\n` +
+        'Fleet view: with metricsNamespace set (APPSTREAM_CREDS_METRICS_NAMESPACE) it publishes its health to\n' +
+        'CloudWatch every metricsInterval (60s), or as EMF log lines with metricsFormat=emf; the fleet role needs\n' +
+        'the statement `appstream-creds policy fleet-metrics --namespace NS` prints (README "Fleet view").\n',
     )
     .action(
       runAction(deps.ctx, deps.slot, async (opts: ServeOptions, command: Command) => {
