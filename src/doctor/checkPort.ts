@@ -51,7 +51,9 @@ export function checkImdsExposure(deps: DoctorDeps): Finding[] {
   if (allowUsers.includes('*')) {
     return [finding('warning', 'imds-open', 'imds', 'IMDS emulation is on and allowUsers is *: every local user, the streaming user included, can get the machine role through it', 'list only the users that need it in allowUsers, or turn imds off and use the container endpoint with the token')];
   }
-  if (deps.platform !== 'linux') {
+  // Windows reads the caller through the same native module as the ownership rule (trustRoute).
+  const callerReadable = deps.platform === 'linux' || (deps.platform === 'win32' && deps.trustRoute?.route === 'native');
+  if (!callerReadable) {
     return [finding('warning', 'imds-refuses-all', 'imds', `IMDS emulation is on, but the calling user cannot be read on ${deps.platform}: it refuses every caller`, 'use the container endpoint (`appstream-creds exec`, or AWS_CONTAINER_CREDENTIALS_FULL_URI with the token file), or set allowUsers to * to open IMDS to every local user')];
   }
   if (allowUsers.length === 0) {
