@@ -9,6 +9,8 @@ const scenarios = {
   httpCredentials: () => import('./httpCredentials.mjs').then((m) => m.run({ seconds: quick ? 3 : 8 })),
   roleRoute: () => import('./roleRoute.mjs').then((m) => m.run({ seconds: quick ? 3 : 8 })),
   newConnections: () => import('./newConnections.mjs').then((m) => m.run({ seconds: quick ? 2 : 5 })),
+  // Root only (network namespace, a second user); ~30 s.
+  callerFlood: () => import('./callerFlood.mjs').then((m) => m.run({ requests: 40, timeWait: quick ? 100_000 : 150_000 })),
   rotationPickup: () => import('./rotationPickup.mjs').then((m) => m.run({ rotations: quick ? 20 : 100 })),
   rotationPickupInPlace: () => import('./rotationPickupInPlace.mjs').then((m) => m.run({ rotations: quick ? 10 : 40 })),
   slowClients: () => import('./slowClients.mjs').then((m) => m.run({ blocks: quick ? 1 : 4, perBlock: quick ? 20 : 50 })),

@@ -141,3 +141,40 @@ test('1,100 IMDS token PUTs from one client (allowed or not) do not evict anothe
   const after = await fetch(`${agent.discovery.url}/latest/meta-data/iam/security-credentials/`, { headers: { 'x-aws-ec2-metadata-token': rootToken } });
   assert.equal(after.status, 200, "root's token still works after both floods");
 });
+
+test('status names the caller lookup in use: netlink sock_diag on Linux (issue 19 point 1)', { skip }, async () => {
+  const status = await fetch(`${agent.discovery.url}/v1/status`, { headers: { authorization: agent.token } });
+  assert.equal(status.status, 200);
+  const body = (await status.json()) as { callerLookup?: string };
+  assert.match(body.callerLookup ?? '', /^netlink sock_diag/, `callerLookup: ${body.callerLookup}`);
+  assert.match(agent.agent.output(), /"callerLookup":"netlink sock_diag/, 'the start log says it too');
+});
+
+/** New connections, `inFlight` at a time, each a PUT for an IMDS token; prints the answers counted and the seconds taken. */
+const FRESH_PUTS = `
+const http = require('node:http');
+const total = Number(process.env.TOTAL);
+let next = 0;
+const counts = {};
+const started = Date.now();
+const one = () => new Promise((resolve) => {
+  const req = http.request(process.env.BASE + '/latest/api/token', { method: 'PUT', agent: false, headers: { 'x-aws-ec2-metadata-token-ttl-seconds': '60' } }, (res) => {
+    res.resume(); res.on('end', () => { counts[res.statusCode] = (counts[res.statusCode] || 0) + 1; resolve(); });
+  });
+  req.on('error', () => { counts.error = (counts.error || 0) + 1; resolve(); });
+  req.end();
+});
+const loop = async () => { while (next++ < total) await one(); };
+Promise.all(Array.from({ length: 25 }, loop)).then(() => process.stdout.write(JSON.stringify({ counts, seconds: (Date.now() - started) / 1000 })));
+`;
+
+test('a second user\'s burst of new IMDS connections is bounded: at most 100 lookups a second, the rest 429; root is not affected', { skip }, async () => {
+  const run = await runProgram('runuser', ['-u', other.name, '--', process.execPath, '-e', FRESH_PUTS], { env: { BASE: agent.discovery.url, TOTAL: '600' }, cwd: '/', timeoutMs: 120_000 });
+  assert.equal(run.code, 0, run.stderr);
+  const { counts, seconds } = JSON.parse(run.stdout) as { counts: Record<string, number>; seconds: number };
+  assert.deepEqual(Object.keys(counts).sort(), ['403', '429'], `only refusals, and some of them for the rate: ${JSON.stringify(counts)}`);
+  // Every 403 cost a lookup; the bucket holds 100 and refills 100 a second.
+  assert.ok(counts['403']! <= 100 + Math.ceil(100 * (seconds + 1)), `${counts['403']} lookups in ${seconds} s`);
+  const credentials = await fetch(agent.discovery.credentialsUrl, { headers: { authorization: agent.token } });
+  assert.equal(credentials.status, 200, 'the token route has no such limit');
+});
