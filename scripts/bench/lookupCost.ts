@@ -17,7 +17,7 @@ async function time(lookup: PeerLookup, runs: number, client: { address: string;
     const started = performance.now();
     const owner = await lookup(client, server);
     samples.push(performance.now() - started);
-    if (!('uid' in owner)) throw new Error(`lookup failed: ${owner.unknown}`);
+    if (!('uid' in owner)) throw new Error(`lookup failed: ${JSON.stringify(owner)}`);
   }
   return median(samples);
 }
