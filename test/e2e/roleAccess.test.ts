@@ -19,7 +19,7 @@ import path from 'node:path';
 import { startMoto, stsCallerEnv, type MotoServer } from '../helpers/moto.js';
 import { startCli, waitFor, type Discovery, type RunningProcess } from '../helpers/daemon.js';
 import { makeSandbox } from '../helpers/sandbox.js';
-import { cliPath, repoRoot, runProgram, type CliRun } from '../helpers/cli.js';
+import { cliPath, repoRoot, runCli, runProgram, type CliRun } from '../helpers/cli.js';
 import { baseClientEnv } from '../helpers/clients.js';
 import { localUsers, notRootReason, type LocalUsers } from '../helpers/localUsers.js';
 
@@ -179,4 +179,41 @@ const t = JSON.parse(process.env.TOKENS);
   assert.equal(seen.uploadWithOwn!.status, 403, "group membership does not pass the role's allowUsers");
   assert.equal(seen.reportingWithOwn!.status, 403);
   assert.match(seen.uploadWithOwn!.body, /"code":"forbidden-user"/);
+});
+
+interface DoctorReport {
+  findings: Array<{ severity: string; code: string; path: string; message: string; fix: string }>;
+}
+
+const doctorJson = async (state: string): Promise<DoctorReport> => {
+  const run = await runCli(['--config', config, '--state-dir', state, 'doctor', '--json'], {
+    env: { AWS_SHARED_CREDENTIALS_FILE: path.join(sandbox.dir, '.aws', 'credentials'), AWS_CONFIG_FILE: path.join(sandbox.dir, '.aws', 'config') },
+  });
+  return JSON.parse(run.stdout) as DoctorReport;
+};
+
+test('doctor judges the role token files; an agent that cannot run setfacl leaves them 0600, logs why, and doctor says so', { skip }, async () => {
+  const healthy = (await doctorJson(stateDir)).findings.filter((f) => f.message.includes('role-'));
+  assert.deepEqual(healthy.map((f) => [f.code, f.message.replace(/^.*\(role (\w+)\) .*$/, '$1')]), [['ok', 'reporting'], ['ok', 'upload']], JSON.stringify(healthy));
+
+  // A second agent whose PATH has no setfacl (node is started by its full path).
+  const bare = path.join(sandbox.dir, 'state-no-acl');
+  const noAcl = startCli(['--config', config, 'serve', '--state-dir', bare, '--port', '0'], {
+    AWS_SHARED_CREDENTIALS_FILE: path.join(sandbox.dir, '.aws', 'credentials'),
+    AWS_CONFIG_FILE: path.join(sandbox.dir, '.aws', 'config'),
+    AppStream_UserName: 'alice',
+    PATH: '/nonexistent',
+  });
+  try {
+    await waitFor(async () => (await readFile(path.join(bare, 'agent.json'), 'utf8').catch(() => '')).includes('roleTokenFiles'), 30_000, () => noAcl.output());
+    assert.match(noAcl.output(), /role reporting: its users cannot be given read access to its token file \(setfacl is not installed \(package acl\)\); only root and the agent's user can use the role/);
+    assert.equal(await canRead(reporter, path.join(bare, 'role-reporting.token')), false);
+    const found = (await doctorJson(bare)).findings.find((f) => f.code === 'role-token-no-acl');
+    assert.ok(found, 'doctor reports the missing ACL');
+    assert.equal(found.severity, 'error');
+    assert.match(found.message, /role-reporting\.token \(role reporting\) is readable by its owner only \(mode 600, no ACL entries\): .* cannot use the role/);
+    assert.match(found.fix, /install the acl package/);
+  } finally {
+    await noAcl.stop();
+  }
 });
