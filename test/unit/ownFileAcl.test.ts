@@ -28,7 +28,8 @@ describe("the agent's own files: explicit DACLs (Windows)", () => {
     assert.deepEqual(ownAclEntries(0o640, { self: AGENT, groupSid: SCRIPTS }).at(-1), { sid: SCRIPTS, mask: FILE_READ_EXECUTE, flags: 0 });
     assert.equal(ownAclEntries(0o640, { self: AGENT }).length, 3);
     assert.deepEqual(ownAclEntries(0o644, { self: AGENT }).at(-1), { sid: WELL_KNOWN.everyone, mask: FILE_READ_EXECUTE, flags: 0 });
-    assert.ok(ownAclEntries(0o755, { self: AGENT }, true).every((e) => e.flags === 3), 'object + container inherit on folders');
+    const folder = ownAclEntries(0o755, { self: AGENT }, true);
+    assert.deepEqual(folder.map((e) => e.flags), [3, 3, 3, 0], 'SYSTEM, Administrators and the agent are inherited (object + container); Everyone reads the folder itself only');
     for (const mode of [0o600, 0o640, 0o644, 0o755])
       for (const entry of ownAclEntries(mode, { self: AGENT, groupSid: SCRIPTS })) {
         if (![WELL_KNOWN.system, WELL_KNOWN.administrators, AGENT].includes(entry.sid)) assert.equal(entry.mask & (OBJECT_WRITE | ACCESS.deleteChild), 0, `${entry.sid} gets no write bit at ${mode.toString(8)}`);

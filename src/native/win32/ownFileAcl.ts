@@ -24,7 +24,7 @@ export interface OwnAclInit {
   setProtectedDacl: (target: string, acl: Uint8Array) => void;
 }
 
-/** The entries for `mode`; folders pass them on to what is created inside (logs, temp files). */
+/** The entries for `mode`; folders pass the owner-class ones on to what is created inside (logs, temp files). */
 export function ownAclEntries(mode: number, init: Pick<OwnAclInit, 'self' | 'groupSid'>, folder = false): AceSpec[] {
   const flags = folder ? ACE_FLAG.objectInherit | ACE_FLAG.containerInherit : 0;
   const entries: AceSpec[] = [
@@ -32,8 +32,10 @@ export function ownAclEntries(mode: number, init: Pick<OwnAclInit, 'self' | 'gro
     { sid: WELL_KNOWN.administrators, mask: FILE_ALL_ACCESS, flags },
   ];
   if (init.self !== WELL_KNOWN.system && init.self !== WELL_KNOWN.administrators) entries.push({ sid: init.self, mask: FILE_ALL_ACCESS, flags });
-  if (mode & 0o040 && init.groupSid) entries.push({ sid: init.groupSid, mask: FILE_READ_EXECUTE, flags });
-  if (mode & 0o004) entries.push({ sid: WELL_KNOWN.everyone, mask: FILE_READ_EXECUTE, flags });
+  // Readers get the folder itself only: what is created inside inherits the owner-class entries
+  // alone (a log file stays private), and files meant to be read say so with their own mode.
+  if (mode & 0o040 && init.groupSid) entries.push({ sid: init.groupSid, mask: FILE_READ_EXECUTE, flags: 0 });
+  if (mode & 0o004) entries.push({ sid: WELL_KNOWN.everyone, mask: FILE_READ_EXECUTE, flags: 0 });
   return entries;
 }
 
