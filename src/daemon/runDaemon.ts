@@ -126,7 +126,7 @@ export async function runDaemon(deps: DaemonDeps): Promise<number> {
   const servedRoles = new Map(
     [...roles.entries].map(([name, entry]) => {
       const { token: roleToken, access } = roleTokens.get(name)!;
-      return [name, { tracker: entry.tracker, token: roleToken, allowUsers: access.allowUsers, tokenGid: access.tokenGid }];
+      return [name, { tracker: entry.tracker, token: roleToken, allowUsers: access.allowUsers, tokenGid: access.tokenGid, ownRule: entry.role.allowUsers !== undefined }];
     }),
   );
   const server = createAgentServer({

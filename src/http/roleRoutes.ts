@@ -15,6 +15,8 @@ export interface ServedRole {
   readonly allowUsers: readonly string[];
   /** tokenGroup, only for a role that follows the global rule. */
   readonly tokenGid: number | undefined;
+  /** The role has allowUsers of its own; otherwise it is guarded exactly like /v1/credentials. */
+  readonly ownRule: boolean;
 }
 
 const NO_ROLE: Refusal = { status: 404, code: 'unknown-role', message: 'no such role is configured' };
@@ -35,7 +37,10 @@ export interface RoleRoutesInit {
 export function roleRoutes(init: RoleRoutesInit, callers: RouteCallers): Route[] {
   const served = new Map<string, { tokenOk: ReturnType<typeof tokenChecker>; caller: Guard; answer: ReturnType<typeof credentialsHandler> }>();
   for (const [name, role] of init.roles) {
-    served.set(name, { tokenOk: tokenChecker(role.token), caller: callers.forRule({ allowUsers: role.allowUsers, tokenGid: role.tokenGid }), answer: credentialsHandler(role.tracker, containerBody) });
+    // A role following the global rule keeps the machine route's guard, including where the OS
+    // cannot tell the caller (the role's own token is then the boundary).
+    const caller = role.ownRule ? callers.forRule({ allowUsers: role.allowUsers, tokenGid: role.tokenGid }) : callers.withToken;
+    served.set(name, { tokenOk: tokenChecker(role.token), caller, answer: credentialsHandler(role.tracker, containerBody) });
   }
   const anyToken = [tokenChecker(init.machineToken), ...[...served.values()].map((role) => role.tokenOk)];
   // Unknown names are told apart only for a holder of some token of this agent: no probing for
