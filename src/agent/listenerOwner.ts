@@ -42,6 +42,15 @@ const readChunks: ReadChunks = async function* (file) {
   }
 };
 
+/** The URL's host without IPv6 brackets (the address clients connect to). */
+export function hostOf(url: string): string | undefined {
+  try {
+    return new URL(url).hostname.replace(/^\[|\]$/g, '');
+  } catch {
+    return undefined;
+  }
+}
+
 export function portOf(url: string): number | undefined {
   try {
     const parsed = new URL(url);
@@ -56,7 +65,11 @@ export async function discoveryOwner(stateDir: string): Promise<number | undefin
   return (await stat(discoveryPath(stateDir)).catch(() => undefined))?.uid;
 }
 
-/** Whether the socket listening on `url`'s port is held by root or by `agentUid`. */
+/**
+ * Whether the socket that receives connections to `url` is held by root or by `agentUid`: only
+ * listeners on the URL's address or a wildcard count (a listener on 127.0.0.2 never gets a
+ * connection to 127.0.0.1, and must not make clients refuse a healthy agent).
+ */
 export async function verifyAgentListener(url: string, agentUid: number | undefined, deps: ListenerDeps): Promise<ListenerVerdict> {
   const port = portOf(url);
   if (deps.windows) {
@@ -67,7 +80,7 @@ export async function verifyAgentListener(url: string, agentUid: number | undefi
   if (deps.platform !== 'linux') return { ok: 'unknown', reason: `the owner of a listening port cannot be read on ${deps.platform}` };
   const read = deps.readTable ?? readChunks;
   if (port === undefined) return { ok: false, reason: `${url} is not a URL`, owners: [] };
-  const owners = await scanListenerOwners(read, port);
+  const owners = await scanListenerOwners(read, port, hostOf(url));
   // Nobody to send the token to: the request will fail to connect.
   if (owners.length === 0) return { ok: true, owners };
   const allowed = new Set([0, ...(agentUid === undefined ? [] : [agentUid])]);

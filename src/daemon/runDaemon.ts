@@ -21,7 +21,7 @@ import { groupId } from './groupId.js';
 import { prepareOwnFolder, type OwnFolderRule } from './ownFolder.js';
 import { refusalMessage } from '../trust/checkPathTrust.js';
 import { acquireStateLock, newToken, removeDiscovery, writeDiscovery, writeTokenFile } from '../agent/discovery.js';
-import { agentUrl, credentialsUrl, type AgentDiscovery } from '../agent/contract.js';
+import { agentUrl, credentialsUrl, LOOPBACK_ADDRESS, type AgentDiscovery } from '../agent/contract.js';
 import { stat } from 'node:fs/promises';
 import { roleRoutes } from '../http/roleRoutes.js';
 import type { TemplateValues } from '../identity/templateIdentity.js';
@@ -318,7 +318,7 @@ function listen(server: Server, port: number): Promise<number> {
 async function namePortHolder(error: unknown, port: number): Promise<unknown> {
   if (!(error instanceof AgentError) || !/is in use/.test(error.message) || process.platform !== 'linux' || port === 0) return error;
   const read = (file: string): Promise<string> => readFile(file, 'latin1');
-  const owners = await listenerOwners(read, port).catch(() => []);
+  const owners = await listenerOwners(read, port, LOOPBACK_ADDRESS).catch(() => []);
   if (owners.length === 0) return error;
   const who = (await Promise.all(owners.map((uid) => describeUid(read, uid)))).join(', ');
   return new AgentError(`port ${port} on 127.0.0.1 is held by ${who} (another agent, or a process waiting for clients' tokens: \`appstream-creds doctor\` says more); set port, or 0 for any free port`, { exitCode: error.exitCode, code: error.code });

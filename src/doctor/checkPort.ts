@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { finding, type Finding } from '../findings.js';
 import { processAlive, readDiscovery } from '../agent/discovery.js';
-import { discoveryOwner, portOf } from '../agent/listenerOwner.js';
+import { discoveryOwner, hostOf, portOf } from '../agent/listenerOwner.js';
+import { LOOPBACK_ADDRESS } from '../agent/contract.js';
 import { listenerOwners, type ReadText } from '../network/procNetTcp.js';
 import { describeUid } from '../localAccounts.js';
 import type { DoctorDeps } from './types.js';
@@ -22,7 +23,8 @@ export async function checkPort(deps: DoctorDeps): Promise<Finding[]> {
     return [finding('info', 'port-owner-unknown', 'port', `the owner of port ${port} cannot be read on ${deps.platform} (no native code)`, 'none possible here; the service restarts the agent 1 s after a failure, which keeps the window for a squatter short')];
   }
   const read = deps.readProc ?? readLatin1;
-  const owners = await listenerOwners(read, port);
+  // Only listeners that receive connections to the agent's address (its own, or a wildcard).
+  const owners = await listenerOwners(read, port, alive ? hostOf(discovery.url) : LOOPBACK_ADDRESS);
   if (owners.length === 0) return [];
   const agentUid = alive ? await discoveryOwner(deps.settings.stateDir) : undefined;
   const allowed = new Set([0, ...(agentUid === undefined ? [] : [agentUid])]);

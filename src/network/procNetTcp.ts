@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { isIPv4, isIPv6 } from 'node:net';
-import { ipv4Bytes, ipv6Bytes } from './addressBytes.js';
+import { ipv4Bytes, ipv4Of, ipv6Bytes } from './addressBytes.js';
 import type { PeerLookup } from './peerLookup.js';
 
 /**
@@ -56,13 +56,29 @@ export function findConnection(table: string, local: string, remote: string): So
   return at === -1 ? undefined : entryAt(table, at + needle.length);
 }
 
-/** Listening sockets on `port`, any local address. */
-export function findListeners(table: string, port: number): SocketEntry[] {
+/**
+ * The table texts (`ADDR:PORT`, both tables) of every listener that receives connections to
+ * `address`:`port`: that address, the IPv4 wildcard, and in tcp6 the IPv6 wildcard, the
+ * IPv4-mapped form (and the address itself when it is IPv6). A listener on another address
+ * (127.0.0.2 when clients use 127.0.0.1) never gets those connections and does not count.
+ * Undefined for a host name: then every listener on the port counts.
+ */
+export function listenerAddresses(address: string | undefined, port: number): ReadonlySet<string> | undefined {
+  if (address === undefined) return undefined;
+  const bare = address.replace(/^\[|\]$/g, '');
+  if (!isIPv4(bare) && !isIPv6(bare)) return undefined;
+  const v4 = ipv4Of(bare);
+  const forms = v4 !== undefined ? [v4, '0.0.0.0', '::', `::ffff:${v4}`] : [bare, '::'];
+  return new Set(forms.map((form) => procAddress(form, port).text));
+}
+
+/** Listening sockets on `port`; with `addresses` (listenerAddresses), only those that receive connections to it. */
+export function findListeners(table: string, port: number, addresses?: ReadonlySet<string>): SocketEntry[] {
   const suffix = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
   const found: SocketEntry[] = [];
   for (const line of table.split('\n')) {
     const fields = line.trim().split(/\s+/);
-    if (fields[1]?.endsWith(suffix) && fields[3] === LISTEN) {
+    if (fields[1]?.endsWith(suffix) && fields[3] === LISTEN && (!addresses || addresses.has(fields[1]))) {
       const uid = Number(fields[7]);
       if (Number.isInteger(uid)) found.push({ state: LISTEN, uid, inode: Number(fields[9]) });
     }
@@ -194,10 +210,11 @@ export function procNetTcpLookup(read: ReadChunks): PeerLookup {
   };
 }
 
-/** Owners (uids) of every socket listening on `port`, from both tables. */
-export async function listenerOwners(read: ReadText, port: number): Promise<number[]> {
+/** Owners (uids) of the sockets listening on `port` (for connections to `address` when given), from both tables. */
+export async function listenerOwners(read: ReadText, port: number, address?: string): Promise<number[]> {
   const tables = await Promise.all([read(PROC_NET_TCP).catch(() => ''), read(PROC_NET_TCP6).catch(() => '')]);
-  return [...new Set(tables.flatMap((table) => findListeners(table, port).map((e) => e.uid)))];
+  const addresses = listenerAddresses(address, port);
+  return [...new Set(tables.flatMap((table) => findListeners(table, port, addresses).map((e) => e.uid)))];
 }
 
 /**
@@ -208,8 +225,9 @@ export async function listenerOwners(read: ReadText, port: number): Promise<numb
  * an IPv4 one of another user (bind conflict; SO_REUSEPORT needs the same uid), and a tcp6 read
  * on a machine without IPv6 sockets walks the whole connection hash (about 15 ms here).
  */
-export async function scanListenerOwners(read: ReadChunks, port: number): Promise<number[]> {
+export async function scanListenerOwners(read: ReadChunks, port: number, address?: string): Promise<number[]> {
   const suffix = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  const addresses = listenerAddresses(address, port);
   const owners = new Set<number>();
   for (const table of [PROC_NET_TCP, PROC_NET_TCP6]) {
     let carry = '';
@@ -227,7 +245,7 @@ export async function scanListenerOwners(read: ReadChunks, port: number): Promis
           if (fields.length < 8) continue;
           if (fields[3] !== LISTEN) break scan;
           const uid = Number(fields[7]);
-          if (fields[1]!.endsWith(suffix) && Number.isInteger(uid)) owners.add(uid);
+          if (fields[1]!.endsWith(suffix) && (!addresses || addresses.has(fields[1]!)) && Number.isInteger(uid)) owners.add(uid);
         }
       }
     } catch {

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import os from 'node:os';
-import { connectionOwners, findConnection, findListeners, procAddress, scanConnections, scanListenerOwners, listenerOwners } from '../../src/network/procNetTcp.js';
+import { connectionOwners, findConnection, findListeners, listenerAddresses, procAddress, scanConnections, scanListenerOwners, listenerOwners } from '../../src/network/procNetTcp.js';
 
 const le = os.endianness() === 'LE';
 const HEADER = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n';
@@ -111,4 +111,23 @@ test('scanListenerOwners reads only the listening head of each table (the kernel
   tables['/proc/net/tcp'] = HEADER + line(0, procAddress('127.0.0.1', 80).text, '00000000:0000', '0A', 0, 1);
   assert.deepEqual(await scanListenerOwners(read, 9920), [1001]);
   assert.deepEqual(await scanListenerOwners(read, 1), []);
+});
+
+test('listeners on the exact address: the address itself, 0.0.0.0, :: and ::ffff: forms count; 127.0.0.2 does not (issue 19 point 3)', async () => {
+  const at = (address: string) => procAddress(address, 920).text;
+  const table = (address: string, uid: number) => HEADER + line(0, at(address), address.includes(':') ? `${'0'.repeat(32)}:0000` : '00000000:0000', '0A', uid, 1);
+  const reader = (tcp: string, tcp6 = HEADER) =>
+    async function* (file: string) {
+      yield file.endsWith('6') ? tcp6 : tcp;
+    };
+  assert.deepEqual(await scanListenerOwners(reader(table('127.0.0.2', 1001)), 920, '127.0.0.1'), [], 'another loopback address never gets the connection');
+  assert.deepEqual(await scanListenerOwners(reader(table('127.0.0.2', 1001)), 920), [1001], 'without an address (a host name) every listener counts, as before');
+  assert.deepEqual(await scanListenerOwners(reader(table('127.0.0.1', 1001)), 920, '127.0.0.1'), [1001]);
+  assert.deepEqual(await scanListenerOwners(reader(table('0.0.0.0', 1001)), 920, '127.0.0.1'), [1001]);
+  assert.deepEqual(await scanListenerOwners(reader(HEADER, table('::', 1001)), 920, '127.0.0.1'), [1001]);
+  assert.deepEqual(await scanListenerOwners(reader(HEADER, table('::ffff:127.0.0.1', 1001)), 920, '127.0.0.1'), [1001]);
+  assert.deepEqual(await scanListenerOwners(reader(HEADER, table('::1', 1001)), 920, '127.0.0.1'), [], '::1 is not 127.0.0.1');
+  assert.deepEqual(await listenerOwners(async (file) => (file.endsWith('6') ? HEADER : table('127.0.0.2', 1001)), 920, '127.0.0.1'), []);
+  assert.deepEqual(listenerAddresses('localhost', 920), undefined);
+  assert.equal(listenerAddresses('[::1]', 920)?.size, 2);
 });
