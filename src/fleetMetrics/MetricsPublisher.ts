@@ -36,13 +36,15 @@ export const MAX_BACKOFF_MS = 15 * 60_000;
 
 /** A failure's cause, the unit "logged once" counts in: the same cause again is not logged again. */
 export function failureCause(error: unknown): { cause: string; message: string } {
-  const e = error as Error & { code?: string; Code?: string; $metadata?: { httpStatusCode?: number } };
+  const e = error as Error & { code?: string; Code?: string; $metadata?: { httpStatusCode?: number }; $response?: { statusCode?: number } };
   const name = e?.name || e?.Code || '';
+  // An answer the client could not parse (an XML or HTML 403 from an endpoint or proxy) still has its status.
+  const status = e?.$metadata?.httpStatusCode ?? e?.$response?.statusCode;
   const raw = String(e?.message ?? error);
   // Service messages carry no secret, but may carry control characters; keep them short.
   const message = raw.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ').slice(0, 300);
-  if (/AccessDenied|not authorized/i.test(name) || /not authorized to perform/i.test(raw)) return { cause: 'access-denied', message: `CloudWatch refused PutMetricData (${name || 'AccessDenied'}): the fleet role needs the statement \`appstream-creds policy fleet-metrics\` prints` };
-  if (/Throttl|TooManyRequests|RequestLimitExceeded/i.test(name)) return { cause: 'throttled', message: `CloudWatch throttled PutMetricData (${name})` };
+  if (/AccessDenied|not authorized/i.test(name) || /not authorized to perform/i.test(raw) || status === 403) return { cause: 'access-denied', message: `CloudWatch refused PutMetricData (${name || 'AccessDenied'}): the fleet role needs the statement \`appstream-creds policy fleet-metrics\` prints${status === 403 && !/AccessDenied/i.test(name) ? ' (HTTP 403)' : ''}` };
+  if (/Throttl|TooManyRequests|RequestLimitExceeded/i.test(name) || status === 429) return { cause: 'throttled', message: `CloudWatch throttled PutMetricData (${name})` };
   if (name === 'TimeoutError' || name === 'AbortError' || /timed? ?out/i.test(raw)) return { cause: 'timeout', message: `CloudWatch did not answer in time (${message})` };
   const code = e?.code ?? /\b(E[A-Z]{4,})\b/.exec(raw)?.[1];
   if (code && /^E[A-Z]+$/.test(code)) return { cause: `unreachable-${code}`, message: `CloudWatch is unreachable (${code})` };

@@ -28,6 +28,9 @@ let moto: MotoServer;
 let published: SandboxAgent;
 let blackholed: SandboxAgent;
 let emf: SandboxAgent;
+/** Its machine role may call STS only: CloudWatch refuses its PutMetricData. */
+let denied: SandboxAgent;
+const NO_METRICS_ROLE = 'FleetRoleWithoutMetrics';
 let emfLogDir: string;
 /** Accepts and never answers; counts connections. */
 let blackhole: { url: string; connections: () => number; close: () => void };
@@ -73,20 +76,25 @@ const metricsEnv = (dir: string, endpoint: string, extra: Record<string, string>
 const statusJson = async (agent: SandboxAgent): Promise<Record<string, any>> => (await (await fetch(`${agent.discovery.url}/v1/status`, { headers: { authorization: agent.token } })).json()) as Record<string, any>;
 
 before(async () => {
-  [moto, blackhole, emfEndpoint] = await Promise.all([startMoto(), holdingServer(), holdingServer()]);
-  const [a, b, c] = await Promise.all([sandbox(), sandbox(), sandbox()]);
+  [moto, blackhole, emfEndpoint] = await Promise.all([
+    startMoto({ roles: [NO_METRICS_ROLE], rolePolicies: { [NO_METRICS_ROLE]: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sts:*', Resource: '*' }] } } }),
+    holdingServer(),
+    holdingServer(),
+  ]);
+  const [a, b, c, d] = await Promise.all([sandbox(), sandbox(), sandbox(), sandbox()]);
   emfLogDir = path.join(c, 'logs');
   const identity = ['--user', 'alice', '--resource-name', FLEET];
-  [published, blackholed, emf] = await Promise.all([
+  [published, blackholed, emf, denied] = await Promise.all([
     // Real STS credentials from moto (1 h): the agent signs PutMetricData with them.
     startSandboxAgent({ dir: a, stsEndpoint: moto.url, refreshInterval: '1h', validity: '1h', simulateArgs: identity, agentEnv: metricsEnv(a, moto.url) }),
     startSandboxAgent({ dir: b, refreshInterval: '1h', validity: '1h', simulateArgs: identity, agentEnv: metricsEnv(b, blackhole.url) }),
     startSandboxAgent({ dir: c, refreshInterval: '1h', validity: '1h', simulateArgs: identity, agentEnv: metricsEnv(c, emfEndpoint.url, { APPSTREAM_CREDS_METRICS_FORMAT: 'emf', APPSTREAM_CREDS_LOG_DIR: emfLogDir }) }),
+    startSandboxAgent({ dir: d, stsEndpoint: moto.url, roleArn: moto.roleArns[NO_METRICS_ROLE]!, refreshInterval: '1h', validity: '1h', simulateArgs: identity, agentEnv: metricsEnv(d, moto.url) }),
   ]);
 });
 
 after(async () => {
-  await Promise.all([published?.stop(), blackholed?.stop(), emf?.stop()]);
+  await Promise.all([published?.stop(), blackholed?.stop(), emf?.stop(), denied?.stop()]);
   blackhole?.close();
   emfEndpoint?.close();
   await moto?.stop();
@@ -137,6 +145,17 @@ test('CloudWatch blackholed: credentials still served, the failure logged once a
   assert.equal(status.metrics.published, 0);
   const warnings = blackholed.agent.output().split('\n').filter((l) => /fleet metrics not published/.test(l));
   assert.equal(warnings.length, 1, `logged once for ${status.metrics.failures} failures:\n${warnings.join('\n')}`);
+});
+
+test('AccessDenied (the fleet role lacks the statement): logged once, naming the fix, counted in status; credentials still served', async () => {
+  await waitFor(async () => (await statusJson(denied)).metrics?.failures >= 2, 30_000, () => `fewer than 2 failures: ${denied.agent.output()}`);
+  const status = await statusJson(denied);
+  assert.equal(status.metrics.lastError.cause, 'access-denied', JSON.stringify(status.metrics));
+  assert.equal(status.metrics.published, 0);
+  const warnings = denied.agent.output().split('\n').filter((l) => /fleet metrics not published/.test(l));
+  assert.equal(warnings.length, 1, warnings.join('\n'));
+  assert.match(warnings[0]!, /policy fleet-metrics/);
+  assert.equal((await getCredentials(denied)).status, 200);
 });
 
 test('EMF: the values are JSON lines with _aws in the log file, and no connection is made to CloudWatch', async () => {

@@ -42,6 +42,8 @@ export interface MotoServer {
 export interface MotoOptions {
   /** Extra roles to create (each trusts any principal and may do anything), e.g. for chaining. */
   roles?: string[];
+  /** A role's permission policy instead of allow-all (e.g. one without cloudwatch:PutMetricData). */
+  rolePolicies?: Record<string, unknown>;
 }
 
 /** A free loopback port (the kernel picks it). */
@@ -74,7 +76,7 @@ const connects = (port: number): Promise<boolean> =>
  */
 const BOOTSTRAP = `
 import boto3, json, sys
-url, roles = sys.argv[1], sys.argv[2:]
+url, policies, roles = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3:]
 allow_all = json.dumps({'Version': '2012-10-17', 'Statement': [{'Effect': 'Allow', 'Action': '*', 'Resource': '*'}]})
 def trust(principal):
     return json.dumps({'Version': '2012-10-17', 'Statement': [{'Effect': 'Allow', 'Principal': {'AWS': principal}, 'Action': 'sts:AssumeRole'}]})
@@ -88,7 +90,7 @@ iam = admin.client('iam', endpoint_url=url)
 arns = {}
 for index, name in enumerate(roles):
     arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust(user['Arn'] if index == 0 else '*'))['Role']['Arn']
-    iam.put_role_policy(RoleName=name, PolicyName='allow-all', PolicyDocument=allow_all)
+    iam.put_role_policy(RoleName=name, PolicyName='permissions' if name in policies else 'allow-all', PolicyDocument=json.dumps(policies[name]) if name in policies else allow_all)
     arns[name] = arn
 identity = admin.client('sts', endpoint_url=url).get_caller_identity()
 print(json.dumps({'accessKeyId': key['AccessKeyId'], 'secretAccessKey': key['SecretAccessKey'], 'roleArns': arns, 'adminArn': identity['Arn']}))
@@ -120,7 +122,7 @@ export async function startMoto(options: MotoOptions = {}): Promise<MotoServer> 
     await new Promise((r) => setTimeout(r, 100));
   }
   const roles = [MACHINE_ROLE_NAME, ...(options.roles ?? []).filter((r) => r !== MACHINE_ROLE_NAME)];
-  const boot = await runProgram('python3', ['-c', BOOTSTRAP, url, ...roles], { timeoutMs: 60_000 });
+  const boot = await runProgram('python3', ['-c', BOOTSTRAP, url, JSON.stringify(options.rolePolicies ?? {}), ...roles], { timeoutMs: 60_000 });
   if (boot.code !== 0) {
     await stop();
     throw new Error(`moto bootstrap (create-user, put-user-policy, create-access-key, roles) failed (${boot.code}): ${boot.stderr}\nmoto: ${stderr}`);

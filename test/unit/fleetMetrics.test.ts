@@ -143,6 +143,9 @@ test('publisher: RequestsRefused counts the refusals since the last delivered ba
 test('failureCause names each kind of failure', () => {
   assert.equal(failureCause(Object.assign(new Error('x'), { name: 'AccessDeniedException' })).cause, 'access-denied');
   assert.equal(failureCause(Object.assign(new Error('x'), { name: 'Throttling' })).cause, 'throttled');
+  // An XML or HTML refusal the JSON client cannot parse still carries its HTTP status.
+  assert.equal(failureCause(Object.assign(new SyntaxError("Unexpected token '<'"), { $response: { statusCode: 403 } })).cause, 'access-denied');
+  assert.equal(failureCause(Object.assign(new SyntaxError("Unexpected token '<'"), { $metadata: { httpStatusCode: 429 } })).cause, 'throttled');
   assert.equal(failureCause(Object.assign(new Error('socket timed out'), { name: 'TimeoutError' })).cause, 'timeout');
   assert.equal(failureCause(Object.assign(new Error('getaddrinfo ENOTFOUND monitoring'), { code: 'ENOTFOUND' })).cause, 'unreachable-ENOTFOUND');
   assert.equal(failureCause(Object.assign(new Error('bad'), { name: 'InvalidParameterValue' })).cause, 'error-InvalidParameterValue');
