@@ -74,7 +74,7 @@ export async function verifyAgentListener(url: string, agentUid: number | undefi
   const port = portOf(url);
   if (deps.windows) {
     if (port === undefined) return { ok: false, reason: `${url} is not a URL`, owners: [] };
-    const verdict = verifyWindowsListener(deps.windows.api, port, deps.windows.agentOwner);
+    const verdict = verifyWindowsListener(deps.windows.api, port, deps.windows.agentOwner, hostOf(url));
     return verdict.ok === true ? { ok: true, owners: [] } : verdict.ok === false ? { ...verdict, owners: [] } : { ...verdict, checked: true };
   }
   if (deps.platform !== 'linux') return { ok: 'unknown', reason: `the owner of a listening port cannot be read on ${deps.platform}` };

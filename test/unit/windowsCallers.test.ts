@@ -97,6 +97,15 @@ describe('listener check (Windows clients)', () => {
     assert.deepEqual(verdict, { ok: false, reason: `port ${AGENT_PORT} is held by pid 777 running as ${PHOTON}, not by SYSTEM or the agent's account (${AGENT})` });
   });
 
+  test('only listeners a loopback connection reaches count: one bound to another address is not the agent\'s concern', () => {
+    const rows = [...machine(), row(TCP_STATE.listen, ['10.0.0.5', AGENT_PORT], ['0.0.0.0', 0], 777)];
+    const users = { 500: { user: AGENT, groups: [] }, 777: { user: PHOTON, groups: [] } };
+    assert.deepEqual(verifyWindowsListener(api(rows, users), AGENT_PORT, AGENT, '127.0.0.1'), { ok: true });
+    const anyAddress = [...machine(), row(TCP_STATE.listen, ['0.0.0.0', AGENT_PORT], ['0.0.0.0', 0], 777)];
+    assert.equal(verifyWindowsListener(api(anyAddress, users), AGENT_PORT, AGENT, '127.0.0.1').ok, false, '0.0.0.0 receives loopback connections too');
+    assert.equal(verifyWindowsListener(api(rows, users), AGENT_PORT, AGENT).ok, false, 'without a host every listener counts');
+  });
+
   test('pid 0 (Wine) or an unreadable process is unknown, with the reason', () => {
     const wine = verifyWindowsListener({ tcpTable: () => new Uint8Array(Buffer.from(WINE_ROWS, 'hex')), processUser: () => ({ error: 'unused' }) }, 35765, AGENT);
     assert.deepEqual(wine, { ok: 'unknown', reason: 'the owner of port 35765 cannot be found: GetExtendedTcpTable names no owning process (pid 0; Wine reports 0 for every socket)' });

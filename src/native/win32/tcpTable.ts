@@ -65,5 +65,12 @@ export function clientRow(rows: readonly TcpRow[], client: { address: string; po
   return rows.find((r) => r.localPort === client.port && r.remotePort === server.port && r.localAddress === clientAddress && r.remoteAddress === serverAddress && r.state !== TCP_STATE.listen);
 }
 
-/** The pids listening on `port` (any local address). */
-export const listenerPids = (rows: readonly TcpRow[], port: number): number[] => [...new Set(rows.filter((r) => r.state === TCP_STATE.listen && r.localPort === port).map((r) => r.pid))];
+/**
+ * The pids listening on `port` that can receive a connection to `host` (bound to it or to
+ * 0.0.0.0); without a host, every listener on the port.
+ */
+export const listenerPids = (rows: readonly TcpRow[], port: number, host?: string): number[] => {
+  const address = host === undefined ? undefined : ipv4(host);
+  const receives = (r: TcpRow): boolean => address === undefined || r.localAddress === address || r.localAddress === '0.0.0.0';
+  return [...new Set(rows.filter((r) => r.state === TCP_STATE.listen && r.localPort === port && receives(r)).map((r) => r.pid))];
+};

@@ -62,12 +62,13 @@ export type WindowsListenerVerdict = { ok: true } | { ok: false; reason: string 
 /**
  * Before a client sends the token: every process listening on the agent's port must run as
  * SYSTEM or as the owner of agent.json (when that owner is Administrators, as files an elevated
- * admin creates are: an elevated process). A listener whose owner cannot be found is `unknown`.
+ * admin creates are: an elevated process). Only listeners a connection to `host` can reach
+ * count. A listener whose owner cannot be found is `unknown`.
  */
-export function verifyWindowsListener(api: WindowsProcessApi, port: number, agentOwner: string | undefined): WindowsListenerVerdict {
+export function verifyWindowsListener(api: WindowsProcessApi, port: number, agentOwner: string | undefined, host?: string): WindowsListenerVerdict {
   let pids: number[];
   try {
-    pids = listenerPids(parseTcpTable(api.tcpTable()), port);
+    pids = listenerPids(parseTcpTable(api.tcpTable()), port, host);
   } catch (error) {
     return { ok: 'unknown', reason: `the owner of port ${port} cannot be found: ${(error as Error).message}` };
   }
