@@ -34,8 +34,13 @@ export function childEnvironment(input: Pick<ExecInput, 'settings' | 'env' | 'cu
     env.AWS_CONTAINER_CREDENTIALS_FULL_URI = current.credentialsUrl;
     // The token of the route the child is pointed at: a named role's own, or the machine role's.
     env.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE = current.agent.tokenFile;
+    // Clients older than the token file (AWS CLI v2 < 2.15.0, AWSSDK.Core < 3.7.302, Java v2 <
+    // 2.21.30…) read only the token itself. The child runs as this user, who just read the file;
+    // the value is the file's, which the agent keeps across restarts on Linux (keptToken).
+    env.AWS_CONTAINER_AUTHORIZATION_TOKEN = current.agent.token;
     // Tools that only know IMDS reach the agent's emulation through this (never 169.254.169.254).
-    if (current.agent.discovery.imdsEndpoint) env.AWS_EC2_METADATA_SERVICE_ENDPOINT = current.agent.discovery.imdsEndpoint;
+    // With a trailing slash: the AWS CLI v2 before 2.1x appends `latest/api/token` to it as is.
+    if (current.agent.discovery.imdsEndpoint) env.AWS_EC2_METADATA_SERVICE_ENDPOINT = current.agent.discovery.imdsEndpoint.replace(/\/?$/, '/');
     Object.assign(env, loopbackBypassesProxy(env));
   } else {
     Object.assign(env, credentialVars(current.credentials));

@@ -1,6 +1,7 @@
 import type { RoleSettings } from '../config/roleSettings.js';
 import type { Logger } from '../log/createLogger.js';
-import { newToken, writeRoleTokenFile } from '../agent/discovery.js';
+import { writeRoleTokenFile } from '../agent/discovery.js';
+import { keptToken } from './keptToken.js';
 import { roleTokenPath } from '../agent/contract.js';
 import { userIds } from '../localAccounts.js';
 import type { ReadText } from '../network/procNetTcp.js';
@@ -57,9 +58,10 @@ class GrantFailed extends Error {}
 export async function createRoleTokens(roles: ReadonlyMap<string, RoleSettings>, init: RoleTokensInit): Promise<Map<string, RoleToken>> {
   const tokens = new Map<string, RoleToken>();
   for (const [name, role] of roles) {
-    const token = await newToken();
     const access = roleAccess(role, init.global);
     const file = roleTokenPath(init.stateDir, name);
+    // Kept across restarts like the machine token (the role route checks the caller on Linux).
+    const { token } = await keptToken(file, init.platform === 'win32' || init.agentUid === undefined ? false : { agentUid: init.agentUid });
     const logger = init.logger.child({ role: name });
     const write = async (): Promise<void> => {
       const mode = access.allowUsers.includes('*') ? 0o644 : 0o600;

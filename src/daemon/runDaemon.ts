@@ -20,8 +20,8 @@ import { CredentialRefresher } from './CredentialRefresher.js';
 import { groupId } from './groupId.js';
 import { prepareOwnFolder, type OwnFolderRule } from './ownFolder.js';
 import { refusalMessage } from '../trust/checkPathTrust.js';
-import { acquireStateLock, newToken, removeDiscovery, writeDiscovery, writeTokenFile } from '../agent/discovery.js';
-import { agentUrl, credentialsUrl, LOOPBACK_ADDRESS, type AgentDiscovery } from '../agent/contract.js';
+import { acquireStateLock, removeDiscovery, writeDiscovery, writeTokenFile } from '../agent/discovery.js';
+import { agentUrl, credentialsUrl, LOOPBACK_ADDRESS, tokenPath, type AgentDiscovery } from '../agent/contract.js';
 import { stat } from 'node:fs/promises';
 import { roleRoutes } from '../http/roleRoutes.js';
 import type { TemplateValues } from '../identity/templateIdentity.js';
@@ -31,6 +31,7 @@ import { RequestCounters } from '../http/requestCounters.js';
 import type { TrackerView } from '../tracker/types.js';
 import type { SendMetrics } from '../fleetMetrics/MetricsPublisher.js';
 import { fleetPublisher } from './fleetPublisher.js';
+import { keptToken } from './keptToken.js';
 
 export interface DaemonDeps {
   settings: Settings;
@@ -103,7 +104,8 @@ export async function runDaemon(deps: DaemonDeps): Promise<number> {
   }
   const tracker = new Tracker({ clock, logger, timings: settings });
   let network: EniVerdict = { ready: false, reason: 'not checked yet' };
-  const token = await newToken();
+  // Linux keeps the token across restarts (see keptToken): exec children and login shells may hold it.
+  const { token, kept: tokenKept } = await keptToken(tokenPath(settings.stateDir), deps.agentUid === undefined ? false : { agentUid: deps.agentUid });
   let tokenGid: number | undefined;
   try {
     tokenGid = settings.tokenGroup && process.platform !== 'win32' ? await groupId(settings.tokenGroup) : undefined;
@@ -186,7 +188,7 @@ export async function runDaemon(deps: DaemonDeps): Promise<number> {
   };
   await writeDiscovery(settings.stateDir, discovery, deps.folderRule.acl);
   tracker.evaluate();
-  logger.info({ url, stateDir: settings.stateDir, imds: settings.imds, profile: settings.profile }, 'agent listening');
+  logger.info({ url, stateDir: settings.stateDir, imds: settings.imds, profile: settings.profile, tokenKept }, 'agent listening');
   deps.onReady?.(discovery);
 
   const stopping = new AbortController();

@@ -120,7 +120,10 @@ export function createAgentServer(init: AgentServerInit): http.Server {
     const started = debug ? init.clock.now() : 0;
     const url = req.url ?? '/';
     const query = url.indexOf('?');
-    const match = router.find(query === -1 ? url : url.slice(0, query));
+    // Leading slashes collapse: the AWS SDK for .NET joins AWS_EC2_METADATA_SERVICE_ENDPOINT and
+    // `/latest/...` with a slash of its own, and the AWS CLI v2 before 2.1x needs the endpoint to end
+    // in one, so a value both can use gives the agent `//latest/...`.
+    const match = router.find((query === -1 ? url : url.slice(0, query)).replace(/^\/{2,}/, '/'));
     const name = match ? match.route.metricName : 'other';
     const finish = (status: number): void => {
       counters.inc(name, status);

@@ -21,7 +21,21 @@ const shellQuote = (value: string): string => `'${value.replace(/'/g, `'\\''`)}'
 
 export function renderProfileScript(vars: Array<[string, string]>): string {
   const lines = vars.map(([name, value]) => `export ${name}=${shellQuote(value)}`);
-  return `# ${HEADER}\n# Scripts reach the machine role through the local agent; the token file is readable by\n# root and the token group (appstream-creds by default).\n${lines.join('\n')}\n`;
+  const tokenFile = vars.find(([name]) => name === 'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE')?.[1];
+  // Only a user who can read the file gets the token, into this shell's environment, which only
+  // that user and root can read: the same people as before. An environment.d file cannot test
+  // who reads it, so it carries the file's name only.
+  const inline = tokenFile
+    ? [
+        '# Clients older than the token file (AWS CLI v2 before 2.15.0, AWSSDK.Core before 3.7.302) read',
+        '# only the token itself: users who can read the file also get it inline. The agent keeps the',
+        '# token across restarts; after the file is deleted and the agent restarts, log in again.',
+        `if [ -z "\${AWS_CONTAINER_AUTHORIZATION_TOKEN-}" ] && [ -r ${shellQuote(tokenFile)} ]; then`,
+        `  AWS_CONTAINER_AUTHORIZATION_TOKEN=$(cat ${shellQuote(tokenFile)} 2>/dev/null) && export AWS_CONTAINER_AUTHORIZATION_TOKEN`,
+        'fi',
+      ]
+    : [];
+  return `# ${HEADER}\n# Scripts reach the machine role through the local agent; the token file is readable by\n# root and the token group (appstream-creds by default).\n${[...lines, ...inline].join('\n')}\n`;
 }
 
 export function renderEnvironmentD(vars: Array<[string, string]>): string {

@@ -7,9 +7,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { startMoto, ROLE_ARN, ASSUMED_ROLE_PREFIX, type MotoServer } from '../helpers/moto.js';
-import { startSandboxAgent, getCredentials, type SandboxAgent } from '../helpers/daemon.js';
-import { makeSandbox } from '../helpers/sandbox.js';
+import { ASSUMED_ROLE_PREFIX, type MotoServer } from '../helpers/moto.js';
+import { startMotoAgent, stopMotoAgent } from '../helpers/motoAgent.js';
+import { getCredentials, type SandboxAgent } from '../helpers/daemon.js';
 import { runCli } from '../helpers/cli.js';
 import { collectSecrets, assertNoSecrets } from '../helpers/secrets.js';
 import { awsCliIdentity, baseClientEnv, boto3Identity, containerVars, jsSdkIdentity, runProgram, type TokenMode } from '../helpers/clients.js';
@@ -19,22 +19,10 @@ let sandbox: { dir: string; cleanup: () => Promise<void> };
 let agent: SandboxAgent;
 
 before(async () => {
-  moto = await startMoto();
-  sandbox = await makeSandbox();
-  try {
-    // Validity well above the test's runtime: these tests are about the exposure path, not expiry.
-    agent = await startSandboxAgent({ dir: sandbox.dir, form: 'static', refreshInterval: '5s', validity: '2m', stsEndpoint: moto.url, roleArn: ROLE_ARN });
-  } catch (error) {
-    await moto.stop();
-    throw error;
-  }
+  ({ moto, sandbox, agent } = await startMotoAgent());
 });
 
-after(async () => {
-  await agent?.stop();
-  await moto?.stop();
-  await sandbox?.cleanup();
-});
+after(() => stopMotoAgent({ moto, sandbox, agent }));
 
 /** Container variables only: no profile, no IMDS, no static keys. */
 const containerEnv = (mode: TokenMode): Record<string, string | undefined> =>
@@ -101,10 +89,11 @@ test('appstream-creds exec gives the child the endpoint variables (agent mode) a
   assert.equal(run.code, 0, run.stderr);
   assert.ok((JSON.parse(run.stdout) as { Arn: string }).Arn.startsWith(ASSUMED_ROLE_PREFIX), run.stdout);
 
-  const printEnv = "const e = process.env; console.log(JSON.stringify({ uri: e.AWS_CONTAINER_CREDENTIALS_FULL_URI, file: e.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE, inline: e.AWS_CONTAINER_AUTHORIZATION_TOKEN ?? null, key: e.AWS_ACCESS_KEY_ID ?? null, secret: e.AWS_SECRET_ACCESS_KEY ?? null }))";
+  const printEnv = "const e = process.env; console.log(JSON.stringify({ uri: e.AWS_CONTAINER_CREDENTIALS_FULL_URI, file: e.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE, inline: e.AWS_CONTAINER_AUTHORIZATION_TOKEN === undefined ? null : e.AWS_CONTAINER_AUTHORIZATION_TOKEN === require('fs').readFileSync(e.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE, 'utf8'), key: e.AWS_ACCESS_KEY_ID ?? null, secret: e.AWS_SECRET_ACCESS_KEY ?? null }))";
+  // The inline token (for clients older than the token file) is compared, never printed.
   const seen = await runCli(['exec', '--state-dir', agent.stateDir, '--', process.execPath, '-e', printEnv], { env });
   assert.equal(seen.code, 0, seen.stderr);
-  assert.deepEqual(JSON.parse(seen.stdout), { uri: agent.discovery.credentialsUrl, file: agent.discovery.tokenFile, inline: null, key: null, secret: null });
+  assert.deepEqual(JSON.parse(seen.stdout), { uri: agent.discovery.credentialsUrl, file: agent.discovery.tokenFile, inline: true, key: null, secret: null });
 });
 
 test('credential-process --state-dir answers from the running agent (Version 1 JSON of a generation the agent served)', async () => {

@@ -5,9 +5,9 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startMoto, ROLE_ARN, ASSUMED_ROLE_PREFIX, type MotoServer } from '../helpers/moto.js';
-import { startSandboxAgent, getCredentials, type SandboxAgent } from '../helpers/daemon.js';
-import { makeSandbox } from '../helpers/sandbox.js';
+import { ASSUMED_ROLE_PREFIX, type MotoServer } from '../helpers/moto.js';
+import { startMotoAgent, stopMotoAgent } from '../helpers/motoAgent.js';
+import { getCredentials, type SandboxAgent } from '../helpers/daemon.js';
 import { awsCliIdentity, baseClientEnv, rawRequest, runProgram } from '../helpers/clients.js';
 
 const CREDENTIALS_PATH = '/latest/meta-data/iam/security-credentials/';
@@ -17,21 +17,10 @@ let sandbox: { dir: string; cleanup: () => Promise<void> };
 let agent: SandboxAgent;
 
 before(async () => {
-  moto = await startMoto();
-  sandbox = await makeSandbox();
-  try {
-    agent = await startSandboxAgent({ dir: sandbox.dir, form: 'static', refreshInterval: '5s', validity: '2m', stsEndpoint: moto.url, roleArn: ROLE_ARN, imds: true });
-  } catch (error) {
-    await moto.stop();
-    throw error;
-  }
+  ({ moto, sandbox, agent } = await startMotoAgent({ imds: true }));
 });
 
-after(async () => {
-  await agent?.stop();
-  await moto?.stop();
-  await sandbox?.cleanup();
-});
+after(() => stopMotoAgent({ moto, sandbox, agent }));
 
 const url = (p: string): string => `${agent.discovery.url}${p}`;
 const putToken = (headers: Record<string, string>) => rawRequest(url('/latest/api/token'), { method: 'PUT', headers: { host: new URL(agent.discovery.url).host, ...headers } });

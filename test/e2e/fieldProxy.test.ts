@@ -144,7 +144,7 @@ describe('exec children pointed at the agent, behind a proxy', () => {
     const print = ['exec', '--', process.execPath, '-e', 'console.log(JSON.stringify([process.env.NO_PROXY, process.env.no_proxy, process.env.AWS_EC2_METADATA_SERVICE_ENDPOINT]))'];
     const run = await runCli(print, { env: { ...toolEnv(), NO_PROXY: 'corp.example,.internal' } });
     assert.equal(run.code, 0, run.stderr);
-    assert.deepEqual(JSON.parse(run.stdout), ['corp.example,.internal,127.0.0.1,localhost', 'corp.example,.internal,127.0.0.1,localhost', agent.discovery.imdsEndpoint]);
+    assert.deepEqual(JSON.parse(run.stdout), ['corp.example,.internal,127.0.0.1,localhost', 'corp.example,.internal,127.0.0.1,localhost', `${agent.discovery.imdsEndpoint}/`]);
     const none = await runCli(print, { env: toolEnv() });
     assert.deepEqual((JSON.parse(none.stdout) as string[]).slice(0, 2), ['127.0.0.1,localhost', '127.0.0.1,localhost']);
     const already = await runCli(print, { env: { ...toolEnv(), no_proxy: 'localhost,127.0.0.1' } });
