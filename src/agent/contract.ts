@@ -11,7 +11,18 @@ export const WORKSPACES_PROFILE = 'workspaces_machine_role';
 
 /** The daemon binds this address only. */
 export const LOOPBACK_ADDRESS = '127.0.0.1';
-export const DEFAULT_PORT = 9920;
+/**
+ * The default port, by platform. Linux: 920, below 1024 so only root or a process granted
+ * CAP_NET_BIND_SERVICE can listen there (the service unit grants it to a non-root agent user):
+ * while the agent is down (upgrade, crash, restart) no other local user can take the port and
+ * receive the token from SDKs that only know AWS_CONTAINER_CREDENTIALS_FULL_URI. 920 is
+ * unassigned by IANA (the 914-952 block) and in no common service's use; it keeps the old
+ * 9920's digits. Windows has no privileged ports: 9920 there, with the client-side listener
+ * check. `--port` / `port` still take any port (0 = ephemeral).
+ */
+export const LINUX_DEFAULT_PORT = 920;
+export const WINDOWS_DEFAULT_PORT = 9920;
+export const defaultPort = (platform: NodeJS.Platform): number => (platform === 'win32' ? WINDOWS_DEFAULT_PORT : LINUX_DEFAULT_PORT);
 
 export const ROUTES = {
   credentials: '/v1/credentials',

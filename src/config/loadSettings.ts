@@ -2,7 +2,7 @@ import { ALLOWED, SETTING_KEYS, settingsSchema, type SettingKey, type Settings }
 import { IMAGE_BUILDER_ADMIN, defaultHomeDirs, defaultStateDir } from './defaultHomes.js';
 import { usageError } from '../errors.js';
 import { JsonPositionError, lineColumn, parseJsonWithPositions, type PositionedJson } from './parseJsonWithPositions.js';
-import { DEFAULT_PORT, DEFAULT_PROFILE } from '../agent/contract.js';
+import { defaultPort, DEFAULT_PROFILE } from '../agent/contract.js';
 import { LINUX_SYSTEM_VARS_FILE } from '../identity/appStreamIdentity.js';
 
 export type RawSettings = Partial<Record<SettingKey, unknown>>;
@@ -37,7 +37,7 @@ function defaults(platform: NodeJS.Platform, env: LoadSettingsInput['env']): Raw
     processTimeout: '30s',
     excludeCidrs: ['198.19.0.0/16', '169.254.0.0/16', '127.0.0.0/8'],
     probe: 'none',
-    port: DEFAULT_PORT,
+    port: defaultPort(platform),
     imds: false,
     allowUsers: [],
     roles: {},

@@ -304,7 +304,11 @@ function listen(server: Server, port: number): Promise<number> {
     server.once('error', (error: NodeJS.ErrnoException) =>
       reject(
         new AgentError(
-          error.code === 'EADDRINUSE' ? `port ${port} on 127.0.0.1 is in use (another agent? set port, or 0 for any free port)` : `cannot listen on 127.0.0.1:${port} (${error.code ?? error.message})`,
+          error.code === 'EADDRINUSE'
+            ? `port ${port} on 127.0.0.1 is in use (another agent? set port, or 0 for any free port)`
+            : error.code === 'EACCES' && port > 0 && port < 1024
+              ? `port ${port} is privileged: run the agent as root or with CAP_NET_BIND_SERVICE (the service unit grants it), or set port to 1024 or above (0 = any free port)`
+              : `cannot listen on 127.0.0.1:${port} (${error.code ?? error.message})`,
           { exitCode: ExitCode.runtime, code: 'listen-failed' },
         ),
       ),

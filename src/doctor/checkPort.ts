@@ -5,6 +5,7 @@ import { discoveryOwner, hostOf, portOf } from '../agent/listenerOwner.js';
 import { LOOPBACK_ADDRESS } from '../agent/contract.js';
 import { listenerOwners, type ReadText } from '../network/procNetTcp.js';
 import { describeUid } from '../localAccounts.js';
+import { describeRoute, SOCK_DIAG_ROUTE } from '../network/linuxPeerLookup.js';
 import type { DoctorDeps } from './types.js';
 
 const readLatin1: ReadText = (file) => readFile(file, 'latin1');
@@ -44,6 +45,22 @@ export async function checkPort(deps: DoctorDeps): Promise<Finding[]> {
   }
   if (!alive) return [finding('warning', 'port-held', 'port', `port ${port} is held by root while no agent runs: the agent cannot start on it`, fix)];
   return [finding('info', 'ok', 'port', `port ${port} is held by the agent's user`, 'none needed')];
+}
+
+/** Which calling-user lookup the agent can use here (README "Security model"). */
+export async function checkCallerLookup(deps: DoctorDeps): Promise<Finding[]> {
+  if (!deps.callerLookup) return [];
+  const route = await deps.callerLookup();
+  if (route.route === SOCK_DIAG_ROUTE) return [finding('info', 'ok', 'callers', `caller lookup: ${describeRoute(route)}`, 'none needed')];
+  return [
+    finding(
+      'warning',
+      'caller-lookup-fallback',
+      'callers',
+      `caller lookup: ${describeRoute(route)}; a user who fills the socket table (TIME_WAIT needs no open file) slows every new connection's check`,
+      'allow netlink sock_diag to the agent (seccomp/container policy, the inet_diag and tcp_diag kernel modules) and keep the koffi module beside the agent (dist/native)',
+    ),
+  ];
 }
 
 /** What `--imds` exposes, and to whom. */

@@ -4,14 +4,14 @@ import { checkCredentials } from './checkCredentials.js';
 import { checkNetwork } from './checkNetwork.js';
 import { checkTrust } from './checkTrust.js';
 import { checkInstance } from './checkInstance.js';
-import { checkImdsExposure, checkPort } from './checkPort.js';
+import { checkCallerLookup, checkImdsExposure, checkPort } from './checkPort.js';
 import type { DoctorContext, DoctorDeps } from './types.js';
 
 /** Runs every check in pipeline order; later checks use what earlier ones learned. */
 export async function runDoctor(deps: DoctorDeps): Promise<Finding[]> {
   const context: DoctorContext = {};
   const credentials = await checkCredentials(deps, context);
-  const findings = [...checkInstance(deps), ...credentials, ...(await checkTrust(deps)), ...(await checkNetwork(deps, context)), ...(await checkAgent(deps)), ...(await checkPort(deps)), ...checkImdsExposure(deps)];
+  const findings = [...checkInstance(deps), ...credentials, ...(await checkTrust(deps)), ...(await checkNetwork(deps, context)), ...(await checkAgent(deps)), ...(await checkPort(deps)), ...(await checkCallerLookup(deps)), ...checkImdsExposure(deps)];
   if (deps.serviceStatus) {
     const status = await deps.serviceStatus().catch((error: Error) => ({ state: 'unknown' as const, detail: error.message }));
     // An agent that answers is what matters; how it was started (service, terminal) is detail.

@@ -33,6 +33,8 @@ export interface DoctorDeps {
   instance?: AppStreamIdentity;
   /** The ownership rule for agent.json and the token file (as clients apply it). */
   agentTrust?: CheckTrust;
+  /** Linux: which calling-user lookup works here (netlink sock_diag, or the /proc/net/tcp fallback and why). */
+  callerLookup?: () => Promise<{ route: string; fallbackReason?: string | undefined }>;
   /** Reads /proc files (the port's owner); injected by tests. */
   readProc?: (path: string) => Promise<string>;
   /** Skip the agent checks (machines where only direct mode is used). */

@@ -63,8 +63,10 @@ test('install.sh with DESTDIR lays down dist, launcher, unit and profile snippet
 
     // The profile snippet sets both variables for login shells.
     const profile = spawnSync('sh', ['-c', `. '${path.join(destdir, 'etc/profile.d/appstream-creds.sh')}'; printf '%s\\n%s\\n' "$AWS_CONTAINER_CREDENTIALS_FULL_URI" "$AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"`], { encoding: 'utf8' });
-    assert.equal(profile.stdout, 'http://127.0.0.1:9920/v1/credentials\n/var/lib/appstream-credential-agent/token\n');
-    assert.match(readFileSync(path.join(destdir, 'etc/environment.d/60-appstream-creds.conf'), 'utf8'), /^AWS_CONTAINER_CREDENTIALS_FULL_URI=http:\/\/127\.0\.0\.1:9920\/v1\/credentials$/m);
+    assert.equal(profile.stdout, 'http://127.0.0.1:920/v1/credentials\n/var/lib/appstream-credential-agent/token\n');
+    assert.match(readFileSync(path.join(destdir, 'etc/environment.d/60-appstream-creds.conf'), 'utf8'), /^AWS_CONTAINER_CREDENTIALS_FULL_URI=http:\/\/127\.0\.0\.1:920\/v1\/credentials$/m);
+    // The default port is privileged: the unit's non-root user is granted the bind.
+    assert.match(unitText, /^AmbientCapabilities=.*\bCAP_NET_BIND_SERVICE\b/m);
 
     // Installing again (upgrade) is fine and keeps the manifest complete.
     const again = sh('installer/linux/install.sh', [], env);

@@ -51,7 +51,7 @@ describe('loadSettings', () => {
     assert.equal(s.expiryWarning, 15 * M);
     assert.equal(s.waitTimeout, 300 * S);
     assert.equal(s.networkCheckInterval, 60 * S);
-    assert.equal(s.port, 9920);
+    assert.equal(s.port, 920, 'privileged on Linux (issue 19 point 7)');
     assert.equal(s.imds, false);
     assert.equal(s.probe, 'none');
     assert.deepEqual(s.excludeCidrs, ['198.19.0.0/16', '169.254.0.0/16', '127.0.0.0/8']);

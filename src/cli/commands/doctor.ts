@@ -13,6 +13,10 @@ import { systemClock } from '../../clock.js';
 import { createServiceManager } from '../../service/createServiceManager.js';
 import { nodeCommandRunner } from '../../service/nodeCommandRunner.js';
 import { ExitCode } from '../../errors.js';
+import { linuxPeerLookup } from '../../network/linuxPeerLookup.js';
+import { procNetTcpLookup } from '../../network/procNetTcp.js';
+import { loadKoffi } from '../../native/loadKoffi.js';
+import { createReadStream } from 'node:fs';
 import { formatFindings, formatFindingsJson, hasErrors } from '../../findings.js';
 
 interface DoctorOptions {
@@ -44,6 +48,9 @@ export function registerDoctor(program: Command, deps: CommandDeps): void {
           refusals,
           agentTrust: agentFileTrust(settings, deps),
           ...(deps.ctx.platform === 'win32' ? { trustRoute: windowsTrustRoute() } : {}),
+          ...(deps.ctx.platform === 'linux'
+            ? { callerLookup: () => linuxPeerLookup({ koffi: loadKoffi, fallback: () => procNetTcpLookup((file) => createReadStream(file, { encoding: 'latin1' })), uid: process.geteuid?.() ?? 0 }) }
+            : {}),
           folderTrust: pathTrust(deps.ctx.platform, agentPolicy(settings, deps.ctx), windowsAclReader(deps.ctx.platform)),
           readNetwork: networkReaderFor(deps.ctx.platform),
           identity: (credentials) => stsIdentity(credentials, settings.region, settings.stsEndpoint, 5_000, deps.ctx.env),

@@ -6,7 +6,7 @@ import { fleetDimensions } from '../../fleetMetrics/fleetMetricValues.js';
 import { cloudWatchEndpointFrom, fromCloudWatch } from '../../fleetMetrics/fromCloudWatch.js';
 import { toEmfLog } from '../../fleetMetrics/emfLine.js';
 import { createLogger, daemonLoggerOptions } from '../../log/createLogger.js';
-import { agentUrl, credentialsUrl, DEFAULT_PORT, ROUTES, STATE_FILES } from '../../agent/contract.js';
+import { agentUrl, credentialsUrl, defaultPort, LINUX_DEFAULT_PORT, ROUTES, STATE_FILES, WINDOWS_DEFAULT_PORT } from '../../agent/contract.js';
 import { runDaemon } from '../../daemon/runDaemon.js';
 import { prepareOwnFolder } from '../../daemon/ownFolder.js';
 import { daemonPolicy, ownFileAcl, tokenGroupSid, windowsAclReader } from '../trustSetup.js';
@@ -84,7 +84,7 @@ export function registerServe(program: Command, deps: CommandDeps): void {
   program
     .command('serve')
     .description('run the agent in the foreground (the OS service runs this)')
-    .option('--port <port>', `loopback port (default ${DEFAULT_PORT}; 0 = any free port)`)
+    .option('--port <port>', `loopback port (default ${LINUX_DEFAULT_PORT} on Linux: below 1024, so no other user can take it while the agent is down; ${WINDOWS_DEFAULT_PORT} on Windows; 0 = any free port)`)
     .option('--imds', 'also emulate IMDSv2 for tools that only know the instance metadata service')
     .option('--refresh-interval <duration>', 'how often AppStream refreshes (default 1h)')
     .option('--validity <duration>', 'lifetime when the source gives no Expiration (default 1h)')
@@ -94,7 +94,7 @@ export function registerServe(program: Command, deps: CommandDeps): void {
     .addHelpText(
       'after',
       '\nScripts then need no code change:\n' +
-        `  export AWS_CONTAINER_CREDENTIALS_FULL_URI=${credentialsUrl(agentUrl(DEFAULT_PORT))}\n` +
+        `  export AWS_CONTAINER_CREDENTIALS_FULL_URI=${credentialsUrl(agentUrl(defaultPort(deps.ctx.platform)))}\n` +
         `  export AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE=<state-dir>/${STATE_FILES.token}\n` +
         'or run them with `appstream-creds exec -- CMD`, which sets both.\n\n' +
         `It writes <state-dir>/${STATE_FILES.discovery} (pid, url, credentialsUrl, tokenFile, imdsEndpoint; with roles,\n` +

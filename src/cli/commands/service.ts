@@ -4,7 +4,7 @@ import { globalFlags, type CommandDeps } from '../commandDeps.js';
 import { runAction } from '../runAction.js';
 import { commandSettings } from '../commandSetup.js';
 import { ExitCode, usageError } from '../../errors.js';
-import { DEFAULT_PORT } from '../../agent/contract.js';
+import { LINUX_DEFAULT_PORT, WINDOWS_DEFAULT_PORT } from '../../agent/contract.js';
 import { writeFileAtomic } from '../../writeFileAtomic.js';
 import { SERVICE_ID } from '../../service/constants.js';
 import { createServiceManager, defaultNodePath } from '../../service/createServiceManager.js';
@@ -73,7 +73,7 @@ export function registerService(program: Command, deps: CommandDeps, overrides: 
   withLocation(service.command('install'), true)
     .description('install (or upgrade) the service, enable it at boot and start it; installing twice is an upgrade')
     .option('--node-path <path>', 'node the service runs (default: Linux the running node; Windows %ProgramFiles%\\nodejs\\node.exe)')
-    .option('--port <port>', `loopback port of the agent (default ${DEFAULT_PORT})`)
+    .option('--port <port>', `loopback port of the agent (default ${LINUX_DEFAULT_PORT} on Linux, privileged; ${WINDOWS_DEFAULT_PORT} on Windows)`)
     .option('--token-group <group>', 'group whose members may read the token (Linux default: appstream-creds)')
     .option('--set-machine-env', 'set AWS_CONTAINER_CREDENTIALS_FULL_URI and AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE for every new process')
     .option('--no-start', 'install and enable, but do not start (or restart) now')

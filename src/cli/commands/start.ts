@@ -1,3 +1,4 @@
+import { LINUX_DEFAULT_PORT, WINDOWS_DEFAULT_PORT } from '../../agent/contract.js';
 import type { Command } from 'commander';
 import type { CommandDeps } from '../commandDeps.js';
 import { globalFlags } from '../commandDeps.js';
@@ -25,7 +26,7 @@ export function registerStart(program: Command, deps: CommandDeps): void {
   program
     .command('start')
     .description('start the agent in the background (Elastic fleets: no image to install a service into) and wait until it is ready')
-    .option('--port <port>', 'loopback port (default 9920; 0 = any free port)')
+    .option('--port <port>', `loopback port (default ${LINUX_DEFAULT_PORT} on Linux, ${WINDOWS_DEFAULT_PORT} on Windows; 0 = any free port)`)
     .option('--imds', 'also emulate IMDSv2')
     .option('--timeout <duration>', 'how long to wait for the agent to be ready', '45s')
     .option('--json', 'print where it listens as JSON')
