@@ -156,13 +156,13 @@ describe('serve under Wine', { skip }, () => {
     assertNoSecrets(run.stdout + run.stderr, secrets.secrets, 'status --json under Wine');
   });
 
-  test('exec -- cmd /c set AWS_ gives the Windows child the endpoint variables, not static keys', async () => {
-    const run = await runWinCli(rig, ['exec', '--state-dir', toWinPath(stateDir()), '--', 'cmd', '/c', 'set', 'AWS_'], { env: lenientClientEnv() });
+  test('exec gives the Windows child the endpoint variables and the inline token, not static keys', async () => {
+    // The child (node.exe) compares the inline token (for clients older than the token file) with
+    // the file rather than printing it: the token must never reach any output.
+    const show = "const e = process.env; const t = e.AWS_CONTAINER_AUTHORIZATION_TOKEN; process.stdout.write(JSON.stringify({ uri: e.AWS_CONTAINER_CREDENTIALS_FULL_URI, file: e.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE, inline: t === undefined ? null : t === require('fs').readFileSync(e.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE, 'utf8'), secret: e.AWS_SECRET_ACCESS_KEY ?? null }))";
+    const run = await runWinCli(rig, ['exec', '--state-dir', toWinPath(stateDir()), '--', toWinPath(rig.nodeExe), '-e', show], { env: lenientClientEnv() });
     assert.equal(run.code, 0, run.stderr);
-    const vars = Object.fromEntries([...run.stdout.matchAll(/^(AWS_\w+)=(.*?)\r?$/gm)].map((m) => [m[1], m[2]]));
-    assert.equal(vars.AWS_CONTAINER_CREDENTIALS_FULL_URI, agent.discovery.credentialsUrl);
-    assert.equal(vars.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE, agent.discovery.tokenFile);
-    assert.equal(vars.AWS_SECRET_ACCESS_KEY, undefined);
+    assert.deepEqual(JSON.parse(run.stdout), { uri: agent.discovery.credentialsUrl, file: agent.discovery.tokenFile, inline: true, secret: null });
   });
 
   test('wait under Wine: ready through the PowerShell-free reader (ipconfig), naming the ENI', async (t) => {
