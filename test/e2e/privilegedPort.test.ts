@@ -58,6 +58,7 @@ test('root\'s serve without --port listens on a privileged port', { skip }, asyn
 
 test('while the agent is down, a second user cannot take its default port', { skip }, async () => {
   assert.ok(defaultPort, 'the first test found the port');
+  assert.ok(defaultPort < 1024, `the default port ${defaultPort} is not privileged`);
   await agent!.stop();
   agent = undefined;
   const run = await tryListen(defaultPort);
@@ -66,6 +67,8 @@ test('while the agent is down, a second user cannot take its default port', { sk
 });
 
 test('the second user\'s serve without --port exits 1 saying the port is privileged and what to do', { skip }, async () => {
+  // A default the user could bind would leave this serve running: fail first instead.
+  assert.ok(defaultPort > 0 && defaultPort < 1024, `the default port ${defaultPort} is not privileged`);
   const prefix = ['ip', 'netns', 'exec', ns.name, 'runuser', '-u', stranger.name, '--'];
   const stateDir = path.join(sandbox.dir, 'user-state');
   await mkdir(stateDir, { mode: 0o755 });
