@@ -164,6 +164,13 @@ export async function run({ durationMs = 30 * 60_000, speed = 10, clients = 16, 
   await cleanup();
 
   const secondHalf = rss.filter(([t]) => t >= realMs / 2000);
+  // Start / middle / end: the sample nearest each point (RSS), the full-GC heap nearest it.
+  const nearest = (points, t) => points.reduce((best, p) => (best === undefined || Math.abs(p[0] - t) < Math.abs(best[0] - t) ? p : best), undefined);
+  const trendAt = (t) => ({
+    scenarioMinutes: +((t * speed) / 60).toFixed(1),
+    rssMb: +((nearest(rss, t)?.[1] ?? NaN) / 1024).toFixed(1),
+    heapAfterFullGcMb: nearest(afterFullGc, t)?.[1] ?? null,
+  });
   const result = {
     scenario: 'soak',
     scenarioMinutes: durationMs / 60_000,
@@ -178,6 +185,7 @@ export async function run({ durationMs = 30 * 60_000, speed = 10, clients = 16, 
     fullGcs: afterFullGc.length,
     heapAfterFirstFullGcMb: afterFullGc[0]?.[1] ?? null,
     heapAfterLastFullGcMb: afterFullGc.at(-1)?.[1] ?? null,
+    trend: { start: trendAt(0), middle: trendAt(realMs / 2000), end: trendAt(realMs / 1000) },
     heapAfterFullGcSecondHalfSlopeMbPerMin: +(slope(afterFullGc.filter(([t]) => t >= realMs / 2000)) * 60).toFixed(2),
   };
   result.unit = 'counts, MB';

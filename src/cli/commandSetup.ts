@@ -79,6 +79,7 @@ export function commandRoleSource(settings: Settings, deps: CommandDeps, name: s
     identity: () => commandTemplateValues(settings, deps),
     region: settings.region,
     endpoint: settings.stsEndpoint,
+    env: deps.ctx.env,
   });
 }
 

@@ -20,6 +20,8 @@ export interface RoleRefreshersInit {
   identity: () => TemplateValues;
   clock: Clock;
   logger: Logger;
+  /** The agent's environment: HTTPS_PROXY / HTTP_PROXY / NO_PROXY for AssumeRole. */
+  env: Readonly<Record<string, string | undefined>>;
 }
 
 export interface RoleEntry {
@@ -61,7 +63,7 @@ export class RoleRefreshers {
         // Refreshed at half its life: overdue when a quarter more has passed without success.
         timings: { refreshInterval: lifeMs / 2, validity: lifeMs, refreshGrace: Math.min(init.settings.refreshGrace, lifeMs / 4), expiryWarning: Math.min(init.settings.expiryWarning, lifeMs / 4) },
       });
-      const source = assumedRoleSource(base, { name, role, identity: init.identity, region: init.settings.region, endpoint: init.settings.stsEndpoint });
+      const source = assumedRoleSource(base, { name, role, identity: init.identity, region: init.settings.region, endpoint: init.settings.stsEndpoint, env: init.env });
       const refresher = new CredentialRefresher({ source: source.resolve, tracker, clock: init.clock, logger, files: [], refreshInterval: lifeMs / 2, freshWindowMs: lifeMs / 2, maxBackoffMs: 30_000 });
       entries.set(name, { name, role, tracker, refresher });
       this.refreshers.push(refresher);

@@ -63,6 +63,8 @@ export interface DaemonDeps {
   /** The identity named roles' templates are filled from, read on each assumption (default: none known). */
   identity?: () => TemplateValues;
   /** Fleet metrics (setting metricsNamespace): where the values go, and their dimensions. */
+  /** The agent's environment: HTTPS_PROXY / HTTP_PROXY / NO_PROXY for its STS calls. */
+  env?: Readonly<Record<string, string | undefined>>;
   metrics?: { send: (served: TrackerView) => SendMetrics; dimensions: () => Record<string, string> };
 }
 
@@ -113,7 +115,7 @@ export async function runDaemon(deps: DaemonDeps): Promise<number> {
     await lock.release();
     throw error;
   }
-  const roles = new RoleRefreshers({ roles: settings.roles, settings, machine: tracker, identity: deps.identity ?? (() => ({})), clock, logger });
+  const roles = new RoleRefreshers({ roles: settings.roles, settings, machine: tracker, identity: deps.identity ?? (() => ({})), clock, logger, env: deps.env ?? {} });
   const roleTokens = await createRoleTokens(settings.roles, {
     stateDir: settings.stateDir,
     platform: process.platform,

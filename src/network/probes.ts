@@ -1,5 +1,7 @@
 import net from 'node:net';
-import { describeProxy, proxyAgentFor, proxyFor, proxyVariables, sdkProxyOptions } from './proxy.js';
+import { describeProxy, proxyAgentFor, proxyFor, proxyVariables } from './proxy.js';
+import { serviceEndpointUrl, viaProxy, type AwsClientSettings } from '../aws/awsClientConfig.js';
+import { withStsClient } from '../aws/stsClient.js';
 
 /** The caller's environment, for HTTPS_PROXY / HTTP_PROXY / NO_PROXY. */
 type Env = Readonly<Record<string, string | undefined>>;
@@ -10,13 +12,8 @@ export interface ProbeResult {
   detail: string;
 }
 
-/** Where STS is: AWS_ENDPOINT_URL_STS when set, else the regional endpoint. */
-export function stsEndpointUrl(region: string | undefined, endpoint: string | undefined): URL {
-  if (endpoint) return new URL(endpoint);
-  const r = region ?? 'us-east-1';
-  const domain = r.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com';
-  return new URL(`https://sts.${r}.${domain}`);
-}
+/** Where STS is: the configured endpoint (stsEndpoint, AWS_ENDPOINT_URL_STS), else the region's. */
+export const stsEndpointUrl = (sts: Pick<AwsClientSettings, 'region' | 'endpoint' | 'env'>): URL => serviceEndpointUrl('sts', sts);
 
 /** TCP connect to the STS endpoint, or to the proxy that requests to it go through. */
 export function tcpProbe(url: URL, timeoutMs: number, env: Env = {}): Promise<ProbeResult> {
@@ -58,34 +55,19 @@ export interface Identity {
   userId?: string;
 }
 
-/** GetCallerIdentity with the given credentials; the SDK is loaded only when this runs. */
-export async function stsIdentity(credentials: Credentials, region: string | undefined, endpoint: string | undefined, timeoutMs: number, env: Env = {}): Promise<Identity> {
-  const { STSClient, GetCallerIdentityCommand } = await import('@aws-sdk/client-sts');
-  const client = new STSClient({
-    region: region ?? 'us-east-1',
-    ...(endpoint ? { endpoint } : {}),
-    ...(await sdkProxyOptions(stsEndpointUrl(region, endpoint), env)),
-    credentials: {
-      accessKeyId: credentials.accessKeyId,
-      secretAccessKey: credentials.secretAccessKey,
-      ...(credentials.sessionToken ? { sessionToken: credentials.sessionToken } : {}),
-    },
-    maxAttempts: 1,
-  });
-  try {
+/** GetCallerIdentity with the given credentials, through the shared STS client. */
+export async function stsIdentity(credentials: Credentials, sts: AwsClientSettings, timeoutMs: number): Promise<Identity> {
+  return withStsClient({ ...sts, credentials }, async (client, { GetCallerIdentityCommand }) => {
     const result = await client.send(new GetCallerIdentityCommand({}), { abortSignal: AbortSignal.timeout(timeoutMs) });
     return { account: result.Account, arn: result.Arn, userId: result.UserId };
-  } finally {
-    client.destroy();
-  }
+  });
 }
 
-export async function stsProbe(credentials: Credentials, region: string | undefined, endpoint: string | undefined, timeoutMs: number, env: Env = {}): Promise<ProbeResult> {
+export async function stsProbe(credentials: Credentials, sts: AwsClientSettings, timeoutMs: number): Promise<ProbeResult> {
   try {
-    const identity = await stsIdentity(credentials, region, endpoint, timeoutMs, env);
+    const identity = await stsIdentity(credentials, sts, timeoutMs);
     return { ok: true, detail: `STS GetCallerIdentity: ${identity.arn ?? 'unknown identity'}` };
   } catch (error) {
-    const proxy = proxyFor(stsEndpointUrl(region, endpoint), proxyVariables(env));
-    return { ok: false, detail: `STS GetCallerIdentity failed (${(error as Error).name}: ${(error as Error).message})${proxy ? ` through the proxy ${describeProxy(proxy)}` : ''}` };
+    return { ok: false, detail: `STS GetCallerIdentity failed (${(error as Error).name}: ${(error as Error).message})${viaProxy('sts', sts)}` };
   }
 }

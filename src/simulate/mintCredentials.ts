@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { AgentError } from '../errors.js';
-import { sdkProxyOptions } from '../network/proxy.js';
+import { withStsClient } from '../aws/stsClient.js';
 
 export interface MintedCredentials {
   AccessKeyId: string;
@@ -44,32 +44,21 @@ const PLACEHOLDER_CALLER = { accessKeyId: 'AKIASIMULATORCALLER0', secretAccessKe
 
 /** Real temporary credentials from STS AssumeRole (moto's server in tests). */
 export async function mintStsCredentials(init: StsMintInit, expiresAt: Date): Promise<MintedCredentials> {
-  const { STSClient, AssumeRoleCommand } = await import('@aws-sdk/client-sts');
-  const client = new STSClient({
-    region: init.region,
-    endpoint: init.endpoint,
-    ...(await sdkProxyOptions(new URL(init.endpoint), init.env ?? {})),
-    credentials: init.caller ?? PLACEHOLDER_CALLER,
-    maxAttempts: 2,
+  const result = await withStsClient(
+    { region: init.region, endpoint: init.endpoint, env: init.env ?? {}, credentials: init.caller ?? PLACEHOLDER_CALLER, maxAttempts: 2 },
+    (client, { AssumeRoleCommand }) => client.send(new AssumeRoleCommand({ RoleArn: init.roleArn, RoleSessionName: init.sessionName, DurationSeconds: init.durationSeconds })),
+  ).catch((error: Error) => {
+    // An STS that checks signatures refuses the placeholder caller: say what to set.
+    const hint = init.caller ? '' : '; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY to a caller allowed to assume the role';
+    throw new AgentError(`simulate: STS AssumeRole of ${init.roleArn} at ${init.endpoint} failed (${error.name}: ${error.message})${hint}`, { code: 'sts-assume-role-failed', cause: error });
   });
-  try {
-    const result = await client
-      .send(new AssumeRoleCommand({ RoleArn: init.roleArn, RoleSessionName: init.sessionName, DurationSeconds: init.durationSeconds }))
-      .catch((error: Error) => {
-        // An STS that checks signatures refuses the placeholder caller: say what to set.
-        const hint = init.caller ? '' : '; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY to a caller allowed to assume the role';
-        throw new AgentError(`simulate: STS AssumeRole of ${init.roleArn} at ${init.endpoint} failed (${error.name}: ${error.message})${hint}`, { code: 'sts-assume-role-failed', cause: error });
-      });
-    const c = result.Credentials;
-    if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken) throw new Error('STS AssumeRole returned no credentials');
-    return {
-      AccessKeyId: c.AccessKeyId,
-      SecretAccessKey: c.SecretAccessKey,
-      SessionToken: c.SessionToken,
-      Expiration: expiresAt.toISOString(),
-      ...(result.AssumedRoleUser?.Arn ? { RoleArn: init.roleArn } : {}),
-    };
-  } finally {
-    client.destroy();
-  }
+  const c = result.Credentials;
+  if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken) throw new Error('STS AssumeRole returned no credentials');
+  return {
+    AccessKeyId: c.AccessKeyId,
+    SecretAccessKey: c.SecretAccessKey,
+    SessionToken: c.SessionToken,
+    Expiration: expiresAt.toISOString(),
+    ...(result.AssumedRoleUser?.Arn ? { RoleArn: init.roleArn } : {}),
+  };
 }

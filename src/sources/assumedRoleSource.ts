@@ -11,6 +11,8 @@ export interface AssumedRoleSourceInit {
   identity: () => TemplateValues;
   region: string | undefined;
   endpoint: string | undefined;
+  /** The caller's environment, for the proxy variables. */
+  env: Readonly<Record<string, string | undefined>>;
 }
 
 /**
@@ -25,6 +27,7 @@ export function assumedRoleSource(base: WatchedSource | (() => Promise<Credentia
       base: baseCredentials,
       region: init.region,
       endpoint: init.endpoint,
+      env: init.env,
     }),
     ...(typeof base !== 'function' && base.watch ? { watch: base.watch } : {}),
   };

@@ -1,6 +1,8 @@
 import type { Credentials, CredentialSource, SourcedCredentials } from '../credentials.js';
 import { AgentError, ExitCode } from '../errors.js';
 import type { RoleRequest } from './roleRequest.js';
+import { viaProxy } from '../aws/awsClientConfig.js';
+import { withStsClient } from '../aws/stsClient.js';
 
 export interface AssumedRoleInit {
   /** The role's request, built again on each call (the streaming user may change). */
@@ -10,6 +12,8 @@ export interface AssumedRoleInit {
   region: string | undefined;
   /** STS endpoint (settings stsEndpoint / AWS_ENDPOINT_URL_STS); unset = the region's. */
   endpoint?: string | undefined;
+  /** The caller's environment: HTTPS_PROXY / HTTP_PROXY / NO_PROXY, as for every STS call. */
+  env: Readonly<Record<string, string | undefined>>;
 }
 
 /** Why AssumeRole was refused, in the user's terms: which statement is missing and where. */
@@ -30,14 +34,14 @@ export function describeAccessDenied(request: RoleRequest, machineRoleArn: strin
 const UNREACHABLE = /ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|socket hang up|TimeoutError|timed? ?out/i;
 
 /** AssumeRole's failure as an AgentError; the message carries no secret (STS messages carry none). */
-function assumeError(request: RoleRequest, machineRoleArn: string | undefined, error: Error & { Code?: string; code?: string }): AgentError {
+function assumeError(request: RoleRequest, machineRoleArn: string | undefined, error: Error & { Code?: string; code?: string }, via: string): AgentError {
   const name = error.name || error.Code || '';
   const message = (error.message || '').replace(/[\u0000-\u001f\u007f]/g, ' ').slice(0, 300);
   if (name === 'AccessDenied' || name === 'AccessDeniedException' || /not authorized to perform/i.test(message)) {
     return new AgentError(describeAccessDenied(request, machineRoleArn, message), { exitCode: ExitCode.credentialsUnavailable, code: 'role-access-denied', cause: error });
   }
   if (UNREACHABLE.test(name) || UNREACHABLE.test(message) || UNREACHABLE.test(error.code ?? '')) {
-    return new AgentError(`role ${request.name}: STS is unreachable (${error.code ?? name})`, {
+    return new AgentError(`role ${request.name}: STS is unreachable${via} (${error.code ?? name})`, {
       exitCode: ExitCode.credentialsUnavailable,
       code: 'sts-unreachable',
       transient: true,
@@ -49,54 +53,43 @@ function assumeError(request: RoleRequest, machineRoleArn: string | undefined, e
 
 /**
  * A role assumed with the machine role's credentials (role chaining), AWS SDK v3 provider style.
- * @aws-sdk/client-sts is loaded on first use, so commands without --role never load it.
+ * @aws-sdk/client-sts is loaded on first use (withStsClient), so commands without --role never load it.
  */
 export function fromAssumedRole(init: AssumedRoleInit): CredentialSource {
   return async (): Promise<SourcedCredentials> => {
     const request = init.request();
     const base = await init.base();
-    const { STSClient, AssumeRoleCommand } = await import('@aws-sdk/client-sts');
-    const client = new STSClient({
-      region: init.region ?? 'us-east-1',
-      ...(init.endpoint ? { endpoint: init.endpoint } : {}),
-      credentials: { accessKeyId: base.accessKeyId, secretAccessKey: base.secretAccessKey, ...(base.sessionToken ? { sessionToken: base.sessionToken } : {}) },
-      maxAttempts: 2,
-      requestHandler: { connectionTimeout: 3_000, requestTimeout: 10_000 },
+    const sts = { region: init.region, endpoint: init.endpoint, env: init.env, connectionTimeoutMs: 3_000, requestTimeoutMs: 10_000 };
+    const result = await withStsClient({ ...sts, credentials: base, maxAttempts: 2 }, (client, { AssumeRoleCommand }) =>
+      client.send(
+        new AssumeRoleCommand({
+          RoleArn: request.roleArn,
+          RoleSessionName: request.sessionName,
+          DurationSeconds: request.durationSeconds,
+          ...(request.externalId ? { ExternalId: request.externalId } : {}),
+          ...(request.sourceIdentity ? { SourceIdentity: request.sourceIdentity } : {}),
+          ...(request.tags ? { Tags: request.tags } : {}),
+          ...(request.policy ? { Policy: request.policy } : {}),
+        }),
+      ),
+    ).catch((error: Error) => {
+      throw assumeError(request, base.roleArn, error, viaProxy('sts', sts));
     });
-    try {
-      const result = await client
-        .send(
-          new AssumeRoleCommand({
-            RoleArn: request.roleArn,
-            RoleSessionName: request.sessionName,
-            DurationSeconds: request.durationSeconds,
-            ...(request.externalId ? { ExternalId: request.externalId } : {}),
-            ...(request.sourceIdentity ? { SourceIdentity: request.sourceIdentity } : {}),
-            ...(request.tags ? { Tags: request.tags } : {}),
-            ...(request.policy ? { Policy: request.policy } : {}),
-          }),
-        )
-        .catch((error: Error) => {
-          throw assumeError(request, base.roleArn, error);
-        });
-      const c = result.Credentials;
-      if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken || !c.Expiration) {
-        throw new AgentError(`role ${request.name}: STS AssumeRole returned no credentials`, { exitCode: ExitCode.credentialsUnavailable, code: 'role-assume-failed', transient: true });
-      }
-      const accountId = request.roleArn.split(':')[4];
-      return {
-        credentials: {
-          accessKeyId: c.AccessKeyId,
-          secretAccessKey: c.SecretAccessKey,
-          sessionToken: c.SessionToken,
-          expiration: new Date(c.Expiration),
-          ...(accountId ? { accountId } : {}),
-          roleArn: request.roleArn,
-        },
-        origin: `role ${request.name} (${request.roleArn}, session ${request.sessionName})`,
-      };
-    } finally {
-      client.destroy();
+    const c = result.Credentials;
+    if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken || !c.Expiration) {
+      throw new AgentError(`role ${request.name}: STS AssumeRole returned no credentials`, { exitCode: ExitCode.credentialsUnavailable, code: 'role-assume-failed', transient: true });
     }
+    const accountId = request.roleArn.split(':')[4];
+    return {
+      credentials: {
+        accessKeyId: c.AccessKeyId,
+        secretAccessKey: c.SecretAccessKey,
+        sessionToken: c.SessionToken,
+        expiration: new Date(c.Expiration),
+        ...(accountId ? { accountId } : {}),
+        roleArn: request.roleArn,
+      },
+      origin: `role ${request.name} (${request.roleArn}, session ${request.sessionName})`,
+    };
   };
 }

@@ -97,7 +97,8 @@ export async function waitForReady(init: WaitForReadyInit): Promise<ReadyReport>
 
   let probe = null as ProbeResult | null; // assigned inside the poll; the cast stops narrowing to null
   if (settings.probe !== 'none') {
-    const url = stsEndpointUrl(settings.region, settings.stsEndpoint);
+    const sts = { region: settings.region, endpoint: settings.stsEndpoint, env: init.env ?? {} };
+    const url = stsEndpointUrl(sts);
     // `probe` always holds the latest attempt: the success, or the reason for a timeout.
     await pollUntil({
       clock,
@@ -106,7 +107,7 @@ export async function waitForReady(init: WaitForReadyInit): Promise<ReadyReport>
       maxDelayMs: 2_000,
       attempt: async () => {
         const remaining = Math.max(500, Math.min(5_000, deadline - clock.now()));
-        probe = settings.probe === 'tcp' ? await tcpProbe(url, remaining, init.env) : await stsProbe(sourced.credentials, settings.region, settings.stsEndpoint, remaining, init.env);
+        probe = settings.probe === 'tcp' ? await tcpProbe(url, remaining, init.env) : await stsProbe(sourced.credentials, sts, remaining);
         return probe.ok ? probe : undefined;
       },
       onWait: (elapsed) => init.onProgress(`the ${settings.probe} probe`, probe?.detail ?? 'not run yet', elapsed),

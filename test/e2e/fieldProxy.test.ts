@@ -10,19 +10,25 @@ import { createServer, request, type Server } from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { runCli } from '../helpers/cli.js';
-import { startSandboxAgent, type SandboxAgent } from '../helpers/daemon.js';
+import { startSandboxAgent, waitFor, type SandboxAgent } from '../helpers/daemon.js';
+import { mkdir, readFile } from 'node:fs/promises';
 import { startMoto, type MotoServer } from '../helpers/moto.js';
 import { runProgram } from '../helpers/clients.js';
 import { makeSandbox } from '../helpers/sandbox.js';
 import { simulateOnce } from '../helpers/secrets.js';
 
-/** A small forward proxy: absolute-URI requests are relayed, CONNECT is tunnelled; each is logged. */
-async function startForwardProxy(): Promise<{ url: string; log: string[]; close: () => Promise<void> }> {
+/**
+ * A small forward proxy: absolute-URI requests are relayed, CONNECT is tunnelled; each is logged.
+ * `hosts` are names only the proxy resolves (as a corporate proxy resolves names the instance's
+ * DNS does not): a client that skips the proxy cannot reach them at all.
+ */
+async function startForwardProxy(hosts: Record<string, string> = {}): Promise<{ url: string; log: string[]; close: () => Promise<void> }> {
   const log: string[] = [];
   const server: Server = createServer((req, res) => {
     log.push(`${req.method} ${req.url}`);
     const target = new URL(req.url!);
-    const upstream = request(target, { method: req.method, headers: req.headers }, (answer) => {
+    const options = { host: hosts[target.hostname] ?? target.hostname, port: target.port || 80, path: `${target.pathname}${target.search}`, method: req.method, headers: req.headers };
+    const upstream = request(options, (answer) => {
       res.writeHead(answer.statusCode ?? 502, answer.headers);
       answer.pipe(res);
     });
@@ -32,7 +38,7 @@ async function startForwardProxy(): Promise<{ url: string; log: string[]; close:
   server.on('connect', (req, socket, head) => {
     log.push(`CONNECT ${req.url}`);
     const [host, port] = req.url!.split(':');
-    const upstream = net.connect(Number(port), host, () => {
+    const upstream = net.connect(Number(port), hosts[host!] ?? host!, () => {
       socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
       upstream.write(head);
       upstream.pipe(socket).pipe(upstream);
@@ -173,5 +179,103 @@ describe('exec children pointed at the agent, behind a proxy', () => {
     const run = await runCli(['exec', '--', 'python3', '-c', script], { env: { ...toolEnv(), ...clientEnv } });
     assert.equal(run.code, 0, run.stderr);
     assert.equal((JSON.parse(run.stdout) as { key: string }).key, served.AccessKeyId);
+  });
+});
+
+/**
+ * Issue 20 point 4: every STS caller (simulate, the wait probe, doctor, named roles direct and in
+ * the daemon) goes through the one STS client, so all of them honour the proxy. STS sits under
+ * a host name only the proxy resolves: a call that skips the proxy fails with ENOTFOUND.
+ */
+describe('every STS caller behind a proxy, STS under a name only the proxy resolves', () => {
+  const ROLE = 'ReportingRole';
+  const HOST = 'sts.proxy-only.invalid';
+  let moto: MotoServer;
+  let proxy: Awaited<ReturnType<typeof startForwardProxy>>;
+  let sts: string;
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  let env: Record<string, string>;
+  let roles: string;
+  before(async () => {
+    moto = await startMoto({ roles: [ROLE] });
+    proxy = await startForwardProxy({ [HOST]: '127.0.0.1' });
+    sts = `http://${HOST}:${new URL(moto.url).port}`;
+    ({ dir, cleanup } = await makeSandbox());
+    roles = JSON.stringify({ reporting: { roleArn: moto.roleArns[ROLE], sessionName: 'alice', duration: '1h' } });
+    env = {
+      AWS_SHARED_CREDENTIALS_FILE: path.join(dir, '.aws', 'credentials'),
+      AWS_CONFIG_FILE: path.join(dir, '.aws', 'config'),
+      AWS_ENDPOINT_URL_STS: sts,
+      AWS_REGION: 'us-east-1',
+      APPSTREAM_CREDS_STATE_DIR: path.join(dir, 'state'),
+      APPSTREAM_CREDS_ROLES: roles,
+      HTTP_PROXY: proxy.url,
+      HTTPS_PROXY: proxy.url,
+    };
+  });
+  after(async () => {
+    await proxy?.close();
+    await moto?.stop();
+    await cleanup?.();
+  });
+  const through = () => proxy.log.filter((line) => line.startsWith(`POST ${sts}`)).length;
+
+  test('simulate mints the machine role through the proxy', async () => {
+    const before = through();
+    const run = await runCli(['simulate', '--dir', dir, '--form', 'static', '--rotations', '1', '--validity', '30m', '--sts-endpoint', sts, '--role-arn', moto.roleArn], { env: { ...moto.callerEnv, HTTP_PROXY: proxy.url } });
+    assert.equal(run.code, 0, run.stderr);
+    assert.ok(through() > before, `the proxy saw no AssumeRole: ${proxy.log.join(' | ')}`);
+  });
+
+  test('wait --probe sts: GetCallerIdentity through the proxy', async () => {
+    const before = through();
+    const run = await runCli(['wait', '--probe', 'sts', '--timeout', '30s'], { env });
+    assert.equal(run.code, 0, run.stderr);
+    assert.ok(through() > before);
+  });
+
+  test('doctor: GetCallerIdentity and the clock check through the proxy', async () => {
+    const run = await runCli(['doctor', '--json', '--no-agent'], { env, timeoutMs: 60_000 });
+    const findings = (JSON.parse(run.stdout) as { findings: Array<{ path: string; code: string }> }).findings;
+    if (!findings.some((f) => f.path === 'sts')) return; // no ENI here: doctor skips STS
+    assert.equal(findings.find((f) => f.path === 'sts')?.code, 'ok', run.stdout);
+    assert.equal(findings.find((f) => f.path === 'clock')?.code, 'ok', run.stdout);
+  });
+
+  test('a named role without the agent (credential-process --role): AssumeRole through the proxy', async () => {
+    const before = through();
+    const run = await runCli(['credential-process', '--role', 'reporting'], { env: { ...env, APPSTREAM_CREDS_STATE_DIR: path.join(dir, 'no-agent') } });
+    assert.equal(run.code, 0, run.stderr);
+    assert.match((JSON.parse(run.stdout) as { AccessKeyId: string }).AccessKeyId, /^ASIA/);
+    assert.ok(through() > before, 'the proxy saw no AssumeRole');
+  });
+
+  test('a named role in the daemon: the role route answers 200, its AssumeRole went through the proxy', async () => {
+    await mkdir(path.join(dir, 'daemon'));
+    const agent = await startSandboxAgent({
+      dir: path.join(dir, 'daemon'),
+      stsEndpoint: moto.url,
+      refreshInterval: '1h',
+      validity: '30m',
+      agentEnv: { APPSTREAM_CREDS_ROLES: roles, APPSTREAM_CREDS_STS_ENDPOINT: sts, APPSTREAM_CREDS_REGION: 'us-east-1', HTTP_PROXY: proxy.url, HTTPS_PROXY: proxy.url },
+    });
+    try {
+      const discovery = JSON.parse(await readFile(path.join(agent.stateDir, 'agent.json'), 'utf8')) as { roleTokenFiles: Record<string, string> };
+      const token = (await readFile(discovery.roleTokenFiles.reporting!, 'utf8')).trim();
+      let last = { status: 0, body: '' };
+      await waitFor(
+        async () => {
+          const response = await fetch(`${agent.discovery.url}/v1/roles/reporting/credentials`, { headers: { authorization: token } });
+          last = { status: response.status, body: await response.text() };
+          return last.status === 200;
+        },
+        20_000,
+        () => `the role route never answered 200 (last ${last.status} ${last.body}): ${agent.agent.output()}`,
+      );
+      assert.match((JSON.parse(last.body) as { AccessKeyId: string }).AccessKeyId, /^ASIA/);
+    } finally {
+      await agent.stop();
+    }
   });
 });

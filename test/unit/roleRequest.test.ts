@@ -84,6 +84,7 @@ test('AccessDenied names the role, the missing statement and the kit command', a
       base: async () => ({ accessKeyId: 'ASIAEXAMPLEEXAMPLE12', secretAccessKey: 'not-a-real-secret-at-all-000000000000000', sessionToken: 'token', roleArn: 'arn:aws:iam::123456789012:role/Fleet' }),
       region: 'us-east-1',
       endpoint: `http://127.0.0.1:${port}`,
+      env: {},
     });
     await assert.rejects(source(), (e: AgentError) => e.code === 'role-access-denied' && e.exitCode === 5 && /role reporting: AssumeRole of .* was denied/.test(e.message) && /policy role-chain/.test(e.message) && !e.message.includes('not-a-real-secret'));
   } finally {

@@ -38,7 +38,8 @@ export function registerDoctor(program: Command, deps: CommandDeps): void {
     .action(
       runAction(deps.ctx, deps.slot, async (opts: DoctorOptions, command: Command) => {
         const settings = commandSettings(command, deps);
-        const sts = stsEndpointUrl(settings.region, settings.stsEndpoint);
+        const stsSettings = { region: settings.region, endpoint: settings.stsEndpoint, env: deps.ctx.env };
+        const sts = stsEndpointUrl(stsSettings);
         const refusals: TrustRefusal[] = [];
         const findings = await runDoctor({
           settings,
@@ -53,7 +54,7 @@ export function registerDoctor(program: Command, deps: CommandDeps): void {
             : {}),
           folderTrust: pathTrust(deps.ctx.platform, agentPolicy(settings, deps.ctx), windowsAclReader(deps.ctx.platform)),
           readNetwork: networkReaderFor(deps.ctx.platform),
-          identity: (credentials) => stsIdentity(credentials, settings.region, settings.stsEndpoint, 5_000, deps.ctx.env),
+          identity: (credentials) => stsIdentity(credentials, stsSettings, 5_000),
           stsDate: () => responseDate(sts, 5_000, deps.ctx.env),
           expectAgent: opts.agent,
           instance: commandIdentity(settings, deps),

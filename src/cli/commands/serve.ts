@@ -172,6 +172,7 @@ export function registerServe(program: Command, deps: CommandDeps): void {
           stopSignal,
           forceStop,
           identity: () => commandTemplateValues(settings, deps),
+          env: deps.ctx.env,
           metrics: {
             send: (served) =>
               settings.metricsFormat === 'emf'
