@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { cloudWatchEndpointFrom, cloudWatchEndpointUrl, fromCloudWatch } from '../../src/fleetMetrics/fromCloudWatch.js';
+import { fromCloudWatch } from '../../src/fleetMetrics/fromCloudWatch.js';
 import type { MetricDatum } from '../../src/fleetMetrics/fleetMetricValues.js';
 
 interface Seen {
@@ -34,11 +34,19 @@ async function server(status = 200): Promise<{ url: string; seen: Seen[]; close:
 const DATA: MetricDatum[] = [{ name: 'CredentialsRemainingSeconds', value: 1800, unit: 'Seconds', dimensions: { ResourceName: 'fleet-a' } }];
 const CREDS = { accessKeyId: 'ASIAFLEETMETRICSTEST', secretAccessKey: 'fleet-metrics-secret', sessionToken: 'fleet-metrics-session-token' };
 
-test('endpoint: AWS_ENDPOINT_URL_CLOUDWATCH, else AWS_ENDPOINT_URL, else the region', () => {
-  assert.equal(cloudWatchEndpointFrom({ AWS_ENDPOINT_URL_CLOUDWATCH: 'http://a', AWS_ENDPOINT_URL: 'http://b' }), 'http://a');
-  assert.equal(cloudWatchEndpointFrom({ AWS_ENDPOINT_URL: 'http://b' }), 'http://b');
-  assert.equal(cloudWatchEndpointFrom({}), undefined);
-  assert.equal(cloudWatchEndpointUrl('eu-west-1', undefined).href, 'https://monitoring.eu-west-1.amazonaws.com/');
+test('endpoint: AWS_ENDPOINT_URL_CLOUDWATCH, else AWS_ENDPOINT_URL (the shared client config), reached for real', async () => {
+  const specific = await server();
+  const general = await server();
+  try {
+    const send = (env: Record<string, string>) => fromCloudWatch({ namespace: 'NS', region: 'us-east-1', env, credentials: () => CREDS })(DATA, new AbortController().signal);
+    await send({ AWS_ENDPOINT_URL_CLOUDWATCH: specific.url, AWS_ENDPOINT_URL: general.url });
+    assert.deepEqual([specific.seen.length, general.seen.length], [1, 0]);
+    await send({ AWS_ENDPOINT_URL: general.url });
+    assert.deepEqual([specific.seen.length, general.seen.length], [1, 1]);
+  } finally {
+    specific.close();
+    general.close();
+  }
 });
 
 test('one signed PutMetricData per batch with the session credentials; no credentials yet is its own failure', async () => {

@@ -3,7 +3,7 @@ import type { CommandDeps } from '../commandDeps.js';
 import { runAction } from '../runAction.js';
 import { commandIdentity, commandSettings, commandSource, commandTemplateValues, onceEach } from '../commandSetup.js';
 import { fleetDimensions } from '../../fleetMetrics/fleetMetricValues.js';
-import { cloudWatchEndpointFrom, fromCloudWatch } from '../../fleetMetrics/fromCloudWatch.js';
+import { fromCloudWatch } from '../../fleetMetrics/fromCloudWatch.js';
 import { toEmfLog } from '../../fleetMetrics/emfLine.js';
 import { createLogger, daemonLoggerOptions } from '../../log/createLogger.js';
 import { agentUrl, credentialsUrl, defaultPort, LINUX_DEFAULT_PORT, ROUTES, STATE_FILES, WINDOWS_DEFAULT_PORT } from '../../agent/contract.js';
@@ -177,7 +177,7 @@ export function registerServe(program: Command, deps: CommandDeps): void {
             send: (served) =>
               settings.metricsFormat === 'emf'
                 ? toEmfLog({ namespace: settings.metricsNamespace ?? '', logger, clock: systemClock })
-                : fromCloudWatch({ namespace: settings.metricsNamespace ?? '', region: settings.region, endpoint: cloudWatchEndpointFrom(deps.ctx.env), env: deps.ctx.env, credentials: () => served.current()?.credentials }),
+                : fromCloudWatch({ namespace: settings.metricsNamespace ?? '', region: settings.region, env: deps.ctx.env, credentials: () => served.current()?.credentials }),
             dimensions: () => fleetDimensions(commandIdentity(settings, deps), settings.metricsPerInstance ? deps.ctx.hostname : undefined),
           },
         });
