@@ -235,7 +235,7 @@ export async function runDaemon(deps: DaemonDeps): Promise<number> {
     // not awaited: a slow STS must not hold up the machine role's own schedule.
     if (roles.entries.size > 0) void roles.start().catch((error: Error) => logger.error({ err: { message: error.message } }, 'roles failed to start'));
     scheduleEvaluate();
-    // Once ready the ENI is re-checked rarely (setting networkCheckInterval, 60 s): systeminformation calls are not cheap.
+    // Once ready the ENI is re-checked rarely (setting networkCheckInterval, 60 s): no need to poll a settled network.
     const recheck = async (): Promise<void> => {
       // A deadline of now: exactly one check, with the same error handling as the wait.
       const verdict = await waitForNetwork({ readNetwork: deps.readNetwork, criteria, clock, deadline: clock.now() });

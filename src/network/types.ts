@@ -13,7 +13,11 @@ export interface NetworkSnapshot {
   defaultRouteInterface: string | undefined;
 }
 
-export type ReadNetwork = () => Promise<NetworkSnapshot>;
+/**
+ * Reads the network now. `pollIntervalMs`: the reader is cheap enough to poll at this fixed
+ * interval while waiting (Linux); without it the wait backs off (each read costs more).
+ */
+export type ReadNetwork = (() => Promise<NetworkSnapshot>) & { pollIntervalMs?: number };
 
 export interface EniVerdict {
   ready: boolean;

@@ -20,7 +20,8 @@ export async function waitForNetwork(init: WaitForNetworkInit): Promise<EniVerdi
     clock: init.clock,
     deadline: init.deadline,
     signal: init.signal,
-    maxDelayMs: 1_000,
+    // A cheap reader is polled at its fixed interval; others back off to 1 s.
+    ...(init.readNetwork.pollIntervalMs ? { initialDelayMs: init.readNetwork.pollIntervalMs, maxDelayMs: init.readNetwork.pollIntervalMs } : { maxDelayMs: 1_000 }),
     attempt: async () => {
       try {
         last = evaluateEni(await init.readNetwork(), init.criteria);

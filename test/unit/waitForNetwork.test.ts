@@ -9,6 +9,7 @@ import { waitForNetwork, type WaitForNetworkInit } from '../../src/network/waitF
 import type { EniVerdict, InterfaceInfo, NetworkSnapshot, ReadNetwork } from '../../src/network/types.js';
 import { createFakeClock, type FakeClock } from '../helpers/fakeClock.js';
 import { S } from '../helpers/timings.js';
+import { networkReaderFor } from '../../src/network/readLocalNetwork.js';
 
 const START = Date.parse('2026-01-01T00:00:00Z');
 const EXCLUDES = ['198.19.0.0/16', '169.254.0.0/16', '127.0.0.0/8'];
@@ -53,6 +54,24 @@ function run(clock: FakeClock, readNetwork: ReadNetwork, timeoutMs: number, extr
 }
 
 describe('waitForNetwork: becoming ready', () => {
+  test('Linux: the reader is polled at its fixed 100 ms, never backed off: an ENI is seen within one interval of appearing (simulated)', async () => {
+    const linux = networkReaderFor('linux');
+    assert.ok(linux.pollIntervalMs !== undefined && linux.pollIntervalMs <= 100, `the Linux reader declares a poll of ${linux.pollIntervalMs} ms`);
+    const clock = createFakeClock(START);
+    const appearsAt = START + 3_330;
+    let reads = 0;
+    const read: ReadNetwork = Object.assign(async () => {
+      reads += 1;
+      return clock.now() >= appearsAt ? READY : ONLY_LO;
+    }, { pollIntervalMs: linux.pollIntervalMs });
+    const v = await run(clock, read, 30 * S).verdict;
+    assert.equal(v.ready, true);
+    assert.ok(clock.now() >= appearsAt, 'not ready before the ENI appeared');
+    assert.ok(clock.now() - appearsAt <= linux.pollIntervalMs, `seen ${clock.now() - appearsAt} ms after it appeared`);
+    assert.deepEqual(new Set(clock.sleeps), new Set([linux.pollIntervalMs]), 'every sleep is the fixed interval');
+    assert.equal(reads, Math.ceil(3_330 / linux.pollIntervalMs) + 1);
+  });
+
   test('ready on the first poll: no sleep at all', async () => {
     const clock = createFakeClock(START);
     const read = scripted(READY);
