@@ -190,7 +190,9 @@ export async function runDaemon(deps: DaemonDeps): Promise<number> {
   };
   await writeDiscovery(settings.stateDir, discovery, deps.folderRule.acl);
   tracker.evaluate();
-  logger.info({ url, stateDir: settings.stateDir, imds: settings.imds, profile: settings.profile, tokenKept }, 'agent listening');
+  // The caller-lookup route is named here, once start-up can no longer fail, so a refused start
+  // still prints its one-line error alone.
+  logger.info({ url, stateDir: settings.stateDir, imds: settings.imds, profile: settings.profile, tokenKept, ...(deps.callerLookup ? { callerLookup: deps.callerLookup } : {}) }, 'agent listening');
   deps.onReady?.(discovery);
 
   const stopping = new AbortController();

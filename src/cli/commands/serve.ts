@@ -158,7 +158,6 @@ export function registerServe(program: Command, deps: CommandDeps): void {
           }
         });
         const callerCheck = await platformPeerUsers(deps.ctx.platform, deps.ctx.uid);
-        logger.info({ callerLookup: callerCheck.callerLookup }, 'calling-user lookup chosen');
         return runDaemon({
           settings,
           clock: systemClock,
