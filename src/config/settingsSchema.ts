@@ -49,6 +49,8 @@ export const settingsSchema = z
     waitTimeout: duration('waitTimeout'),
     /** How often the running agent re-checks the ENI once ready. */
     networkCheckInterval: duration('networkCheckInterval').refine((ms) => ms >= 1000, 'at least 1s'),
+    /** A changed profile file is used once it has been quiet this long (torn in-place writes). */
+    settleTime: duration('settleTime').refine((ms) => ms <= 10_000, 'at most 10s'),
     processTimeout: duration('processTimeout').refine((ms) => ms >= 100, 'at least 100ms'),
     excludeCidrs: cidrs,
     interface: z.string().min(1).optional(),

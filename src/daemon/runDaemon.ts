@@ -104,7 +104,7 @@ export async function runDaemon(deps: DaemonDeps): Promise<number> {
       code: 'already-running',
     });
   }
-  const tracker = new Tracker({ clock, logger, timings: settings });
+  const tracker = new Tracker({ clock, logger, timings: settings, conflictSettleMs: settings.settleTime });
   let network: EniVerdict = { ready: false, reason: 'not checked yet' };
   // Linux keeps the token across restarts (see keptToken): exec children and login shells may hold it.
   const { token, kept: tokenKept } = await keptToken(tokenPath(settings.stateDir), deps.agentUid === undefined ? false : { agentUid: deps.agentUid });

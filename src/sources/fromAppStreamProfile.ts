@@ -32,6 +32,12 @@ export interface FromAppStreamProfileInit {
   /** Retries of a transient failure (half-written file) before it is reported. */
   retries?: number;
   retryDelayMs?: number;
+  /**
+   * A static-keys file changed less than this long ago is not used yet (settleTime): an
+   * in-place writer pausing mid-write leaves a mix of two sets on disk, and no comparison
+   * with earlier reads can tell that mix from a new set when the agent missed the set before.
+   */
+  settleMs?: number;
   /** Command lines of this process's ancestors (Linux: /proc), for the recursion guard. */
   ancestors?: AncestorReader;
 }
@@ -54,8 +60,10 @@ interface Memory {
   inFlight: Map<string, Promise<SourcedCredentials>>;
 }
 
-/** A static-keys file younger than this is read again, so a rewrite in progress is not served. */
-const QUIET_MS = 25;
+/** settleTime's default (loadSettings): the 30-120 ms mid-write pauses of issue 20 stretch to 255 ms on a loaded machine. */
+export const DEFAULT_SETTLE_MS = 500;
+/** How long a settling file still has to stay quiet, per error thrown for it. */
+const settleWaits = new WeakMap<AgentError, number>();
 const AWS_SECRET = /^[A-Za-z0-9/+]{40}$/;
 
 const unavailable = (message: string, code: string, transient = false): AgentError =>
@@ -84,7 +92,9 @@ export function fromAppStreamProfile(init: FromAppStreamProfileInit): Credential
         return sourced;
       } catch (error) {
         if (!isAgentError(error) || !error.transient || attempt >= retries) throw error;
-        await init.clock.sleep(retryDelayMs * (attempt + 1));
+        // A settling file is read again as soon as it has been quiet long enough.
+        const settling = settleWaits.get(error);
+        await init.clock.sleep(settling ?? retryDelayMs * (attempt + 1));
       }
     }
   };
@@ -142,15 +152,20 @@ async function resolveOnce(init: FromAppStreamProfileInit, memory: Memory): Prom
     // The AWS CLI's order: static keys in the credentials file, then credential_process, then
     // static keys in the config file.
     if (hasKeys && !(location.isConfigFile && section.credential_process)) {
-      // Same inode as last time means an in-place rewrite, which a reader can catch before the
-      // writer is done; if it was just written, read again shortly. A rename is complete by
-      // construction, so it is served at once.
+      // A file changed less than settleTime ago may be an in-place writer between two steps:
+      // read again once it has been quiet that long (a change meanwhile restarts the wait). This
+      // holds on the first read too, with no history to compare with. Only a proven rename (a
+      // new inode where a good read saw another) is complete by construction and used at once.
       // A negative age (mtime ahead of a clock stepped back) counts as settled: it would
       // otherwise be "settling" until the clock caught up.
-      const rewrittenInPlace = inodes.get(location.path) === file.ino;
+      const settleMs = init.settleMs ?? DEFAULT_SETTLE_MS;
+      const previousInode = inodes.get(location.path);
+      const renamedIn = previousInode !== undefined && previousInode !== file.ino;
       const age = init.clock.now() - file.mtimeMs;
-      if (rewrittenInPlace && age >= 0 && age < QUIET_MS) {
-        throw unavailable(`${location.path}: changed ${Math.round(age)} ms ago, still settling`, 'file-changing', true);
+      if (!renamedIn && age >= 0 && age < settleMs) {
+        const error = unavailable(`${location.path}: changed less than settleTime (${settleMs} ms) ago, still settling`, 'file-changing', true);
+        settleWaits.set(error, settleMs - age + 1);
+        throw error;
       }
       const result = staticKeys(section, where, file.mtimeMs, init.profile);
       inodes.set(location.path, file.ino);

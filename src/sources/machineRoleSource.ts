@@ -8,7 +8,7 @@ import type { AncestorReader } from './recursionGuard.js';
 import { WORKSPACES_PROFILE } from '../agent/contract.js';
 
 export interface MachineRoleSourceInit {
-  settings: Pick<Settings, 'profile' | 'processTimeout' | 'credentialsFile' | 'configFile' | 'homeDirs' | 'origins'>;
+  settings: Pick<Settings, 'profile' | 'processTimeout' | 'settleTime' | 'credentialsFile' | 'configFile' | 'homeDirs' | 'origins'>;
   /** The current user's home, searched first. */
   home: string;
   env: Readonly<Record<string, string | undefined>>;
@@ -38,6 +38,7 @@ export function machineRoleSource(init: MachineRoleSourceInit): WatchedSource {
       clock: init.clock,
       env: init.env,
       processTimeoutMs: init.settings.processTimeout,
+      ...(init.settings.settleTime !== undefined ? { settleMs: init.settings.settleTime } : {}),
       ...(init.trust ? { trust: init.trust } : {}),
       ...(init.ancestors ? { ancestors: init.ancestors } : {}),
     }),

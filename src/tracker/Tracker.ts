@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { Credentials, SourcedCredentials } from '../credentials.js';
 import { AgentError, ExitCode } from '../errors.js';
@@ -12,6 +13,12 @@ export interface TrackerInit {
   /** Commands that read the profile directly skip the network stage. */
   networkReady?: boolean;
   maxGenerations?: number;
+  /**
+   * A reading refused as torn that is read again, unchanged, at least this long after it was
+   * first refused is a settled file, not a writer caught mid-write: it replaces the generation
+   * it conflicts with on key id (that one was the torn set). The daemon passes settleTime.
+   */
+  conflictSettleMs?: number;
 }
 
 /**
@@ -39,12 +46,15 @@ export class Tracker implements TrackerView {
   private readonly clock: Clock;
   private readonly logger: Logger | undefined;
   private readonly maxGenerations: number;
+  private readonly conflictSettleMs: number | undefined;
   private readonly history: Generation[] = [];
   private readonly listeners = new Set<() => void>();
   private networkReady: boolean;
   private failure: SourceFailure | undefined;
   private lastState: AgentState | undefined;
   private nextId = 1;
+  /** The reading last refused as torn (a digest, never the secrets) and when, monotonic. */
+  private conflict: { digest: string; since: number } | undefined;
   /** Per generation id: when it was first seen and when it expires, on the monotonic clock. */
   private readonly steady = new Map<number, { seenAt: number; expiresAt: number }>();
 
@@ -56,6 +66,7 @@ export class Tracker implements TrackerView {
     this.logger = init.logger;
     this.networkReady = init.networkReady ?? false;
     this.maxGenerations = init.maxGenerations ?? 24;
+    this.conflictSettleMs = init.conflictSettleMs;
   }
 
   setNetworkReady(ready: boolean): void {
@@ -74,13 +85,15 @@ export class Tracker implements TrackerView {
     const now = this.clock.now();
     const { credentials } = sourced;
     const torn = this.history.find((g) => isTornAgainst(g.credentials, credentials));
-    if (torn) {
+    if (torn && !this.conflictSettled(credentials)) {
       throw new AgentError(`a read mixed parts of two credential sets (it shares some but not all of key id, secret and token with generation ${torn.id}); reading again`, {
         exitCode: ExitCode.credentialsUnavailable,
         code: 'torn-read',
         transient: true,
       });
     }
+    if (torn) this.dropTornSameKey(credentials);
+    this.conflict = undefined;
     const index = this.history.findIndex((g) => g.credentials.accessKeyId === credentials.accessKeyId);
     const existing = this.history[index];
     const expiration = this.capExpiration(credentials.expiration, now, sourced.origin, existing);
@@ -114,6 +127,42 @@ export class Tracker implements TrackerView {
     this.recovered(generation);
     this.notify();
     return generation;
+  }
+
+  /**
+   * Whether this conflicting reading has stayed the same for conflictSettleMs and brings a secret
+   * and token never seen: the file holds it at rest, so the set it conflicts with on key id must
+   * have been the mix (a torn first read, say). Without
+   * a settle period configured a conflict is never settled (the old rule).
+   */
+  private conflictSettled(credentials: Credentials): boolean {
+    const settleMs = this.conflictSettleMs;
+    if (settleMs === undefined) return false;
+    // An old secret or token under a new key id is the usual mix (key line written first): never
+    // settled. Only a set whose secret and token are new to the agent can be the complete one.
+    const reused = this.history.some((g) => g.credentials.secretAccessKey === credentials.secretAccessKey || (credentials.sessionToken !== undefined && g.credentials.sessionToken === credentials.sessionToken));
+    if (reused) return false;
+    const digest = digestOf(credentials);
+    const mono = this.monotonic();
+    if (this.conflict?.digest !== digest) {
+      this.conflict = { digest, since: mono };
+      return false;
+    }
+    return mono - this.conflict.since >= settleMs;
+  }
+
+  /** A generation sharing the key id of a settled reading but not its secret or token was torn: never the reference again. */
+  private dropTornSameKey(credentials: Credentials): void {
+    for (let i = this.history.length - 1; i >= 0; i -= 1) {
+      const generation = this.history[i]!;
+      if (generation.credentials.accessKeyId !== credentials.accessKeyId) continue;
+      this.history.splice(i, 1);
+      this.steady.delete(generation.id);
+      this.logger?.warn(
+        { generation: generation.id, keyId: maskKeyId(credentials.accessKeyId) },
+        `generation ${generation.id} was a torn read (the settled file holds the same key id with another secret or token); replaced`,
+      );
+    }
   }
 
   /** AWS temporary credentials never live longer than MAX_LIFETIME_MS; a later Expiration is capped. */
@@ -255,6 +304,10 @@ export class Tracker implements TrackerView {
   private notify(): void {
     for (const listener of this.listeners) listener();
   }
+}
+
+function digestOf(credentials: Credentials): string {
+  return createHash('sha256').update(`${credentials.accessKeyId}\n${credentials.secretAccessKey}\n${credentials.sessionToken ?? ''}`).digest('hex');
 }
 
 /**
