@@ -52,7 +52,7 @@ export interface ProfileTrust {
 
 /** What the source remembers between reads. */
 interface Memory {
-  /** Inode of each file at its last good read, to tell in-place rewrites from renames. */
+  /** Inode of each file at its last read, to tell in-place rewrites from renames. */
   inodes: Map<string, number>;
   /** The secrets last read, masked if a failing credential_process echoes them. */
   secrets: string[];
@@ -155,11 +155,14 @@ async function resolveOnce(init: FromAppStreamProfileInit, memory: Memory): Prom
       // A file changed less than settleTime ago may be an in-place writer between two steps:
       // read again once it has been quiet that long (a change meanwhile restarts the wait). This
       // holds on the first read too, with no history to compare with. Only a proven rename (a
-      // new inode where a good read saw another) is complete by construction and used at once.
+      // new inode where the previous read saw another) is complete by construction: used at once.
       // A negative age (mtime ahead of a clock stepped back) counts as settled: it would
       // otherwise be "settling" until the clock caught up.
       const settleMs = init.settleMs ?? DEFAULT_SETTLE_MS;
+      // Every read counts, a settling one too: a writer renaming a new file over this one every
+      // few ms is proven a renamer by the second read, and is never quiet for settleTime.
       const previousInode = inodes.get(location.path);
+      inodes.set(location.path, file.ino);
       const renamedIn = previousInode !== undefined && previousInode !== file.ino;
       const age = init.clock.now() - file.mtimeMs;
       if (!renamedIn && age >= 0 && age < settleMs) {
@@ -167,9 +170,7 @@ async function resolveOnce(init: FromAppStreamProfileInit, memory: Memory): Prom
         settleWaits.set(error, settleMs - age + 1);
         throw error;
       }
-      const result = staticKeys(section, where, file.mtimeMs, init.profile);
-      inodes.set(location.path, file.ino);
-      return result;
+      return staticKeys(section, where, file.mtimeMs, init.profile);
     }
     if (section.credential_process) {
       const key = `${where}\n${section.credential_process}`;

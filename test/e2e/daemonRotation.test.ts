@@ -181,7 +181,10 @@ async function hammer(t: TestContext, inPlace: boolean): Promise<void> {
       await waitFor(async () => byKey.size > 0, 15_000, () => `simulator wrote nothing: ${simulator.output()}`);
       // Info level: a debug line per request would make this a test of the logger under load
       // (its output is still scanned for secrets).
-      agent = await startSandboxAgent({ dir, form: 'static', refreshInterval: '1s', validity: '30s', simulate: false, agentEnv: { APPSTREAM_CREDS_LOG_LEVEL: 'info' } });
+      // A file rewritten in place every 50 ms is never quiet for the default settleTime (500 ms),
+      // so by design (issue 20) it would never be served: this variant runs with the settle
+      // period under the rotation period (the old 25 ms rule) to test the torn checks under load.
+      agent = await startSandboxAgent({ dir, form: 'static', refreshInterval: '1s', validity: '30s', simulate: false, agentEnv: { APPSTREAM_CREDS_LOG_LEVEL: 'info', ...(inPlace ? { APPSTREAM_CREDS_SETTLE_TIME: '25ms' } : {}) } });
       // Distinct served triples, checked once the poller has seen everything it will see.
       const served = new Map<string, { key: string; secret: string; token: string }>();
       const statuses = new Map<number, number>();
