@@ -62,6 +62,8 @@ interface Memory {
 
 /** settleTime's default (loadSettings): the 30-120 ms mid-write pauses of issue 20 stretch to 255 ms on a loaded machine. */
 export const DEFAULT_SETTLE_MS = 500;
+const SETTLE_CHECK_MS = 50;
+const MAX_SETTLE_CHECKS = 40;
 /** How long a settling file still has to stay quiet, per error thrown for it. */
 const settleWaits = new WeakMap<AgentError, number>();
 const AWS_SECRET = /^[A-Za-z0-9/+]{40}$/;
@@ -84,17 +86,26 @@ export function fromAppStreamProfile(init: FromAppStreamProfileInit): Credential
         'recursion',
       );
     }
-    for (let attempt = 0; ; attempt += 1) {
+    let settleChecks = 0;
+    for (let attempt = 0; ; ) {
       try {
         const sourced = await resolveFirstProfile(init, memory);
         const { secretAccessKey, sessionToken } = sourced.credentials;
         memory.secrets = sessionToken ? [secretAccessKey, sessionToken] : [secretAccessKey];
         return sourced;
       } catch (error) {
+        const settling = isAgentError(error) ? settleWaits.get(error) : undefined;
+        // A settling file is looked at again every SETTLE_CHECK_MS (a rename landing meanwhile
+        // proves a complete file at once) until it has been quiet long enough; a file that never
+        // settles is reported after MAX_SETTLE_CHECKS looks, and the last good set is kept.
+        if (settling !== undefined && settleChecks < MAX_SETTLE_CHECKS) {
+          settleChecks += 1;
+          await init.clock.sleep(Math.min(settling, SETTLE_CHECK_MS));
+          continue;
+        }
         if (!isAgentError(error) || !error.transient || attempt >= retries) throw error;
-        // A settling file is read again as soon as it has been quiet long enough.
-        const settling = settleWaits.get(error);
-        await init.clock.sleep(settling ?? retryDelayMs * (attempt + 1));
+        attempt += 1;
+        await init.clock.sleep(retryDelayMs * attempt);
       }
     }
   };
