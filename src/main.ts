@@ -3,6 +3,7 @@
  * sets the exit code.
  */
 import os from 'node:os';
+import { isSea } from 'node:sea';
 import type { CliContext } from './cli/context.js';
 import { reportError } from './cli/runAction.js';
 import { parseFastCredentialProcess } from './cli/fastCredentialProcess.js';
@@ -21,6 +22,7 @@ const ctx: CliContext = {
   env,
   cwd: process.cwd(),
   selfScript: process.argv[1] ?? '',
+  ...(isSea() ? { selfExe: process.execPath } : {}),
   isTTY: Boolean(process.stdout.isTTY),
   stderrIsTTY: Boolean(process.stderr.isTTY),
   platform: process.platform,

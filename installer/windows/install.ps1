@@ -3,26 +3,24 @@
 .SYNOPSIS
   Installs (or upgrades) the AppStream credential agent as a Windows service.
 .DESCRIPTION
-  Copies the built dist\ folder to <InstallDir>\dist and runs
-  `node <InstallDir>\dist\appstream-creds.cjs service install`, which does all the work
-  (WinSW service, recovery actions, ACLs, machine environment). Run it again to upgrade.
+  Runs the built dist-win\appstream-creds.exe (`npm run build:exe`) as `service install`, which
+  does all the work: stops a running service (an upgrade), copies the exe and its native\ folder
+  to <InstallDir>\bin\, the NSSM service, recovery actions, ACLs, machine environment. The same
+  as install.cmd (which is what runs under Wine). Run it again to upgrade.
 .EXAMPLE
   .\install.ps1 -SetMachineEnv -TokenGroup "AppStream Scripts"
 #>
 [CmdletBinding()]
 param(
-  [string]$NodePath = "$env:ProgramFiles\nodejs\node.exe",
   [string]$InstallDir = "$env:ProgramFiles\AppStreamCredentialAgent",
   [switch]$SetMachineEnv,
   [string]$TokenGroup
 )
 $ErrorActionPreference = 'Stop'
 
-$cliArgs = @('service', 'install', '--prefix', $InstallDir, '--node-path', $NodePath)
+$cliArgs = @('service', 'install', '--host', 'nssm', '--prefix', $InstallDir)
 if ($SetMachineEnv) { $cliArgs += '--set-machine-env' }
 if ($TokenGroup) { $cliArgs += @('--token-group', $TokenGroup) }
 
-New-Item -ItemType Directory -Force -Path $InstallDir | Out-Null
-Copy-Item -Path (Join-Path $PSScriptRoot '..\..\dist') -Destination $InstallDir -Recurse -Force
-& $NodePath (Join-Path $InstallDir 'dist\appstream-creds.cjs') @cliArgs
+& (Join-Path $PSScriptRoot '..\..\dist-win\appstream-creds.exe') @cliArgs
 exit $LASTEXITCODE

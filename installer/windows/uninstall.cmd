@@ -1,8 +1,9 @@
 @echo off
-rem Stops and removes the service installed by install.cmd; keeps the state folder and its logs.
+rem Stops and removes the service installed by install.cmd, the installed exe and its native\
+rem folder; keeps the state folder and its logs. Runs the package's exe (dist-win\), not the
+rem installed one: Windows cannot delete a running image.
 rem   uninstall.cmd [service uninstall options]
 setlocal
-if not defined AGENT_NODE_PATH set "AGENT_NODE_PATH=%ProgramFiles%\nodejs\node.exe"
 if not defined AGENT_INSTALL_DIR set "AGENT_INSTALL_DIR=%ProgramFiles%\AppStreamCredentialAgent"
-"%AGENT_NODE_PATH%" "%AGENT_INSTALL_DIR%\dist\appstream-creds.cjs" service uninstall --prefix "%AGENT_INSTALL_DIR%" %*
+"%~dp0..\..\dist-win\appstream-creds.exe" service uninstall --prefix "%AGENT_INSTALL_DIR%" %*
 exit /b %ERRORLEVEL%

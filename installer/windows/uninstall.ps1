@@ -1,23 +1,22 @@
 #Requires -RunAsAdministrator
 <#
 .SYNOPSIS
-  Removes the AppStream credential agent service and its files; keeps the state folder and logs
-  (%ProgramData%\AppStreamCredentialAgent).
+  Removes the AppStream credential agent service, the installed exe and its native\ folder;
+  keeps the state folder and logs (%ProgramData%\AppStreamCredentialAgent).
 .DESCRIPTION
-  Runs `node <InstallDir>\dist\appstream-creds.cjs service uninstall` (stops and removes the
-  service and the machine environment), then deletes <InstallDir>\dist and <InstallDir> if empty.
+  Runs the package's dist-win\appstream-creds.exe as `service uninstall` (stops and removes the
+  service, the machine environment and <InstallDir>\bin\), then deletes <InstallDir> if empty.
+  The same as uninstall.cmd.
 .EXAMPLE
   .\uninstall.ps1
 #>
 [CmdletBinding()]
 param(
-  [string]$NodePath = "$env:ProgramFiles\nodejs\node.exe",
   [string]$InstallDir = "$env:ProgramFiles\AppStreamCredentialAgent"
 )
 $ErrorActionPreference = 'Stop'
 
-& $NodePath (Join-Path $InstallDir 'dist\appstream-creds.cjs') service uninstall --prefix $InstallDir
+& (Join-Path $PSScriptRoot '..\..\dist-win\appstream-creds.exe') service uninstall --prefix $InstallDir
 if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
-Remove-Item -LiteralPath (Join-Path $InstallDir 'dist') -Recurse -Force -ErrorAction SilentlyContinue
 try { [System.IO.Directory]::Delete($InstallDir) } catch { Write-Verbose "kept $InstallDir (not empty)" }
 exit 0

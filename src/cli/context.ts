@@ -16,6 +16,8 @@ export interface CliContext {
   cwd: string;
   /** Absolute path of the CLI entry script, for writing command lines that re-run this tool. */
   selfScript: string;
+  /** Set when this CLI is the self-contained appstream-creds.exe (a Node SEA): its own path. */
+  selfExe?: string;
   /** Signals the command wants forwarded (exec) or handled (serve). */
   onSignal(signal: NodeJS.Signals, handler: () => void): () => void;
   /**

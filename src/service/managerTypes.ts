@@ -17,8 +17,14 @@ export interface ServiceManager {
 
 /** What the service runs and how; built by the `service install` command from validated settings. */
 export interface ServiceInstallConfig {
-  /** Absolute path of node on the target machine. */
+  /** Absolute path of node on the target machine (the service runs node + the dist bundle). */
   nodePath: string;
+  /**
+   * Windows: the self-contained appstream-creds.exe to install (the package's copy, with its
+   * native\ folder beside it). Set, the service runs <prefix>\bin\appstream-creds.exe and
+   * nodePath and the bundle are not used.
+   */
+  exeSource?: string;
   stateDir: string;
   /** Where the daemon writes its JSON log files (default <stateDir>/logs). */
   logDir?: string;
@@ -37,9 +43,9 @@ export interface ServiceInstallConfig {
   start: boolean;
   /** Windows: the WinSW executable to copy (default <prefix>\dist\winsw\winsw.exe). */
   winswSource?: string;
-  /** Windows: the service host: WinSW (default; needs the .NET Framework) or NSSM (native). */
+  /** Windows: the service host: NSSM (default; native, the host that has run under Wine) or WinSW (needs the .NET Framework). */
   host?: 'winsw' | 'nssm';
-  /** Windows: the NSSM executable to copy (default <prefix>\dist\nssm\nssm.exe). */
+  /** Windows: the NSSM executable to copy (default <prefix>\dist\nssm\nssm.exe, or nssm\nssm.exe beside exeSource). */
   nssmSource?: string;
 }
 

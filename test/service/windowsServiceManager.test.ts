@@ -22,6 +22,8 @@ const config = (overrides: Partial<ServiceInstallConfig> = {}): ServiceInstallCo
   logMaxFiles: 5,
   setMachineEnv: false,
   start: true,
+  // The WinSW cases name their host; the default (NSSM) has its own tests below.
+  host: 'winsw',
   ...overrides,
 });
 
@@ -260,5 +262,73 @@ test('windows install --host nssm without NSSM in dist: one clear error naming w
     assert.match(error.message, /dist\\nssm\\nssm\.exe/);
     return true;
   });
+  assert.equal(win.runner.calls.length, 0, 'nothing was run');
+});
+
+// The exe as the product: `service install` run from the package's appstream-creds.exe.
+const PACKAGE = 'D:\\media\\appstream-creds\\dist-win';
+const EXE = `${PREFIX}\\bin\\appstream-creds.exe`;
+const NATIVE = `${PREFIX}\\bin\\native\\koffi-win32-x64.node`;
+const exeMachine = (): FakeWindows => {
+  const win = new FakeWindows();
+  win.files.set(`${PACKAGE}\\appstream-creds.exe`, 'MZ exe v1');
+  win.files.set(`${PACKAGE}\\native\\koffi-win32-x64.node`, 'MZ koffi');
+  win.files.set(`${PACKAGE}\\nssm\\nssm.exe`, 'MZ nssm');
+  return win;
+};
+const exeConfig = (overrides: Partial<ServiceInstallConfig> = {}) => config({ host: undefined, exeSource: `${PACKAGE}\\appstream-creds.exe`, configFile: 'C:\\cfg\\agent.json', ...overrides });
+
+test('windows install from the exe: NSSM by default, no node or dist\\; the exe and koffi copied to bin\\, the service runs that exe', async () => {
+  const win = exeMachine();
+  const outcome = await managerOn(win).install(exeConfig());
+  assert.equal(outcome.action, 'installed');
+  assert.equal(win.installed && win.running, true);
+  assert.equal(win.files.get(EXE), 'MZ exe v1');
+  assert.equal(win.files.get(NATIVE), 'MZ koffi', 'koffi beside the installed exe, where loadKoffi looks');
+  assert.equal(win.files.get(NSSM), 'MZ nssm', 'NSSM (the default host) from the package');
+  assert.ok(win.runner.has([NSSM, 'install', 'appstream-credential-agent', EXE]), win.runner.describe());
+  assert.deepEqual(win.nssm.get('Application'), [EXE]);
+  assert.deepEqual(win.nssm.get('AppParameters'), ['--config C:\\cfg\\agent.json serve'], 'no bundle argument');
+  assert.equal(win.files.has(`${PREFIX}\\bin\\appstream-creds.bat`), false, 'the exe is its own command');
+  assert.equal(win.files.has(WRAPPER), false, 'no WinSW');
+});
+
+test('windows upgrade from a newer exe: the service is stopped before the running exe is replaced, then started', async () => {
+  const win = exeMachine();
+  const manager = managerOn(win);
+  await manager.install(exeConfig());
+  win.files.set(`${PACKAGE}\\appstream-creds.exe`, 'MZ exe v2');
+  const copiedWhileRunning: boolean[] = [];
+  const copy = win.fileOps.copy;
+  win.fileOps.copy = async (from, to) => {
+    if (to === EXE) copiedWhileRunning.push(win.running);
+    return copy(from, to);
+  };
+  win.runner.clear();
+  const outcome = await manager.install(exeConfig());
+  assert.equal(outcome.action, 'upgraded');
+  assert.deepEqual(copiedWhileRunning, [false], 'Windows refuses to overwrite a running image');
+  assert.equal(win.files.get(EXE), 'MZ exe v2');
+  assert.equal(win.runner.has([NSSM, 'install', 'appstream-credential-agent', EXE]), false, 'no second registration');
+  assert.equal(win.running, true);
+});
+
+test('windows install from the installed exe itself copies nothing; uninstall removes the exe and native\\', async () => {
+  const win = exeMachine();
+  const manager = managerOn(win);
+  await manager.install(exeConfig());
+  // bin\native\ is beside the installed exe; NSSM comes from the package.
+  const again = await manager.install(exeConfig({ exeSource: EXE, nssmSource: `${PACKAGE}\\nssm\\nssm.exe` }));
+  assert.equal(again.action, 'upgraded');
+  assert.ok(!again.steps.some((s) => s.startsWith('copied') && s.endsWith(EXE)), again.steps.join('\n'));
+  const outcome = await manager.uninstall();
+  assert.equal(outcome.removed, true);
+  assert.equal(win.files.has(EXE) || win.files.has(NATIVE) || win.files.has(NSSM), false);
+});
+
+test('windows install from an exe without its native module refuses: the rule would fall back to icacls names', async () => {
+  const win = exeMachine();
+  win.files.delete(`${PACKAGE}\\native\\koffi-win32-x64.node`);
+  await assert.rejects(managerOn(win).install(exeConfig()), (error: unknown) => isAgentError(error) && error.code === 'native-missing' && /dist-win\\native/.test(error.message));
   assert.equal(win.runner.calls.length, 0, 'nothing was run');
 });

@@ -1,14 +1,18 @@
 /**
- * The Windows lane, the service: installer/windows/install.cmd under Wine's cmd.exe copies dist\
- * to %ProgramFiles%\AppStreamCredentialAgent and runs `service install --host nssm`, so the
- * agent runs as a real service under Wine's service control manager (NSSM 2.23, native: WinSW
- * needs the .NET Framework, which Wine lacks here). Then `service status/stop/start`, `doctor`,
- * the machine environment through Wine's setx.exe/reg.exe, and uninstall.cmd.
+ * The Windows lane, the service: a package folder as shipped (dist-win\ from `npm run build:exe`
+ * beside installer\windows\), and installer/windows/install.cmd under Wine's cmd.exe runs the
+ * package's appstream-creds.exe as `service install --host nssm`: it copies itself and native\ to
+ * %ProgramFiles%\AppStreamCredentialAgent\bin\ and the agent runs as a real service under Wine's
+ * service control manager (NSSM 2.23, native: WinSW needs the .NET Framework, which this Wine
+ * lacks: no wine-mono). Then `service status/stop/start`, `doctor` (the native route loaded by
+ * the installed exe), the machine environment through Wine's setx.exe/reg.exe, install.cmd over
+ * the running service (an upgrade), and uninstall.cmd. No node.exe is involved.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { repoRoot } from '../helpers/cli.js';
 import { waitFor, type Discovery } from '../helpers/daemon.js';
@@ -31,10 +35,19 @@ describe('the Windows service under Wine (install.cmd, NSSM, the real SCM)', { s
   let dir: string;
   let port: number;
   let installEnv: Record<string, string>;
+  let pkg: string;
   let installOutput = '';
   const linux = (winPath: string) => path.join(rig.prefix, 'drive_c', winPath.slice(3).replace(/\\/g, '/'));
   const stateDir = () => linux(STATE_DIR);
-  const cli = (args: string[]) => runWine(rig, rig.nodeExe, [`${INSTALL_DIR}\\dist\\appstream-creds.cjs`, ...args], { env: { APPSTREAM_CREDS_CONFIG: undefined }, timeoutMs: 120_000 });
+  const installedExe = `${INSTALL_DIR}\\bin\\appstream-creds.exe`;
+  const cli = (args: string[], env: Record<string, string | undefined> = {}) => runWine(rig, linux(installedExe), args, { env: { APPSTREAM_CREDS_CONFIG: undefined, ...env }, timeoutMs: 120_000 });
+  const installCmd = (args: string[]) => runWine(rig, 'cmd', ['/c', toWinPath(path.join(pkg, 'installer', 'windows', 'install.cmd')), ...args], { env: installEnv, timeoutMs: 180_000 });
+  const waitRunning = async () => {
+    // NSSM reports RUNNING to Wine's service manager a moment after the agent already serves
+    // (START_PENDING meanwhile): wait for the state itself, with a hang guard.
+    let last = '';
+    await waitFor(async () => /STATE\s*:\s*4\s+RUNNING/.test((last = (await scQuery()).stdout)), 90_000, () => `the service never reached RUNNING; sc query: ${last}`);
+  };
   const discovery = async () => JSON.parse(await readFile(path.join(stateDir(), 'agent.json'), 'utf8').catch(() => 'null')) as Discovery | null;
   const healthy = async () => {
     const d = await discovery();
@@ -53,7 +66,17 @@ describe('the Windows service under Wine (install.cmd, NSSM, the real SCM)', { s
     // caller check refuses every caller it cannot identify (test/windows/daemon.test.ts shows it).
     const config = { homeDirs: [toWinPath(path.join(dir, 'home'))], port, stateDir: STATE_DIR, allowUsers: ['*'] };
     await writeFile(path.join(dir, 'agent-config.json'), JSON.stringify(config, null, 2));
-    installEnv = { AGENT_NODE_PATH: toWinPath(rig.nodeExe) };
+    installEnv = {};
+    // The package as shipped: dist-win\ (exe, native\, nssm\) beside installer\windows\.
+    if (!existsSync(path.join(repoRoot, 'dist-win', 'appstream-creds.exe'))) {
+      const build = spawnSync(process.execPath, [path.join(repoRoot, 'scripts', 'build-exe.mjs')], { cwd: repoRoot, encoding: 'utf8', timeout: 300_000 });
+      assert.equal(build.status, 0, `npm run build:exe failed: ${build.stderr}${build.stdout}`);
+    }
+    pkg = path.join(dir, 'pkg');
+    await mkdir(path.join(pkg, 'dist-win'), { recursive: true });
+    await copyFile(path.join(repoRoot, 'dist-win', 'appstream-creds.exe'), path.join(pkg, 'dist-win', 'appstream-creds.exe'));
+    for (const sub of ['native', 'nssm']) await cp(path.join(repoRoot, 'dist-win', sub), path.join(pkg, 'dist-win', sub), { recursive: true });
+    await cp(path.join(repoRoot, 'installer', 'windows'), path.join(pkg, 'installer', 'windows'), { recursive: true });
   });
 
   after(async () => {
@@ -67,18 +90,19 @@ describe('the Windows service under Wine (install.cmd, NSSM, the real SCM)', { s
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  test('install.cmd copies dist\\, installs and starts the service; the agent serves the profile', async () => {
-    const install = await runWine(rig, 'cmd', ['/c', toWinPath(path.join(repoRoot, 'installer', 'windows', 'install.cmd')), '--config', toWinPath(path.join(dir, 'agent-config.json')), '--set-machine-env'], {
-      env: installEnv,
-      timeoutMs: 180_000,
-    });
+  test('install.cmd installs the exe and its native module, the NSSM service runs the exe; the agent serves the profile', async () => {
+    const install = await installCmd(['--config', toWinPath(path.join(dir, 'agent-config.json')), '--set-machine-env']);
     assert.equal(install.code, 0, `install.cmd failed: ${install.stdout}\n${install.stderr}`);
     installOutput = install.stdout;
     assert.match(install.stdout, /appstream-credential-agent: installed/);
-    assert.match(install.stdout, /nssm\.exe"? install appstream-credential-agent /);
-    assert.ok(existsSync(linux(`${INSTALL_DIR}\\dist\\appstream-creds.cjs`)), 'dist\\ copied');
+    assert.ok(install.stdout.includes(`install appstream-credential-agent "${installedExe}"`), install.stdout);
+    assert.ok(existsSync(linux(installedExe)), 'the exe copied to bin\\');
+    assert.ok(existsSync(linux(`${INSTALL_DIR}\\bin\\native\\koffi-win32-x64.node`)), 'koffi beside it, in the protected install folder');
     assert.ok(existsSync(linux(`${INSTALL_DIR}\\service\\nssm.exe`)), 'NSSM copied beside the install');
-    assert.ok(existsSync(linux(`${INSTALL_DIR}\\bin\\appstream-creds.bat`)), 'launcher written');
+    assert.equal(existsSync(linux(`${INSTALL_DIR}\\dist`)), false, 'no dist\\ bundle: the exe is the product');
+    assert.equal(existsSync(linux(`${INSTALL_DIR}\\bin\\appstream-creds.bat`)), false, 'no node launcher');
+    const application = await runWine(rig, linux(`${INSTALL_DIR}\\service\\nssm.exe`), ['get', SERVICE, 'Application']);
+    assert.equal(application.stdout.replace(/\0/g, '').trim(), installedExe, 'the service runs the installed exe');
     await waitFor(healthy, 90_000, () => `the service never served /healthz; sc query: ${JSON.stringify(scQuery)}`);
     const d = (await discovery())!;
     assert.equal(d.url, `http://127.0.0.1:${port}`);
@@ -86,10 +110,7 @@ describe('the Windows service under Wine (install.cmd, NSSM, the real SCM)', { s
     const response = await fetch(d.credentialsUrl, { headers: { authorization: token } });
     assert.equal(response.status, 200);
     assert.equal(((await response.json()) as { AccessKeyId: string }).AccessKeyId, KEY);
-    // NSSM reports RUNNING to Wine's service manager a moment after the agent already serves
-    // (START_PENDING meanwhile): wait for the state itself, with a hang guard.
-    let last = '';
-    await waitFor(async () => /STATE\s*:\s*4\s+RUNNING/.test((last = (await scQuery()).stdout)), 90_000, () => `the service never reached RUNNING; sc query: ${last}`);
+    await waitRunning();
   });
 
   test('service status reads the real SCM: running', async () => {
@@ -108,17 +129,17 @@ describe('the Windows service under Wine (install.cmd, NSSM, the real SCM)', { s
   test('doctor on the installed agent: profile, credentials, agent and service found healthy', async () => {
     // Clients send the token only to a listener whose owner they can see; Wine shows none (pid 0),
     // so this client runs with the rig switch strictPermissions=false (daemon.test.ts: the refusal).
-    const run = await runWine(rig, rig.nodeExe, [`${INSTALL_DIR}\\dist\\appstream-creds.cjs`, 'doctor', '--json', '--config', toWinPath(path.join(dir, 'agent-config.json'))], {
-      env: { APPSTREAM_CREDS_CONFIG: undefined, APPSTREAM_CREDS_STRICT_PERMISSIONS: 'false' },
-      timeoutMs: 120_000,
-    });
+    const run = await cli(['doctor', '--json', '--config', toWinPath(path.join(dir, 'agent-config.json'))], { APPSTREAM_CREDS_STRICT_PERMISSIONS: 'false' });
     assert.ok(run.code === 0 || run.code === 6, `doctor exit ${run.code}: ${run.stderr}`);
-    const findings = (JSON.parse(run.stdout) as { findings: Array<{ severity: string; path: string; message: string }> }).findings;
+    const findings = (JSON.parse(run.stdout) as { findings: Array<{ severity: string; code: string; path: string; message: string }> }).findings;
     const at = (p: string) => findings.filter((f) => f.path === p);
     for (const p of ['profile', 'credentials', 'agent', 'service']) {
       assert.ok(at(p).length > 0 && at(p).every((f) => f.severity !== 'error'), `doctor ${p}: ${JSON.stringify(at(p))}`);
     }
     assert.ok(at('service').some((f) => /running/i.test(f.message)), JSON.stringify(at('service')));
+    // The installed exe loaded koffi from bin\\native\\ (not the icacls fallback).
+    const route = findings.filter((f) => f.code === 'trust-route');
+    assert.ok(route.some((f) => f.message.includes(`native: ${INSTALL_DIR}\\bin\\native\\koffi-win32-x64.node`)), JSON.stringify(route));
     assert.ok(!run.stdout.includes(SECRET) && !run.stderr.includes(SECRET), 'no secret in doctor output');
   });
 
@@ -135,15 +156,29 @@ describe('the Windows service under Wine (install.cmd, NSSM, the real SCM)', { s
     await waitFor(healthy, 90_000, () => 'the service did not serve again after start');
   });
 
-  // Not here: install.cmd a second time (an upgrade) hangs under Wine after `sc stop`, though each
-  // step alone works; the upgrade path is covered through the recording runner (test/service/).
-  test('uninstall.cmd stops and removes the running service, NSSM and the launcher; keeps the state folder', async () => {
-    const uninstall = await runWine(rig, 'cmd', ['/c', toWinPath(path.join(repoRoot, 'installer', 'windows', 'uninstall.cmd'))], { env: installEnv, timeoutMs: 180_000 });
+  test('install.cmd over the running service is an upgrade: stopped, exe replaced, started again', async () => {
+    const before = (await discovery())!;
+    // A changed build: the package's exe differs from the installed one by a trailing byte (PE
+    // loaders ignore the overlay), so the copy is observable.
+    await writeFile(path.join(pkg, 'dist-win', 'appstream-creds.exe'), '\0', { flag: 'a' });
+    const upgrade = await installCmd(['--config', toWinPath(path.join(dir, 'agent-config.json'))]);
+    assert.equal(upgrade.code, 0, `the upgrade failed: ${upgrade.stdout}\n${upgrade.stderr}`);
+    assert.match(upgrade.stdout, /appstream-credential-agent: upgraded/);
+    assert.match(upgrade.stdout, /stopped the service for the upgrade/);
+    assert.ok(upgrade.stdout.includes(`to ${installedExe}`), upgrade.stdout);
+    assert.equal((await readFile(linux(installedExe))).length, (await readFile(path.join(pkg, 'dist-win', 'appstream-creds.exe'))).length, 'the new exe is installed');
+    await waitFor(async () => (await healthy()) && (await discovery())!.pid !== before.pid, 90_000, () => 'the upgraded service never served');
+    await waitRunning();
+  });
+
+  test('uninstall.cmd stops and removes the running service, NSSM, the exe and native\\; keeps the state folder', async () => {
+    const uninstall = await runWine(rig, 'cmd', ['/c', toWinPath(path.join(pkg, 'installer', 'windows', 'uninstall.cmd'))], { env: installEnv, timeoutMs: 180_000 });
     assert.equal(uninstall.code, 0, `${uninstall.stdout}\n${uninstall.stderr}`);
     assert.match(uninstall.stdout, /appstream-credential-agent: uninstalled/);
     assert.notEqual((await scQuery()).code, 0, 'the SCM no longer knows the service');
     assert.equal(existsSync(linux(`${INSTALL_DIR}\\service\\nssm.exe`)), false);
-    assert.equal(existsSync(linux(`${INSTALL_DIR}\\bin\\appstream-creds.bat`)), false);
+    assert.equal(existsSync(linux(installedExe)), false, 'the installed exe removed');
+    assert.equal(existsSync(linux(`${INSTALL_DIR}\\bin`)), false, 'bin\\ and native\\ removed');
     assert.equal(await discovery(), null);
     assert.ok(existsSync(stateDir()), 'the state folder and its logs are kept');
   });

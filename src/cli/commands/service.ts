@@ -42,7 +42,7 @@ const EXAMPLES =
   '  sudo appstream-creds service install --set-machine-env    # also AWS_CONTAINER_* for every new process\n' +
   '  appstream-creds service install --root /tmp/pkg --no-start # packaging: write files under a staging root\n' +
   '  appstream-creds service status --json\n' +
-  '  node "C:\\Program Files\\AppStreamCredentialAgent\\dist\\appstream-creds.cjs" service install --token-group "AppStream Scripts"\n';
+  '  dist-win\\appstream-creds.exe service install --token-group "AppStream Scripts"   # Windows: installs this exe\n';
 
 export function registerService(program: Command, deps: CommandDeps, overrides: ServiceCommandOverrides = {}): void {
   const { platform, env } = deps.ctx;
@@ -72,13 +72,13 @@ export function registerService(program: Command, deps: CommandDeps, overrides: 
 
   withLocation(service.command('install'), true)
     .description('install (or upgrade) the service, enable it at boot and start it; installing twice is an upgrade')
-    .option('--node-path <path>', 'node the service runs (default: Linux the running node; Windows %ProgramFiles%\\nodejs\\node.exe)')
+    .option('--node-path <path>', 'node the service runs with the dist bundle (default: Linux the running node; Windows %ProgramFiles%\\nodejs\\node.exe; from appstream-creds.exe: none, the service runs the exe)')
     .option('--port <port>', `loopback port of the agent (default ${LINUX_DEFAULT_PORT} on Linux, privileged; ${WINDOWS_DEFAULT_PORT} on Windows)`)
     .option('--token-group <group>', 'group whose members may read the token (Linux default: appstream-creds)')
     .option('--set-machine-env', 'set AWS_CONTAINER_CREDENTIALS_FULL_URI and AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE for every new process')
     .option('--no-start', 'install and enable, but do not start (or restart) now')
     .option('--winsw <path>', 'Windows: the WinSW executable to use (default: <prefix>\\dist\\winsw\\winsw.exe)')
-    .option('--host <host>', 'Windows: service host, winsw (needs the .NET Framework) or nssm (native, no .NET)', 'winsw')
+    .option('--host <host>', 'Windows: service host, nssm (native, no .NET) or winsw (needs the .NET Framework; never run under Wine)', 'nssm')
     .option('--nssm <path>', 'Windows: the NSSM executable to use with --host nssm (default: <prefix>\\dist\\nssm\\nssm.exe)')
     .option('--manifest <file>', 'append every file and folder this install created to FILE (installer/linux uses it to uninstall exactly)')
     .addHelpText(
@@ -86,9 +86,10 @@ export function registerService(program: Command, deps: CommandDeps, overrides: 
       '\nLinux: writes /etc/systemd/system/appstream-credential-agent.service (hardened; runs as user\n' +
         'appstream-creds, whose group may read the 0640 token), <prefix>/bin/appstream-creds and the\n' +
         '/usr/bin/appstream-creds link; creates the user and group; systemctl daemon-reload and enable --now.\n' +
-        'Windows: a service hosted by WinSW or, with --host nssm, by NSSM (restart on failure, sc.exe recovery,\n' +
-        'Ctrl+C on stop), state folder readable by SYSTEM and\n' +
-        'Administrators only (plus --token-group), <prefix>\\bin\\appstream-creds.bat.\n' +
+        'Windows: a service hosted by NSSM (or, with --host winsw, WinSW): restart on failure, sc.exe recovery,\n' +
+        'Ctrl+C on stop; state folder readable by SYSTEM and Administrators only (plus --token-group).\n' +
+        'Run from appstream-creds.exe, it copies itself and native\\ to <prefix>\\bin\\ (after stopping a running\n' +
+        'service: an upgrade) and the service runs that exe; from node + dist\\, it writes <prefix>\\bin\\appstream-creds.bat.\n' +
         '--set-machine-env: /etc/profile.d/appstream-creds.sh and /etc/environment.d/60-appstream-creds.conf,\n' +
         'or the Windows machine environment (setx /M); users outside the token group then cannot read the token.\n' +
         EXAMPLES,
@@ -102,8 +103,10 @@ export function registerService(program: Command, deps: CommandDeps, overrides: 
         const extraEnv: Record<string, string> = {};
         if (flags.profile) extraEnv.APPSTREAM_CREDS_PROFILE = settings.profile;
         if (settings.logLevel) extraEnv.APPSTREAM_CREDS_LOG_LEVEL = settings.logLevel;
+        const fromExe = platform === 'win32' && deps.ctx.selfExe !== undefined && opts.nodePath === undefined;
         const outcome = await manager.install({
           nodePath: opts.nodePath ?? defaultNodePath(platform, env, deps.ctx.execPath),
+          ...(fromExe ? { exeSource: deps.ctx.selfExe } : {}),
           stateDir: settings.stateDir,
           ...(settings.logDir ? { logDir: settings.logDir } : {}),
           port: settings.port,
