@@ -58,7 +58,9 @@ if (findWine() && files.some((file) => file.split(path.sep).join('/').includes('
 // The Windows lane (test/windows/) shares one Wine prefix per run, created by its first test;
 // it is several hundred MB, so it goes when the run ends.
 const winePrefix = mkdtempSync(path.join(os.tmpdir(), 'as2creds-wineprefix-'));
-const tests = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=300000', ...files], {
+// The timeout also bounds each test file: the Windows service file makes some 60 Wine process
+// starts (install, upgrade, uninstall), several seconds each on a loaded 2-core machine.
+const tests = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=600000', ...files], {
   stdio: 'inherit',
   env: { ...process.env, AS2CREDS_TEST_WINEPREFIX: path.join(winePrefix, 'prefix') },
 });
