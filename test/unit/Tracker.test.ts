@@ -221,3 +221,25 @@ test('nextChangeIn points at the next boundary so timers need not poll', async (
   assert.equal(tracker.evaluate(), 'refresh-overdue');
   assert.equal(tracker.nextChangeIn(), 6 * H - 30 * M - (H + 10 * M + 1) + 1);
 });
+
+test('issue 20: a torn generation is replaced once the same key id settles with a new secret and token; an old secret under a new key id never settles', () => {
+  let now = Date.parse('2026-01-01T00:00:00Z');
+  const tracker = new Tracker({ clock: { now: () => now, sleep: async () => {} }, timings, networkReady: true, conflictSettleMs: 500 });
+  const set = (accessKeyId: string, secretAccessKey: string, sessionToken: string): SourcedCredentials => ({ credentials: { accessKeyId, secretAccessKey, sessionToken }, origin: 'test' });
+  // First read caught the writer mid-way: new key id, old secret and token.
+  tracker.observe(set('ASIANEW', 'old-secret', 'old-token'));
+  const complete = set('ASIANEW', 'new-secret', 'new-token');
+  assert.throws(() => tracker.observe(complete), /mixed parts/);
+  now += 100;
+  assert.throws(() => tracker.observe(complete), /mixed parts/, 'not settled before conflictSettleMs');
+  now += 500;
+  tracker.observe(complete);
+  assert.equal(tracker.current()?.credentials.secretAccessKey, 'new-secret');
+  assert.equal(tracker.generations().filter((g) => g.credentials.accessKeyId === 'ASIANEW').length, 1, 'the torn set is no longer kept');
+  // A new key id with the served secret and token is a mix, however long it stays.
+  const mix = set('ASIANEXT', 'new-secret', 'new-token');
+  assert.throws(() => tracker.observe(mix), /mixed parts/);
+  now += 10_000;
+  assert.throws(() => tracker.observe(mix), /mixed parts/);
+  assert.equal(tracker.current()?.credentials.accessKeyId, 'ASIANEW');
+});
