@@ -51,7 +51,7 @@ function addEni(ns, n) {
 }
 
 export async function run({ runs = 5 } = {}) {
-  const target = 'ENI -> wait exits 0 and ENI -> agent ready: p95 <= 150 ms (Linux polls the kernel files every 100 ms)';
+  const target = 'ENI -> wait exits 0 and ENI -> agent ready: p95 <= 150 ms (Linux polls the kernel files every 50 ms)';
   if (process.getuid?.() !== 0) return { scenario: 'wait: ENI appears -> ready', unit: 'ms', target, skipped: 'needs root for network namespaces' };
   const { dir, cleanup } = await sandbox();
   spawnSync(process.execPath, [cli, 'simulate', '--dir', dir, '--rotations', '1', '--validity', '6h'], { stdio: 'ignore' });

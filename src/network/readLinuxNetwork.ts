@@ -10,7 +10,7 @@ const sysfs = (name: string, file: string): Promise<string> => readFile(`/sys/cl
  * Linux interfaces and default route from the kernel's own files: /sys/class/net (names, MAC,
  * operstate, type), getifaddrs (os.networkInterfaces: IPv4 addresses) and /proc/net/route.
  * A read costs well under a millisecond and spawns nothing, so `wait` and the agent can poll
- * it every 100 ms (pollIntervalMs) and see an ENI within that, instead of a backed-off poll.
+ * it every 50 ms (pollIntervalMs) and see an ENI within that, instead of a backed-off poll.
  */
 export async function readLinuxNetwork(): Promise<NetworkSnapshot> {
   const [names, route] = await Promise.all([readdir('/sys/class/net').catch(() => [] as string[]), readFile('/proc/net/route', 'utf8').catch(() => '')]);
@@ -32,6 +32,6 @@ export async function readLinuxNetwork(): Promise<NetworkSnapshot> {
 }
 
 /** How often the agent and `wait` read while waiting for the ENI (fixed: the read is cheap). */
-export const LINUX_NETWORK_POLL_MS = 100;
+export const LINUX_NETWORK_POLL_MS = 50;
 
 export const linuxNetworkReader: ReadNetwork = Object.assign(() => readLinuxNetwork(), { pollIntervalMs: LINUX_NETWORK_POLL_MS });
