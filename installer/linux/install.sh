@@ -12,7 +12,7 @@
 # the launcher and (with --set-machine-env) the profile snippets, so no unit text lives here.
 # Every path it creates is listed in $DESTDIR$PREFIX/install-manifest.txt for uninstall.sh.
 #
-# Port: the agent listens on 127.0.0.1:920 by default, a privileged port, so no local user can
+# Port: the agent listens on 127.0.0.1:920 by default, a privileged port, so no unprivileged user can
 # take it while the agent restarts (README "Port squatting"); the unit grants the service
 # account CAP_NET_BIND_SERVICE for it. `--port N` picks another (1024 and above reopen that window).
 set -eu
