@@ -101,7 +101,7 @@ export async function run({ runs = 5 } = {}) {
         agentReady.push(agent.ready() - added);
       } finally {
         await agent.stop();
-        spawnSync('ip', ['netns', 'del', ns]);
+        spawnSync('ip', ['netns', 'del', nsAgent]);
       }
     }
   } finally {
