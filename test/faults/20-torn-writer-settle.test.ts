@@ -83,7 +83,10 @@ test('issue 20: two-step in-place writer (truncating and not, pauses 30-120 ms, 
       assert.equal(torn, 0, `torn responses served: ${examples.join('; ')}`);
       assert.ok(responses > 0);
       assert.ok(served.size >= 3, `the agent moved on to settled generations (served ${served.size})`);
-      assert.match(rig.agent.output(), /still settling/, 'the agent waited for the file to settle');
+      // Only the generations followed by a long quiet spell may be served: the rest changed again
+      // within settleTime. (Whether the log says "still settling" depends on how fast the writer
+      // runs against the source's re-look budget, so the served count is the evidence.)
+      assert.ok(served.size <= generations / 2, `the agent skipped generations that never settled (served ${served.size} of ${generations + 1})`);
     } finally {
       await rig.agent.stop();
     }
