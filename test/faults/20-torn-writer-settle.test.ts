@@ -2,7 +2,7 @@
  * Issue 20: an in-place writer in two steps (key line, a 30–120 ms pause, the rest), truncating
  * and not, 80 ms between generations, 8 readers. The agent misses generations (it reads the
  * file while the writer is mid-way), so comparing with earlier reads cannot catch every mix;
- * the settle rule (settleTime, default 250 ms) must: 0 torn responses. And a torn FIRST read,
+ * the settle rule (settleTime, default 500 ms; 1 s here) must: 0 torn responses. And a torn FIRST read,
  * once the file settles complete, is replaced rather than kept as the reference.
  */
 import { test } from 'node:test';
