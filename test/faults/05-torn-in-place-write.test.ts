@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { open, writeFile } from 'node:fs/promises';
-import { mintTriple, startFaultAgent, staticProfile, type Triple } from '../helpers/faultAgent.js';
+import { mintTriple, startFaultAgent, startTornReaders, staticProfile, type Triple } from '../helpers/faultAgent.js';
 import { withSandbox } from '../helpers/sandbox.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -34,24 +34,7 @@ test('fault 5: an in-place writer pausing between the key line and the rest -> 0
       await writeFile(rig.credentialsFile, staticProfile(first), { mode: 0o600 });
       await rig.waitServing(first.id, 'the first generation');
       const written = new Map<string, Triple>([[first.id, first]]);
-      let writing = true;
-      let responses = 0;
-      let torn = 0;
-      const examples: string[] = [];
-      const client = async (): Promise<void> => {
-        while (writing) {
-          const { status, body } = await rig.credentials();
-          if (status !== 200) continue;
-          responses += 1;
-          const w = written.get(body.AccessKeyId!);
-          if (!w || w.secret !== body.SecretAccessKey || w.token !== body.Token) {
-            torn += 1;
-            // Key id tail only: never print a secret.
-            if (examples.length < 3) examples.push(`…${body.AccessKeyId!.slice(-4)} ${w ? 'with another set\'s secret or token' : 'never written'}`);
-          }
-        }
-      };
-      const clients = Array.from({ length: 16 }, client);
+      const clients = startTornReaders(rig, written, 16);
       let last = first;
       const pauses = [0, 30, 30, 30, 150, 600, 30, 1500, 5, 30];
       for (const pause of pauses) {
@@ -61,8 +44,7 @@ test('fault 5: an in-place writer pausing between the key line and the rest -> 0
         last = next;
         await rig.waitServing(next.id, `after a ${pause} ms pause`);
       }
-      writing = false;
-      await Promise.all(clients);
+      const { responses, torn, examples } = await clients.stop();
       t.diagnostic(`${responses} responses across ${pauses.length} torn-prone rewrites (pauses ${pauses.join(', ')} ms), ${torn} torn`);
       assert.equal(torn, 0, `torn responses served: ${examples.join('; ')}`);
       assert.ok(responses > 0);

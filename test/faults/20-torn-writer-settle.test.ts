@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, open, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { mintTriple, startFaultAgent, staticProfile, type Triple } from '../helpers/faultAgent.js';
+import { mintTriple, startFaultAgent, startTornReaders, staticProfile, type Triple } from '../helpers/faultAgent.js';
 import { waitFor } from '../helpers/daemon.js';
 import { withSandbox } from '../helpers/sandbox.js';
 
@@ -44,26 +44,7 @@ test('issue 20: two-step in-place writer (truncating and not, pauses 30-120 ms, 
       await writeFile(rig.credentialsFile, staticProfile(first), { mode: 0o600 });
       await rig.waitServing(first.id, 'the first generation');
       const written = new Map<string, Triple>([[first.id, first]]);
-      let writing = true;
-      let responses = 0;
-      let torn = 0;
-      const served = new Set<string>();
-      const examples: string[] = [];
-      const reader = async (): Promise<void> => {
-        while (writing) {
-          const { status, body } = await rig.credentials();
-          if (status !== 200) continue;
-          responses += 1;
-          served.add(body.AccessKeyId!);
-          const w = written.get(body.AccessKeyId!);
-          if (!w || w.secret !== body.SecretAccessKey || w.token !== body.Token) {
-            torn += 1;
-            // Key id tail only: never print a secret.
-            if (examples.length < 3) examples.push(`…${body.AccessKeyId!.slice(-4)} ${w ? "with another set's secret or token" : 'never written'}`);
-          }
-        }
-      };
-      const readers = Array.from({ length: 8 }, reader);
+      const readers = startTornReaders(rig, written, 8);
       let last = first;
       let longestPause = 0;
       const generations = 40;
@@ -76,8 +57,7 @@ test('issue 20: two-step in-place writer (truncating and not, pauses 30-120 ms, 
         await sleep(i % 10 === 9 ? settleMs + 500 : 80);
       }
       await rig.waitServing(last.id, 'the last generation, once the writer stopped');
-      writing = false;
-      await Promise.all(readers);
+      const { responses, torn, served, examples } = await readers.stop();
       t.diagnostic(`${responses} responses over ${generations} two-step rewrites (longest real pause ${Math.round(longestPause)} ms); ${served.size} generations served; ${torn} torn`);
       assert.ok(longestPause < settleMs, `the writer's pause stretched to ${Math.round(longestPause)} ms, not shorter than settleTime: the machine is too loaded for this scenario`);
       assert.equal(torn, 0, `torn responses served: ${examples.join('; ')}`);

@@ -98,3 +98,44 @@ export async function startFaultAgent(options: FaultAgentOptions): Promise<Fault
       waitFor(async () => (await credentials().catch(() => undefined))?.body.AccessKeyId === keyId, timeoutMs, () => `${what}: the agent never served …${keyId.slice(-4)}: ${agent.output().slice(-3000)}`),
   };
 }
+
+/** What concurrent readers saw: each 200 answer checked against the set it claims to be. */
+export interface TornTally {
+  responses: number;
+  torn: number;
+  /** Key ids served. */
+  served: Set<string>;
+  /** Up to three torn answers, by key id tail only: never a secret. */
+  examples: string[];
+}
+
+/**
+ * `count` readers asking the agent for credentials until `stop()`; an answer is torn when its
+ * key id was never written, or was written with another secret or token.
+ */
+export function startTornReaders(rig: Pick<FaultAgent, 'credentials'>, written: ReadonlyMap<string, Triple>, count: number): { stop(): Promise<TornTally> } {
+  const tally: TornTally = { responses: 0, torn: 0, served: new Set(), examples: [] };
+  let reading = true;
+  const reader = async (): Promise<void> => {
+    while (reading) {
+      const { status, body } = await rig.credentials();
+      if (status !== 200) continue;
+      const keyId = body.AccessKeyId!;
+      tally.responses += 1;
+      tally.served.add(keyId);
+      const w = written.get(keyId);
+      if (!w || w.secret !== body.SecretAccessKey || w.token !== body.Token) {
+        tally.torn += 1;
+        if (tally.examples.length < 3) tally.examples.push(`…${keyId.slice(-4)} ${w ? "with another set's secret or token" : 'never written'}`);
+      }
+    }
+  };
+  const readers = Array.from({ length: count }, reader);
+  return {
+    async stop() {
+      reading = false;
+      await Promise.all(readers);
+      return tally;
+    },
+  };
+}
