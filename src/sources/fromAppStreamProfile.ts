@@ -63,7 +63,8 @@ interface Memory {
 /** settleTime's default (loadSettings): the 30-120 ms mid-write pauses of issue 20 stretch to 255 ms on a loaded machine. */
 export const DEFAULT_SETTLE_MS = 500;
 const SETTLE_CHECK_MS = 50;
-const MAX_SETTLE_CHECKS = 40;
+/** Looks past the settle period itself before a file that keeps changing is reported (1.5 s). */
+const EXTRA_SETTLE_CHECKS = 30;
 /** How long a settling file still has to stay quiet, per error thrown for it. */
 const settleWaits = new WeakMap<AgentError, number>();
 const AWS_SECRET = /^[A-Za-z0-9/+]{40}$/;
@@ -86,6 +87,8 @@ export function fromAppStreamProfile(init: FromAppStreamProfileInit): Credential
         'recursion',
       );
     }
+    // Sized from settleTime, so any allowed settleTime (up to 10 s) can be met in one resolve.
+    const maxSettleChecks = Math.ceil((init.settleMs ?? DEFAULT_SETTLE_MS) / SETTLE_CHECK_MS) + EXTRA_SETTLE_CHECKS;
     let settleChecks = 0;
     for (let attempt = 0; ; ) {
       try {
@@ -97,8 +100,8 @@ export function fromAppStreamProfile(init: FromAppStreamProfileInit): Credential
         const settling = isAgentError(error) ? settleWaits.get(error) : undefined;
         // A settling file is looked at again every SETTLE_CHECK_MS (a rename landing meanwhile
         // proves a complete file at once) until it has been quiet long enough; a file that never
-        // settles is reported after MAX_SETTLE_CHECKS looks, and the last good set is kept.
-        if (settling !== undefined && settleChecks < MAX_SETTLE_CHECKS) {
+        // settles is reported after maxSettleChecks looks, and the last good set is kept.
+        if (settling !== undefined && settleChecks < maxSettleChecks) {
           settleChecks += 1;
           await init.clock.sleep(Math.min(settling, SETTLE_CHECK_MS));
           continue;

@@ -168,6 +168,17 @@ function source(fs: MemoryFs, over: Partial<FromAppStreamProfileInit> = {}) {
 }
 
 describe('fromAppStreamProfile', () => {
+  test('a file written just now is used once it has been quiet for settleTime, even a long one (10 s, the maximum), in one resolve', async () => {
+    for (const settleMs of [500, 10_000]) {
+      const fs = new MemoryFs();
+      const clock = createFakeClock(Date.parse('2026-01-01T00:00:00Z'));
+      fs.set('/h1/.aws/credentials', staticProfile(), clock.now());
+      const got = await fromAppStreamProfile({ profile: P, locations: profileLocations({ homeDirs: ['/h1'] }, '/h1', path.posix), fs, clock, env: {}, processTimeoutMs: 5_000, settleMs })();
+      assert.equal(got.credentials.accessKeyId, KEY);
+      assert.ok(clock.now() - Date.parse('2026-01-01T00:00:00Z') >= settleMs, `waited for ${settleMs} ms of quiet`);
+    }
+  });
+
   test('searches the homes in order: a later home is used when earlier ones lack the profile', async () => {
     const fs = new MemoryFs();
     fs.set('/h1/.aws/config', '[profile other]\na = 1\n');
