@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parseDuration } from './duration.js';
 import { parseCidr } from '../network/cidr.js';
 import { rolesSchema } from './roleSettings.js';
+import { METRICS_NAMESPACE, METRICS_NAMESPACE_RULE } from '../fleetMetrics/metricsNamespace.js';
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 const PROBES = ['none', 'tcp', 'sts'] as const;
@@ -86,7 +87,7 @@ export const settingsSchema = z
     /** CloudWatch namespace of the fleet metrics; unset = no metrics published. */
     metricsNamespace: z
       .string()
-      .regex(/^(?!AWS\/)[A-Za-z0-9._#:\/-]{1,255}$/, 'a CloudWatch namespace of letters, digits and . _ - / # : (not starting with AWS/)')
+      .regex(METRICS_NAMESPACE, METRICS_NAMESPACE_RULE)
       .optional(),
     /** How often the fleet metrics are published (one PutMetricData call or one EMF line each time). */
     metricsInterval: duration('metricsInterval').refine((ms) => ms >= 1000, 'at least 1s'),

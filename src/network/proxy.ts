@@ -65,15 +65,6 @@ export async function proxyAgentFor(url: URL, env: Env): Promise<{ agent: Agent;
   return { agent: new HttpProxyAgent(proxy), proxy };
 }
 
-/**
- * The AWS SDK v3 client option that routes its calls through the proxy: the SDK's own
- * NodeHttpHandler, built from these options, with the proxy agent for the endpoint's scheme.
- */
-export async function sdkProxyOptions(endpoint: URL, env: Env): Promise<{ requestHandler: { httpAgent?: Agent; httpsAgent?: Agent } } | Record<string, never>> {
-  const found = await proxyAgentFor(endpoint, env);
-  if (!found) return {};
-  return { requestHandler: endpoint.protocol === 'https:' ? { httpsAgent: found.agent } : { httpAgent: found.agent } };
-}
 
 /** Where a proxy is, without credentials in it, for messages. */
 export const describeProxy = (proxy: string): string => {

@@ -1,7 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import type { NetworkSnapshot } from './types.js';
-import { parseProcNetRoute } from './parseProcNetRoute.js';
 
 /**
  * Reads interfaces and the default route through systeminformation (loaded lazily: it is
@@ -10,10 +8,8 @@ import { parseProcNetRoute } from './parseProcNetRoute.js';
  */
 export async function readNetworkWithSysinfo(): Promise<NetworkSnapshot> {
   const si = await import('systeminformation');
-  const defaultRoute =
-    process.platform === 'linux'
-      ? readFile('/proc/net/route', 'utf8').then(parseProcNetRoute, () => si.networkInterfaceDefault().catch(() => ''))
-      : si.networkInterfaceDefault().catch(() => '');
+  // Linux has its own reader (readLinuxNetwork) and Windows its own: this serves the rest (macOS).
+  const defaultRoute = si.networkInterfaceDefault().catch(() => '');
   const [interfaces, defaultName] = await Promise.all([si.networkInterfaces(), defaultRoute]);
   const list = Array.isArray(interfaces) ? interfaces : [interfaces];
   const addresses = os.networkInterfaces();

@@ -10,7 +10,6 @@ export interface FileStat {
   kind?: FileKind;
 }
 
-export { fileKind, type FileKind };
 
 /** Profile files are a few KB; anything past this is refused before it is read. */
 export const MAX_PROFILE_BYTES = MAX_INPUT_FILE_BYTES;

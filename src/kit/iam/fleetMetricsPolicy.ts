@@ -1,8 +1,7 @@
 import { usageError } from '../../errors.js';
 import type { PolicyDocument } from '../policyDocument.js';
+import { METRICS_NAMESPACE, METRICS_NAMESPACE_RULE } from '../../fleetMetrics/metricsNamespace.js';
 
-/** The same rule as the setting metricsNamespace (CloudWatch's, minus the reserved AWS/ prefix). */
-const NAMESPACE = /^(?!AWS\/)[A-Za-z0-9._#:/-]{1,255}$/;
 const VPCE = /^vpce-[0-9a-f]{8,17}$/;
 
 /**
@@ -11,7 +10,7 @@ const VPCE = /^vpce-[0-9a-f]{8,17}$/;
  * keeps the role to this one namespace.
  */
 export function fleetMetricsPolicy(options: { namespace: string; sourceVpce?: string }): PolicyDocument {
-  if (!NAMESPACE.test(options.namespace)) throw usageError(`--namespace: "${options.namespace}" is not a CloudWatch namespace of letters, digits and . _ - / # : (not starting with AWS/)`, 'bad-namespace');
+  if (!METRICS_NAMESPACE.test(options.namespace)) throw usageError(`--namespace: "${options.namespace}" is not ${METRICS_NAMESPACE_RULE}`, 'bad-namespace');
   if (options.sourceVpce !== undefined && !VPCE.test(options.sourceVpce)) throw usageError(`--source-vpce: "${options.sourceVpce}" is not a VPC endpoint id like vpce-0123456789abcdef0`, 'bad-vpce');
   return {
     Version: '2012-10-17',
