@@ -47,6 +47,8 @@ try {
     platform: 'node',
     target: 'node20',
     format: 'cjs',
+    // cjs has no import.meta; src/native/loadKoffi.ts uses it only from the source tree.
+    define: { 'import.meta.url': 'undefined' },
     supported: { 'dynamic-import': false },
     minify: process.env.BUILD_NO_MINIFY !== '1',
     legalComments: 'none',

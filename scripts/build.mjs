@@ -10,7 +10,8 @@ import { trainCodeCache } from './trainCodeCache.mjs';
 const LAZY = ['https-proxy-agent', 'http-proxy-agent', '@aws-sdk/client-sts', '@aws-sdk/client-cloudwatch', 'systeminformation', 'pino', 'pino-roll', 'pino-pretty', 'prom-client', 'xml-crypto', '@xmldom/xmldom'];
 const vendorFile = (name) => `vendor/${name.replace(/^@/, '').replace(/\//g, '-')}.cjs`;
 
-const common = { supported: { 'dynamic-import': false }, bundle: true, platform: 'node', target: 'node20', format: 'cjs', minify: process.env.BUILD_NO_MINIFY !== '1', legalComments: 'none', logLevel: 'warning' };
+// cjs output has no import.meta: src/native/loadKoffi.ts uses it only from the source tree.
+const common = { supported: { 'dynamic-import': false }, bundle: true, platform: 'node', target: 'node20', format: 'cjs', minify: process.env.BUILD_NO_MINIFY !== '1', legalComments: 'none', logLevel: 'warning', define: { 'import.meta.url': 'undefined' } };
 
 const lazyVendor = {
   name: 'lazy-vendor',

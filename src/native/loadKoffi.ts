@@ -8,7 +8,8 @@
  * Where it looks, first match wins; every place is as trusted as the code that loads it:
  *  1. bundled: `<bundle or exe folder>/native/koffi-<platform>-<arch>.node`, put there by the
  *     build, and nowhere else;
- *  2. from the source tree: the installed optional package `@koromix/koffi-<platform>-<arch>`.
+ *  2. from the source tree: the optional package `@koromix/koffi-<platform>-<arch>` installed
+ *     beside this source file.
  *
  * Loaded once per process; a failure is a value (with its reason), never a throw, so each
  * caller can fall back to its non-native route and say which route it uses.
@@ -64,19 +65,19 @@ export function locateAndLoadKoffi(locator: KoffiLocator): KoffiLoad {
 
 function processLocator(): KoffiLocator {
   // Bundled (dist/main.cjs, the exe's script), __filename is defined and the build's copy beside
-  // it is the only place looked at. From the source tree (tsx, tests) it is not, and the
-  // development install under the working folder is used.
+  // it is the only place looked at (in the exe, __filename is the exe). From the source tree
+  // (tsx, tests) it is not, and the package installed beside this source file is used: never
+  // one found from the working folder, which may be anybody's. The builds define
+  // import.meta.url away (cjs output has none).
   const bundled = typeof __filename === 'string';
-  const mainFile = typeof require === 'function' ? require.main?.filename : undefined;
-  const appDirs = bundled ? [...new Set([path.dirname(__filename), mainFile && path.dirname(mainFile), path.dirname(process.execPath)].filter((d): d is string => Boolean(d)))] : [];
   return {
     platform: process.platform,
     arch: process.arch,
-    appDirs,
+    appDirs: bundled ? [path.dirname(__filename)] : [],
     exists: existsSync,
     resolvePackage: (request) => {
-      if (bundled) throw new Error('bundled: no package lookup');
-      return createRequire(path.join(process.cwd(), 'package.json')).resolve(request);
+      if (bundled || !import.meta.url) throw new Error('bundled: no package lookup');
+      return createRequire(import.meta.url).resolve(request);
     },
     dlopen: (file) => {
       const module = { exports: {} as unknown };

@@ -62,7 +62,7 @@ test('bundled like dist/, koffi loads from native/ beside the bundle without nod
   const dir = mkdtempSync(path.join(os.tmpdir(), 'as2creds-koffi-'));
   try {
     cpSync(path.join('dist', 'native'), path.join(dir, 'dist', 'native'), { recursive: true });
-    await build({ entryPoints: ['src/native/loadKoffi.ts'], bundle: true, platform: 'node', format: 'cjs', target: 'node20', outfile: path.join(dir, 'dist', 'loader.cjs'), logLevel: 'error' });
+    await build({ entryPoints: ['src/native/loadKoffi.ts'], bundle: true, platform: 'node', format: 'cjs', target: 'node20', outfile: path.join(dir, 'dist', 'loader.cjs'), logLevel: 'error', define: { 'import.meta.url': 'undefined' } });
     const probe = path.join(dir, 'dist', 'probe.cjs');
     writeFileSync(probe, "const { loadKoffi } = require('./loader.cjs'); const r = loadKoffi(); console.log(JSON.stringify(r.ok ? { file: r.file, pid: r.koffi.load('libc.so.6').func('int getpid()')() } : r));\n");
     const out = spawnSync(process.execPath, [probe], { encoding: 'utf8' });
