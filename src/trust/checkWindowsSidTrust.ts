@@ -18,9 +18,12 @@ export const SYSTEM_SIDS: readonly string[] = [WELL_KNOWN.system, WELL_KNOWN.adm
 /** ACE subjects that stand for the owner (judged as the owner) or only for future children. */
 const OWNER_STANDINS = new Set<string>([WELL_KNOWN.creatorOwner, WELL_KNOWN.ownerRights]);
 
-/** Bits that let an account change the object itself, its DACL or its owner, or remove it. */
+/**
+ * Bits that let an account change the object itself, its DACL or its owner, or remove it. Delete
+ * child counts too: when the path judged is a folder (the state folder), it removes what is in it.
+ */
 export const OBJECT_WRITE =
-  ACCESS.writeData | ACCESS.appendData | ACCESS.writeEa | ACCESS.writeAttributes | ACCESS.delete | ACCESS.writeDac | ACCESS.writeOwner | ACCESS.genericAll | ACCESS.genericWrite;
+  ACCESS.writeData | ACCESS.appendData | ACCESS.writeEa | ACCESS.deleteChild | ACCESS.writeAttributes | ACCESS.delete | ACCESS.writeDac | ACCESS.writeOwner | ACCESS.genericAll | ACCESS.genericWrite;
 /**
  * On a folder above, only bits that can remove, rename or re-permission what is there count:
  * adding entries (as every user may in C:\ProgramData) cannot replace ours, and what is added

@@ -4,7 +4,7 @@ import { checkWindowsSidTrust, type SecurityReader } from '../../src/trust/check
 import { pathTrust, trustedSids } from '../../src/trust/pathTrust.js';
 import { trustPolicy } from '../../src/trust/trustPolicy.js';
 import { refusalMessage } from '../../src/trust/checkPathTrust.js';
-import { FILE_ALL_ACCESS, FILE_READ_EXECUTE, parseSecurityDescriptor, type Ace, type SecurityInfo } from '../../src/native/win32/securityDescriptor.js';
+import { ACCESS, FILE_ALL_ACCESS, FILE_READ_EXECUTE, parseSecurityDescriptor, type Ace, type SecurityInfo } from '../../src/native/win32/securityDescriptor.js';
 import { WELL_KNOWN } from '../../src/native/win32/sid.js';
 import { WINE_SD, WINE_USER } from '../fixtures/wineSecurity.js';
 
@@ -68,6 +68,14 @@ describe('Windows ownership rule by SID (native route)', () => {
     assert.match(refusalMessage(refusal!), /C:\\ProgramData\\Amazon is writable by Everyone \(S-1-1-0\) \(access 0x1301ff: delete child, DELETE\)/);
     // ProgramData grants Users add-file/add-folder (0x116): creating entries cannot replace ours.
     assert.equal(await checkWindowsSidTrust(FILE, TRUSTED, tree().reader()), undefined);
+  });
+
+  test('a folder judged as the path itself is refused when another account may delete what is in it', async () => {
+    const DIR = 'C:\\ProgramData\\Amazon';
+    const t = tree({ [DIR]: os(WELL_KNOWN.system, [allow(WELL_KNOWN.users, ACCESS.deleteChild)]) });
+    const refusal = await checkWindowsSidTrust(DIR, TRUSTED, t.reader());
+    assert.equal(refusal?.culprit, DIR);
+    assert.match(refusal!.reason, /\(access 0x40: delete child\)$/);
   });
 
   test('an untrusted owner is a refusal even when the DACL lists nobody else: an owner can rewrite its DACL', async () => {
