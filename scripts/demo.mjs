@@ -48,7 +48,8 @@ try {
   await until(async () => (await readFile(path.join(dir, '.aws', 'credentials'), 'utf8')).includes('aws_access_key_id'), 15_000, 'the simulated profile');
 
   const profileEnv = { AWS_SHARED_CREDENTIALS_FILE: path.join(dir, '.aws', 'credentials'), AWS_CONFIG_FILE: path.join(dir, '.aws', 'config') };
-  start('agent', ['serve', '--state-dir', stateDir, '--port', '0', '--refresh-interval', '3s', '--validity', '12s', '--refresh-grace', '1s', '--expiry-warning', '2s'], profileEnv);
+  // The simulated sets are made up: STS would refuse every one, so the demo does not ask it (verifyNewCredentials).
+  start('agent', ['serve', '--state-dir', stateDir, '--port', '0', '--refresh-interval', '3s', '--validity', '12s', '--refresh-grace', '1s', '--expiry-warning', '2s'], { ...profileEnv, APPSTREAM_CREDS_VERIFY_NEW_CREDENTIALS: 'false' });
   const discoveryFile = path.join(stateDir, 'agent.json');
   await until(async () => (await fetch(`${JSON.parse(await readFile(discoveryFile, 'utf8')).url}/healthz`)).ok, 20_000, 'the agent to become ready');
   const discovery = JSON.parse(await readFile(discoveryFile, 'utf8'));

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 /** One set of AWS credentials as the product passes them between stages. */
 export interface Credentials {
   readonly accessKeyId: string;
@@ -18,6 +20,14 @@ export interface SourcedCredentials {
   readonly origin: string;
   /** The profile they were read from, when the source reads profiles. */
   readonly profile?: string;
+  /** Set by the agent's verification stage (verifyNewCredentials): what STS said of this set. */
+  readonly verification?: Verification;
+}
+
+/** Whether STS accepted a set before it was served; `detail` says why not (no secret). */
+export interface Verification {
+  readonly verified: boolean;
+  readonly detail: string;
 }
 
 /** Reads the credentials now (AWS SDK v3 provider style); failures are AgentErrors. */
@@ -37,3 +47,7 @@ export interface WatchedSource {
 
 /** Key ids are not secret, but status output shows only their last 4 characters. */
 export const maskKeyId = (accessKeyId: string): string => `…${accessKeyId.slice(-4)}`;
+
+/** A set's fingerprint, to recognise it again without keeping its secrets. */
+export const credentialDigest = (c: Credentials): string =>
+  createHash('sha256').update(`${c.accessKeyId}\n${c.secretAccessKey}\n${c.sessionToken ?? ''}`).digest('hex');

@@ -8,6 +8,12 @@ import { fileURLToPath } from 'node:url';
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const cli = path.join(root, 'dist', 'appstream-creds.cjs');
 
+/**
+ * The agent's default verification (auto) would ask the real regional STS about each new set;
+ * the scenarios use made-up sets and loopback only. A scenario that verifies overrides it.
+ */
+export const NO_REAL_STS = { APPSTREAM_CREDS_VERIFY_NEW_CREDENTIALS: 'false' };
+
 export function stats(samples) {
   const sorted = [...samples].sort((a, b) => a - b);
   const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
@@ -17,7 +23,7 @@ export function stats(samples) {
 /** Wall time of one run of a command, in ms. */
 export function timeRun(command, args, env) {
   const started = process.hrtime.bigint();
-  const result = spawnSync(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const result = spawnSync(command, args, { env: { ...process.env, ...NO_REAL_STS, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed: ${result.stderr}`);
   return ms;
@@ -49,7 +55,7 @@ export async function sandbox() {
 }
 
 export function startCli(args, env = {}, { stdio = ['ignore', 'ignore', 'pipe'], nodeArgs = [] } = {}) {
-  const child = spawn(process.execPath, [...nodeArgs, cli, ...args], { env: { ...process.env, ...env }, stdio });
+  const child = spawn(process.execPath, [...nodeArgs, cli, ...args], { env: { ...process.env, ...NO_REAL_STS, ...env }, stdio });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (d) => (stderr = (stderr + d).slice(-4000)));
   return {

@@ -52,6 +52,11 @@ export const settingsSchema = z
     networkCheckInterval: duration('networkCheckInterval').refine((ms) => ms >= 1000, 'at least 1s'),
     /** A changed profile file is used once it has been quiet this long (torn in-place writes). */
     settleTime: duration('settleTime').refine((ms) => ms <= 10_000, 'at most 10s'),
+    /**
+     * The agent signs one STS GetCallerIdentity with each new set before serving it (a torn or
+     * bad set is refused by STS). auto: on when STS answers the first check, off otherwise.
+     */
+    verifyNewCredentials: z.union([z.literal('auto'), bool]),
     processTimeout: duration('processTimeout').refine((ms) => ms >= 100, 'at least 100ms'),
     excludeCidrs: cidrs,
     interface: z.string().min(1).optional(),
@@ -114,6 +119,7 @@ export const ALLOWED: Partial<Record<SettingKey, string>> = {
   probe: PROBES.join(', '),
   port: 'an integer from 0 to 65535 (0 = ephemeral)',
   imds: 'true or false',
+  verifyNewCredentials: 'auto, true or false',
   strictPermissions: 'true or false',
   allowUsers: 'user names or uids, comma-separated, or *',
   logFrequency: 'daily, hourly or none',

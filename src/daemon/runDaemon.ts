@@ -32,6 +32,8 @@ import type { TrackerView } from '../tracker/types.js';
 import type { SendMetrics } from '../fleetMetrics/MetricsPublisher.js';
 import { fleetPublisher } from './fleetPublisher.js';
 import { keptToken } from './keptToken.js';
+import type { VerifyCredentials } from '../aws/fromStsVerification.js';
+import { verifiedSource } from './verifiedSource.js';
 
 export interface DaemonDeps {
   settings: Settings;
@@ -66,6 +68,11 @@ export interface DaemonDeps {
   /** The agent's environment: HTTPS_PROXY / HTTP_PROXY / NO_PROXY for its STS calls. */
   env?: Readonly<Record<string, string | undefined>>;
   metrics?: { send: (served: TrackerView) => SendMetrics; dimensions: () => Record<string, string> };
+  /**
+   * Checks a new set with STS before it is served (setting verifyNewCredentials; serve builds it
+   * with fromStsVerification). Absent: nothing is verified.
+   */
+  verifyCredentials?: VerifyCredentials;
 }
 
 const SHUTDOWN_GRACE_MS = 4_000;
@@ -125,6 +132,11 @@ export async function runDaemon(deps: DaemonDeps): Promise<number> {
     logger,
     acl: deps.folderRule.acl,
   });
+  // Between source and tracker: a new set is served only once STS accepted it (or could not judge it).
+  const verification =
+    deps.verifyCredentials
+      ? verifiedSource({ source: deps.source.resolve, verify: deps.verifyCredentials, setting: settings.verifyNewCredentials, clock, logger })
+      : undefined;
   const counters = new RequestCounters();
   const publisher = settings.metricsNamespace && deps.metrics ? fleetPublisher({ settings, namespace: settings.metricsNamespace, tracker, roles: roles.entries, counters, clock, logger, ...deps.metrics }) : undefined;
   const servedRoles = new Map(
@@ -149,6 +161,7 @@ export async function runDaemon(deps: DaemonDeps): Promise<number> {
       ...(roles.entries.size > 0 ? { roles: roles.report(clock.now()) } : {}),
       ...(deps.callerLookup ? { callerLookup: deps.callerLookup } : {}),
       ...(publisher ? { metrics: publisher.report() } : {}),
+      ...(verification ? { verification: verification.report() } : {}),
     }),
     callers: {
       peerUser: deps.peerUser,
@@ -228,7 +241,7 @@ export async function runDaemon(deps: DaemonDeps): Promise<number> {
     if (stopping.signal.aborted) return;
     logger.info({ eni: network.eni }, 'network ready');
     tracker.setNetworkReady(true);
-    refresher = new CredentialRefresher({ source: deps.source.resolve, tracker, clock, logger, files: deps.source.watch?.files ?? [], refreshInterval: settings.refreshInterval, freshWindowMs: settings.expiryWarning });
+    refresher = new CredentialRefresher({ source: verification?.resolve ?? deps.source.resolve, tracker, clock, logger, files: deps.source.watch?.files ?? [], refreshInterval: settings.refreshInterval, freshWindowMs: settings.expiryWarning });
     await refresher.start();
     if (stopping.signal.aborted) return;
     // From the first reading on: before it there is nothing to report nor to sign with.

@@ -31,6 +31,17 @@ export async function createMetrics(tracker: TrackerView, counters: RequestCount
     },
   });
   new client.Gauge({
+    name: 'appstream_creds_served_verification',
+    help: 'Whether STS verified the served credentials before they were served (1 for the active value; none = nothing served)',
+    labelNames: ['verification'],
+    registers: [registry],
+    collect() {
+      const current = tracker.current();
+      const value = !current ? 'none' : current.verification?.verified ? 'verified' : 'unverified';
+      for (const v of ['verified', 'unverified', 'none']) this.set({ verification: v }, v === value ? 1 : 0);
+    },
+  });
+  new client.Gauge({
     name: 'appstream_creds_seconds_since_refresh',
     help: 'Seconds since the newest generation was first seen (-1 before any)',
     registers: [registry],

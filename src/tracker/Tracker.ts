@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { Credentials, SourcedCredentials } from '../credentials.js';
 import { AgentError, ExitCode } from '../errors.js';
-import { maskKeyId } from '../credentials.js';
+import { credentialDigest as digestOf, maskKeyId } from '../credentials.js';
 import type { Logger } from '../log/createLogger.js';
 import type { AgentState, Generation, SourceFailure, TrackerTimings, TrackerView } from './types.js';
 
@@ -84,6 +83,9 @@ export class Tracker implements TrackerView {
   observe(sourced: SourcedCredentials): Generation {
     const now = this.clock.now();
     const { credentials } = sourced;
+    // A set STS accepted is whole by proof: whatever it conflicts with was the mix.
+    const verified = sourced.verification?.verified === true;
+    if (verified) this.dropConflicting(credentials);
     const torn = this.history.find((g) => isTornAgainst(g.credentials, credentials));
     if (torn && !this.conflictSettled(credentials)) {
       throw new AgentError(`a read mixed parts of two credential sets (it shares some but not all of key id, secret and token with generation ${torn.id}); reading again`, {
@@ -97,7 +99,10 @@ export class Tracker implements TrackerView {
     const index = this.history.findIndex((g) => g.credentials.accessKeyId === credentials.accessKeyId);
     const existing = this.history[index];
     const expiration = this.capExpiration(credentials.expiration, now, sourced.origin, existing);
-    if (existing && (expiration === undefined || expiration.getTime() === existing.expiresAt)) return this.recovered(existing);
+    if (existing && (expiration === undefined || expiration.getTime() === existing.expiresAt)) {
+      if (verified && !existing.verification?.verified) this.history[index] = { ...existing, verification: sourced.verification! };
+      return this.recovered(this.history[index]!);
+    }
 
     const firstSeenAt = existing?.firstSeenAt ?? Math.min(now, sourced.issuedAt?.getTime() ?? now);
     const expiresAt = expiration?.getTime() ?? firstSeenAt + this.timings.validity;
@@ -109,6 +114,7 @@ export class Tracker implements TrackerView {
       origin: sourced.origin,
       ...(sourced.profile ? { profile: sourced.profile } : {}),
       expirySource: expiration ? 'source' : 'estimated',
+      ...(sourced.verification ? { verification: sourced.verification } : {}),
     };
     // The same periods on the monotonic clock, so a wall clock stepped back cannot stretch them.
     const mono = this.monotonic();
@@ -120,7 +126,7 @@ export class Tracker implements TrackerView {
       this.history.push(generation);
       if (this.history.length > this.maxGenerations) this.steady.delete(this.history.shift()!.id);
       this.logger?.info(
-        { generation: generation.id, keyId: maskKeyId(credentials.accessKeyId), expiresAt: new Date(expiresAt).toISOString(), expiry: generation.expirySource, origin: sourced.origin },
+        { generation: generation.id, keyId: maskKeyId(credentials.accessKeyId), expiresAt: new Date(expiresAt).toISOString(), expiry: generation.expirySource, origin: sourced.origin, ...(sourced.verification ? { verified: sourced.verification.verified } : {}) },
         'new credentials generation',
       );
     }
@@ -161,6 +167,20 @@ export class Tracker implements TrackerView {
       this.logger?.warn(
         { generation: generation.id, keyId: maskKeyId(credentials.accessKeyId) },
         `generation ${generation.id} was a torn read (the settled file holds the same key id with another secret or token); replaced`,
+      );
+    }
+  }
+
+  /** Generations a verified set conflicts with were torn reads served unverified: never the reference again. */
+  private dropConflicting(credentials: Credentials): void {
+    for (let i = this.history.length - 1; i >= 0; i -= 1) {
+      const generation = this.history[i]!;
+      if (generation.verification?.verified || !isTornAgainst(generation.credentials, credentials)) continue;
+      this.history.splice(i, 1);
+      this.steady.delete(generation.id);
+      this.logger?.warn(
+        { generation: generation.id, keyId: maskKeyId(generation.credentials.accessKeyId) },
+        `generation ${generation.id} mixed parts of a set STS has now verified (a torn read served unverified); dropped`,
       );
     }
   }
@@ -304,10 +324,6 @@ export class Tracker implements TrackerView {
   private notify(): void {
     for (const listener of this.listeners) listener();
   }
-}
-
-function digestOf(credentials: Credentials): string {
-  return createHash('sha256').update(`${credentials.accessKeyId}\n${credentials.secretAccessKey}\n${credentials.sessionToken ?? ''}`).digest('hex');
 }
 
 /**

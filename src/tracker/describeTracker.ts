@@ -4,6 +4,7 @@ import { formatDuration } from '../config/duration.js';
 import type { TrackerView } from './types.js';
 import { DEFAULT_PROFILE } from '../agent/contract.js';
 import type { PublisherReport } from '../fleetMetrics/MetricsPublisher.js';
+import type { VerificationReport } from '../daemon/verifiedSource.js';
 import { renderTimeline, type TimelineOptions } from './renderTimeline.js';
 
 export interface StatusReport {
@@ -24,6 +25,8 @@ export interface StatusReport {
   roles?: Record<string, RoleStatus>;
   /** From the agent with metricsNamespace set: the fleet metrics publisher's counts and last error. */
   metrics?: PublisherReport;
+  /** From the agent: verifyNewCredentials, whether it is active, and how many sets STS accepted or refused. */
+  verification?: VerificationReport;
   /** Added by the `status` command: the caller's AppStream_* variables and region. */
   instance?: InstanceReport;
 }
@@ -54,6 +57,9 @@ export interface GenerationReport {
   expiry: 'source' | 'estimated';
   expiresInSeconds: number;
   origin: string;
+  /** From the agent: whether STS verified this set before it was served, and why not. */
+  verification?: 'verified' | 'unverified';
+  verificationDetail?: string;
 }
 
 /** The status shown by `status` and GET /v1/status: timings and masked key ids, no secret. */
@@ -67,6 +73,7 @@ export function describeTracker(tracker: TrackerView, now: number, meta: { profi
     expiry: g.expirySource,
     expiresInSeconds: Math.round((g.expiresAt - now) / 1000),
     origin: g.origin,
+    ...(g.verification ? { verification: g.verification.verified ? 'verified' : 'unverified', verificationDetail: g.verification.detail } : {}),
   });
   const current = tracker.current();
   const last = tracker.lastRefreshAt();
@@ -98,6 +105,12 @@ export function renderStatus(status: StatusReport, timeline?: TimelineOptions): 
       `expires:      ${c.expiresAt} (in ${formatDuration(c.expiresInSeconds * 1000)}${c.expiry === 'estimated' ? ', estimated' : ''})`,
       `source:       ${c.origin}`,
     );
+    if (c.verification) lines.push(`verified:     ${c.verification === 'verified' ? 'yes' : 'no'} (${c.verificationDetail ?? c.verification})`);
+  }
+  if (status.verification) {
+    const v = status.verification;
+    const refusal = v.lastRefusal ? `; last refused: key ${v.lastRefusal.keyId} (${v.lastRefusal.code}) at ${v.lastRefusal.at}` : '';
+    lines.push(`verification: ${v.detail}; ${v.verified} verified, ${v.refused} refused, ${v.unverified} unverified${refusal}`);
   }
   if (status.refreshDueAt) lines.push(`refresh due:  ${status.refreshDueAt}`);
   if (status.lastError) lines.push(`last error:   ${status.lastError.message}`);

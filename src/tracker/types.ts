@@ -1,4 +1,4 @@
-import type { Credentials } from '../credentials.js';
+import type { Credentials, Verification } from '../credentials.js';
 
 export const STATES = [
   'waiting-for-network',
@@ -22,6 +22,8 @@ export interface Generation {
   readonly profile?: string;
   /** Whether the expiry came from the source or was estimated from `validity`. */
   readonly expirySource: 'source' | 'estimated';
+  /** What STS said before it was served (the agent's verifyNewCredentials); absent where nothing checks. */
+  readonly verification?: Verification;
 }
 
 export interface SourceFailure {

@@ -7,31 +7,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, open, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { mintTriple, startFaultAgent, startTornReaders, staticProfile, type Triple } from '../helpers/faultAgent.js';
+import { mintTriple, startFaultAgent, startTornReaders, staticProfile, writeTwoStep, type Triple } from '../helpers/faultAgent.js';
 import { waitFor } from '../helpers/daemon.js';
 import { withSandbox } from '../helpers/sandbox.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Key line first, then after `pauseMs` the rest; `truncate` empties the file first (O_TRUNC), else overwrites in place. */
-async function writeTwoStep(file: string, next: Triple, pauseMs: number, truncate: boolean): Promise<number> {
-  const text = staticProfile(next);
-  const cut = text.indexOf('aws_secret_access_key');
-  const handle = await open(file, truncate ? 'w' : 'r+');
-  try {
-    await handle.write(text.slice(0, cut), 0);
-    await handle.sync();
-    const paused = performance.now();
-    await sleep(pauseMs);
-    await handle.write(text.slice(cut), Buffer.byteLength(text.slice(0, cut)));
-    // The pause as it really was: a loaded machine stretches a 30 ms sleep.
-    return performance.now() - paused;
-  } finally {
-    await handle.close();
-  }
-}
 
 test('issue 20: two-step in-place writer (truncating and not, pauses 30-120 ms, 80 ms between generations, 8 readers) -> 0 torn responses with verification off (settle rule)', async (t) => {
   await withSandbox(async (dir) => {

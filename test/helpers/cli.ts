@@ -144,6 +144,9 @@ export function cleanEnv(extra: Record<string, string | undefined> = {}): Record
     env[key] = value;
   }
   env.AWS_EC2_METADATA_DISABLED = 'true';
+  // The agent's default (auto) would ask the real regional STS about each new set: tests that
+  // verify point it at moto and set this themselves.
+  env.APPSTREAM_CREDS_VERIFY_NEW_CREDENTIALS = 'false';
   for (const [key, value] of Object.entries(extra)) {
     if (value === undefined) delete env[key];
     else env[key] = value;

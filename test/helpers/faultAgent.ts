@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { startCli, waitFor, type AgentRig, type Discovery } from './daemon.js';
 
@@ -22,6 +22,27 @@ export function mintTriple(): Triple {
 
 export const staticProfile = (c: Triple, profile = 'appstream_machine_role'): string =>
   `[${profile}]\naws_access_key_id = ${c.id}\naws_secret_access_key = ${c.secret}\naws_session_token = ${c.token}\n`;
+
+/**
+ * Issue 20's in-place writer: the key line first, then after `pauseMs` the rest; `truncate`
+ * empties the file first (O_TRUNC), else it overwrites in place. Returns the pause as it really
+ * was: a loaded machine stretches a 30 ms sleep.
+ */
+export async function writeTwoStep(file: string, next: Triple, pauseMs: number, truncate: boolean): Promise<number> {
+  const text = staticProfile(next);
+  const cut = text.indexOf('aws_secret_access_key');
+  const handle = await open(file, truncate ? 'w' : 'r+');
+  try {
+    await handle.write(text.slice(0, cut), 0);
+    await handle.sync();
+    const paused = performance.now();
+    await new Promise((r) => setTimeout(r, pauseMs));
+    await handle.write(text.slice(cut), Buffer.byteLength(text.slice(0, cut)));
+    return performance.now() - paused;
+  } finally {
+    await handle.close();
+  }
+}
 
 /** Writes a temp file and renames it over `file`: a complete file at every instant. */
 export async function replaceFile(file: string, text: string): Promise<void> {

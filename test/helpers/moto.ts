@@ -155,3 +155,25 @@ const running = new Map<string, MotoServer>();
 export function stsCallerEnv(stsUrl: string | undefined): Record<string, string> {
   return (stsUrl && running.get(stsUrl)?.callerEnv) || {};
 }
+
+/**
+ * `count` real sessions of the machine role (AssumeRole signed by the admin): sets moto checks
+ * in full, so a mix of two (one's key id, another's secret or token) is refused like on AWS.
+ * Secrets and tokens are registered with the leak scan.
+ */
+export async function assumeMachineRole(moto: MotoServer, count: number, session = 'generation'): Promise<Array<{ id: string; secret: string; token: string }>> {
+  const { STSClient, AssumeRoleCommand } = await import('@aws-sdk/client-sts');
+  const client = new STSClient({ region: 'us-east-1', endpoint: moto.url, credentials: moto.adminCredentials });
+  try {
+    const sets = [];
+    for (let i = 0; i < count; i += 1) {
+      const { Credentials: c } = await client.send(new AssumeRoleCommand({ RoleArn: moto.roleArn, RoleSessionName: `${session}-${i}` }));
+      registerSecret(`moto session secret ${session}-${i}`, c!.SecretAccessKey);
+      registerSecret(`moto session token ${session}-${i}`, c!.SessionToken);
+      sets.push({ id: c!.AccessKeyId!, secret: c!.SecretAccessKey!, token: c!.SessionToken! });
+    }
+    return sets;
+  } finally {
+    client.destroy();
+  }
+}

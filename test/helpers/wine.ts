@@ -160,7 +160,8 @@ function wineEnv(rig: WineRig, extra: Record<string, string | undefined> = {}): 
     env[key] = value;
   }
   // strictPermissions stays on (the default): the native route reads owners and DACLs under Wine.
-  Object.assign(env, rig.env, { AWS_EC2_METADATA_DISABLED: 'true' });
+  // Verification (auto) would ask the real regional STS: off unless a test says otherwise.
+  Object.assign(env, rig.env, { AWS_EC2_METADATA_DISABLED: 'true', APPSTREAM_CREDS_VERIFY_NEW_CREDENTIALS: 'false' });
   for (const [key, value] of Object.entries(extra)) {
     if (value === undefined) delete env[key];
     else env[key] = value;

@@ -243,3 +243,23 @@ test('issue 20: a torn generation is replaced once the same key id settles with 
   assert.throws(() => tracker.observe(mix), /mixed parts/);
   assert.equal(tracker.current()?.credentials.accessKeyId, 'ASIANEW');
 });
+
+test('issue 20 point 2: a set STS verified replaces at once the unverified torn generation it conflicts with; generations carry their verification', () => {
+  const now = Date.parse('2026-01-01T00:00:00Z');
+  const tracker = new Tracker({ clock: { now: () => now, sleep: async () => {} }, timings, networkReady: true });
+  const set = (accessKeyId: string, secretAccessKey: string, sessionToken: string, verified: boolean): SourcedCredentials => ({
+    credentials: { accessKeyId, secretAccessKey, sessionToken },
+    origin: 'test',
+    verification: { verified, detail: verified ? 'STS GetCallerIdentity accepted it' : 'not verified: STS did not answer' },
+  });
+  // Served unverified while STS was down: the writer's mix (new key id, old secret and token).
+  tracker.observe(set('ASIANEW', 'old-secret', 'old-token', false));
+  assert.equal(tracker.current()?.verification?.verified, false);
+  // Unverified, the complete set is refused as torn (no settle period configured here)...
+  assert.throws(() => tracker.observe(set('ASIANEW', 'new-secret', 'new-token', false)), /mixed parts/);
+  // ...verified, it is whole by proof: served at once, and the mix is gone.
+  tracker.observe(set('ASIANEW', 'new-secret', 'new-token', true));
+  assert.equal(tracker.current()?.credentials.secretAccessKey, 'new-secret');
+  assert.equal(tracker.current()?.verification?.verified, true);
+  assert.deepEqual(tracker.generations().map((g) => g.credentials.secretAccessKey), ['new-secret']);
+});

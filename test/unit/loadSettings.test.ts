@@ -211,3 +211,12 @@ test('a bad value from a standard AWS variable names that variable', () => {
     /setting stsEndpoint \(from AWS_ENDPOINT_URL_STS\)/,
   );
 });
+
+test('verifyNewCredentials: auto by default; true/false from the variable or the config file; anything else is refused with the allowed values', () => {
+  assert.equal(load({}).verifyNewCredentials, 'auto');
+  assert.equal(load({ env: { APPSTREAM_CREDS_VERIFY_NEW_CREDENTIALS: 'false' } }).verifyNewCredentials, false);
+  assert.equal(load({ env: { APPSTREAM_CREDS_VERIFY_NEW_CREDENTIALS: 'on' } }).verifyNewCredentials, true);
+  assert.equal(load({ config: { verifyNewCredentials: true } }).verifyNewCredentials, true);
+  assert.equal(load({ config: { verifyNewCredentials: 'auto' } }).verifyNewCredentials, 'auto');
+  rejects({ env: { APPSTREAM_CREDS_VERIFY_NEW_CREDENTIALS: 'sometimes' } }, 'APPSTREAM_CREDS_VERIFY_NEW_CREDENTIALS', 'auto, true or false');
+});

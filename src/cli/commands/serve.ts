@@ -1,3 +1,4 @@
+import { fromStsVerification } from '../../aws/fromStsVerification.js';
 import type { Command } from 'commander';
 import type { CommandDeps } from '../commandDeps.js';
 import { runAction } from '../runAction.js';
@@ -172,6 +173,7 @@ export function registerServe(program: Command, deps: CommandDeps): void {
           forceStop,
           identity: () => commandTemplateValues(settings, deps),
           env: deps.ctx.env,
+          verifyCredentials: fromStsVerification({ region: settings.region, endpoint: settings.stsEndpoint, env: deps.ctx.env }),
           metrics: {
             send: (served) =>
               settings.metricsFormat === 'emf'
