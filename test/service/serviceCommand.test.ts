@@ -1,12 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { registerService, type ServiceCommandOverrides } from '../../src/cli/commands/service.js';
 import type { CliContext } from '../../src/cli/context.js';
 import { withSandbox } from '../helpers/sandbox.js';
 import { RecordingRunner } from './fakes.js';
+import type { FileOps } from '../../src/service/fileOps.js';
 
 interface Run {
   code: number;
@@ -101,6 +102,63 @@ test('install --root stages files with the prefix taken from the running bundle,
     assert.ok(!existsSync(path.join(root, 'etc/systemd/system/appstream-credential-agent.service')));
     assert.ok(!existsSync(path.join(root, 'etc/profile.d/appstream-creds.sh')));
     assert.ok(existsSync(bundle), 'the bundle itself belongs to the installer script');
+  });
+});
+
+/** Real reads, writes only recorded: a live install in a test must not touch /etc. */
+function recordingFiles(): FileOps & { writes: string[] } {
+  const writes: string[] = [];
+  const record = async (file: string): Promise<string[]> => {
+    writes.push(file);
+    return [];
+  };
+  return {
+    writes,
+    readText: async (file) => (existsSync(file) ? readFileSync(file, 'utf8') : undefined),
+    exists: async (file) => existsSync(file),
+    writeAtomic: record,
+    copy: (_from, to) => record(to),
+    ensureDir: record,
+    remove: async (file) => (await record(file), true),
+    removeDirIfEmpty: async () => false,
+    readLink: async () => undefined,
+    symlink: (_target, file) => record(file),
+  };
+}
+
+test('a live install refuses code other accounts could change (the service runs it as the agent): nothing is written or run', async () => {
+  await withSandbox(async (root) => {
+    const prefix = path.join(root, 'agent');
+    const bundle = path.join(prefix, 'dist', 'appstream-creds.cjs');
+    mkdirSync(path.dirname(bundle), { recursive: true });
+    writeFileSync(bundle, '// bundle');
+    chmodSync(path.join(prefix, 'dist'), 0o777);
+    const install = (env: Record<string, string> = {}) => {
+      const runner = new RecordingRunner();
+      const files = recordingFiles();
+      return service(['service', 'install', '--prefix', prefix, '--no-start'], { platform: 'linux', runner, files, uid: 0, execPath: process.execPath }, { env }).then((run) => ({ ...run, runner, files }));
+    };
+
+    const writableFolder = await install();
+    assert.equal(writableFolder.code, 2, writableFolder.stdout);
+    assert.match(writableFolder.stderr, new RegExp(`^appstream-creds: the service would run code other accounts can change: ${bundle.replace(/[/.]/g, '\\$&')} is not trusted: ${path.join(prefix, 'dist').replace(/[/.]/g, '\\$&')} is .*mode 0777.*nothing was installed\n$`));
+    assert.deepEqual([writableFolder.runner.calls.length, writableFolder.files.writes], [0, []], 'refused before any command or file');
+
+    chmodSync(path.join(prefix, 'dist'), 0o755);
+    chmodSync(bundle, 0o666);
+    const writableFile = await install();
+    assert.equal(writableFile.code, 2);
+    assert.match(writableFile.stderr, /appstream-creds\.cjs is not trusted: (?!.*is .*dist).*mode 0666/);
+
+    const loose = await install({ APPSTREAM_CREDS_STRICT_PERMISSIONS: 'false' });
+    assert.equal(loose.code, 0, loose.stderr);
+    assert.match(loose.stdout, /^note: the service would run code other accounts can change: .* installed anyway because strictPermissions is false$/m);
+
+    chmodSync(bundle, 0o644);
+    const clean = await install();
+    assert.equal(clean.code, 0, clean.stderr);
+    assert.doesNotMatch(clean.stdout, /other accounts/);
+    assert.ok(clean.files.writes.includes('/etc/systemd/system/appstream-credential-agent.service'), clean.files.writes.join(', '));
   });
 });
 

@@ -7,7 +7,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { repoRoot } from '../helpers/cli.js';
 import { waitFor, type Discovery } from '../helpers/daemon.js';
@@ -68,6 +69,21 @@ describe('appstream-creds.exe (single executable application) under Wine', { ski
     assert.equal(a!.AccessKeyId, 'ASIAWINEEXE000000001');
     assert.equal(a!.SecretAccessKey, SECRET);
     assert.deepEqual({ ...a, Expiration: undefined }, { ...b, Expiration: undefined });
+  });
+
+  test('service install refuses an install folder other accounts can change (SYSTEM would run the exe from it): exit 2, nothing installed', async () => {
+    // A folder under Z:\tmp: Wine shows /tmp's 1777 as Everyone with delete child.
+    const open = await mkdtemp(path.join(os.tmpdir(), 'as2creds-openprefix-'));
+    try {
+      const prefix = toWinPath(path.join(open, 'agent'));
+      const run = await runWine(rig, exe, ['service', 'install', '--host', 'nssm', '--prefix', prefix, '--no-start'], { env });
+      assert.equal(run.code, 2, `${run.stdout}${run.stderr}`);
+      assert.match(run.stderr, /^appstream-creds: the service would run code other accounts can change: .* is not trusted: .*Everyone \(S-1-1-0\).*nothing was installed\r?\n$/);
+      // Refused before the SCM is asked anything (service.test.ts owns the lane's one service).
+      assert.deepEqual(await readdir(open), [], 'no file copied');
+    } finally {
+      await rm(open, { recursive: true, force: true });
+    }
   });
 
   test('--help and a usage error behave as the CLI does (exit 2, no stack trace)', async () => {

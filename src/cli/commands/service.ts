@@ -3,12 +3,17 @@ import type { Command } from 'commander';
 import { globalFlags, type CommandDeps } from '../commandDeps.js';
 import { runAction } from '../runAction.js';
 import { commandSettings } from '../commandSetup.js';
-import { ExitCode, usageError } from '../../errors.js';
+import { AgentError, ExitCode, usageError } from '../../errors.js';
 import { LINUX_DEFAULT_PORT, WINDOWS_DEFAULT_PORT } from '../../agent/contract.js';
 import { writeFileAtomic } from '../../writeFileAtomic.js';
 import { SERVICE_ID } from '../../service/constants.js';
 import { createServiceManager, defaultNodePath } from '../../service/createServiceManager.js';
-import { serviceLocation } from '../../service/installLocation.js';
+import { serviceLocation, type ServiceLocation } from '../../service/installLocation.js';
+import { checkServiceCode } from '../../service/checkServiceCode.js';
+import { pathTrust, type CheckTrust } from '../../trust/pathTrust.js';
+import { refusalMessage } from '../../trust/checkPathTrust.js';
+import type { Settings } from '../../config/settingsSchema.js';
+import { daemonPolicy, windowsAclReader } from '../trustSetup.js';
 import { nodeFileOps, type FileOps } from '../../service/fileOps.js';
 import type { CommandRunner, PlatformServiceManager } from '../../service/managerTypes.js';
 import { nodeCommandRunner } from '../../service/nodeCommandRunner.js';
@@ -17,6 +22,8 @@ import { nodeCommandRunner } from '../../service/nodeCommandRunner.js';
 export interface ServiceCommandOverrides {
   runner?: CommandRunner;
   files?: FileOps;
+  /** The ownership rule for the code a live install hands to the service (default: the daemon's). */
+  checkTrust?: CheckTrust;
 }
 
 interface LocationOptions {
@@ -48,14 +55,32 @@ export function registerService(program: Command, deps: CommandDeps, overrides: 
   const { platform, env } = deps.ctx;
   const pathModule = platform === 'win32' ? path.win32 : path.posix;
 
-  const managerFor = (opts: LocationOptions, live: boolean): PlatformServiceManager => {
-    const location = serviceLocation({ prefix: opts.prefix, root: opts.root, live, platform, cwd: deps.ctx.cwd, selfScript: deps.ctx.selfScript, env, uid: deps.ctx.uid });
+  const locate = (opts: LocationOptions, live: boolean): ServiceLocation =>
+    serviceLocation({ prefix: opts.prefix, root: opts.root, live, platform, cwd: deps.ctx.cwd, selfScript: deps.ctx.selfScript, env, uid: deps.ctx.uid });
+  const managerFor = (opts: LocationOptions, live: boolean, location = locate(opts, live)): PlatformServiceManager => {
     return createServiceManager(platform, overrides.runner ?? nodeCommandRunner, {
       prefix: location.prefix,
       env,
       ...(location.root === undefined ? {} : { root: location.root }),
       ...(overrides.files ? { files: overrides.files } : {}),
     });
+  };
+  /**
+   * The code the service will run must be safe from other accounts (checkServiceCode): refused
+   * before anything changes; with strictPermissions=false, installed with a note saying why not.
+   */
+  const codeRefusal = async (settings: Settings, prefix: string, nodePath: string | undefined): Promise<string | undefined> => {
+    const check = overrides.checkTrust ?? pathTrust(platform, daemonPolicy(settings, deps.ctx), windowsAclReader(platform));
+    const fromExe = nodePath === undefined;
+    const refusal = await checkServiceCode(
+      { files: fromExe ? [] : [nodePath], trees: [pathModule.join(prefix, fromExe ? 'bin' : 'dist')], installFolder: prefix },
+      check,
+      pathModule,
+    );
+    if (!refusal) return undefined;
+    const message = `the service would run code other accounts can change: ${refusalMessage(refusal)} (fix: ${refusal.fix})`;
+    if (settings.strictPermissions) throw new AgentError(`${message}; nothing was installed`, { exitCode: ExitCode.usage, code: 'untrusted-install' });
+    return `${message}; installed anyway because strictPermissions is false`;
   };
   const print = (lines: string[]): void => deps.ctx.io.stdout(lines.length ? `${lines.join('\n')}\n` : '');
 
@@ -92,6 +117,8 @@ export function registerService(program: Command, deps: CommandDeps, overrides: 
         'service: an upgrade) and the service runs that exe; from node + dist\\, it writes <prefix>\\bin\\appstream-creds.bat.\n' +
         '--set-machine-env: /etc/profile.d/appstream-creds.sh and /etc/environment.d/60-appstream-creds.conf,\n' +
         'or the Windows machine environment (setx /M); users outside the token group then cannot read the token.\n' +
+        'A live install first checks that no other account can change what the service will run (the install\n' +
+        'folder, dist/ or bin\\, the node binary): owned by root/SYSTEM/Administrators, writable by nobody else.\n' +
         EXAMPLES,
     )
     .action(
@@ -99,13 +126,16 @@ export function registerService(program: Command, deps: CommandDeps, overrides: 
         const settings = commandSettings(command, deps, { port: opts.port, tokenGroup: opts.tokenGroup });
         if (opts.host !== 'winsw' && opts.host !== 'nssm') throw usageError(`--host ${opts.host}: use winsw or nssm`);
         const flags = globalFlags(command);
-        const manager = managerFor(opts, true);
+        const location = locate(opts, true);
+        const manager = managerFor(opts, true, location);
+        const fromExe = platform === 'win32' && deps.ctx.selfExe !== undefined && opts.nodePath === undefined;
+        const nodePath = opts.nodePath ?? defaultNodePath(platform, env, deps.ctx.execPath);
+        const looseCode = location.root === undefined ? await codeRefusal(settings, location.prefix, fromExe ? undefined : nodePath) : undefined;
         const extraEnv: Record<string, string> = {};
         if (flags.profile) extraEnv.APPSTREAM_CREDS_PROFILE = settings.profile;
         if (settings.logLevel) extraEnv.APPSTREAM_CREDS_LOG_LEVEL = settings.logLevel;
-        const fromExe = platform === 'win32' && deps.ctx.selfExe !== undefined && opts.nodePath === undefined;
         const outcome = await manager.install({
-          nodePath: opts.nodePath ?? defaultNodePath(platform, env, deps.ctx.execPath),
+          nodePath,
           ...(fromExe ? { exeSource: deps.ctx.selfExe } : {}),
           stateDir: settings.stateDir,
           ...(settings.logDir ? { logDir: settings.logDir } : {}),
@@ -122,7 +152,8 @@ export function registerService(program: Command, deps: CommandDeps, overrides: 
           ...(opts.nssm ? { nssmSource: opts.nssm } : {}),
         });
         if (opts.manifest) await appendManifest(pathModule.resolve(deps.ctx.cwd, opts.manifest), outcome.created, overrides.files ?? nodeFileOps);
-        print([`${SERVICE_ID}: ${outcome.action}`, ...outcome.steps.map((s) => `  ${s}`), ...outcome.notes.map((n) => `note: ${n}`)]);
+        const notes = [...(looseCode ? [looseCode] : []), ...outcome.notes];
+        print([`${SERVICE_ID}: ${outcome.action}`, ...outcome.steps.map((s) => `  ${s}`), ...notes.map((n) => `note: ${n}`)]);
         return ExitCode.ok;
       }),
     );
