@@ -50,11 +50,14 @@ export function ownerPolicy(settings: Pick<Settings, 'trustedOwners' | 'strictPe
 
 /**
  * Who may own the agent's state folder, agent.json and token as a client sees them: root/SYSTEM,
- * this process's user and the service account `service install` creates (the agent's user).
- * trustedOwners are not included: they may provide a profile, not impersonate the agent.
+ * this process's user and, on Linux, the service account `service install` creates (the agent's
+ * user). The Windows service runs as SYSTEM and no such account is made there: trusting the name
+ * would trust whoever holds it, and resolving a name no machine has asks the domain controller
+ * on every client start. trustedOwners are not included: they may provide a profile, not
+ * impersonate the agent.
  */
 export function agentPolicy(settings: Pick<Settings, 'strictPermissions'>, self: Self): TrustPolicy {
-  return trustPolicy({ owners: [SERVICE_USER], uid: self.uid, userName: userName(), strict: settings.strictPermissions, passwd: readPasswd(self.platform) });
+  return trustPolicy({ owners: self.platform === 'win32' ? [] : [SERVICE_USER], uid: self.uid, userName: userName(), strict: settings.strictPermissions, passwd: readPasswd(self.platform) });
 }
 
 /** Only the agent's own user and root own the folders `serve` writes. */
