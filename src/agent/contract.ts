@@ -43,6 +43,8 @@ export const STATE_FILES = {
   discovery: 'agent.json',
   token: 'token',
   lock: 'agent.lock',
+  /** Windows: `stop` asks the agent to shut down by writing this (src/agent/stopRequest.ts). */
+  stopRequest: 'stop-request',
 } as const;
 
 /** `<state-dir>/agent.json`, written atomically by `serve` once it listens. */
@@ -73,3 +75,4 @@ export const tokenPath = (stateDir: string, pathModule: path.PlatformPath = path
 /** `<state-dir>/role-<name>.token`: role names are a file-safe charset (config/roleSettings.ts). */
 export const roleTokenPath = (stateDir: string, role: string, pathModule: path.PlatformPath = path): string => pathModule.join(stateDir, `role-${role}.token`);
 export const lockPath = (stateDir: string, pathModule: path.PlatformPath = path): string => pathModule.join(stateDir, STATE_FILES.lock);
+export const stopRequestPath = (stateDir: string, pathModule: path.PlatformPath = path): string => pathModule.join(stateDir, STATE_FILES.stopRequest);

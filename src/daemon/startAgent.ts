@@ -6,8 +6,10 @@ import type { Clock } from '../clock.js';
 import { AgentError, ExitCode } from '../errors.js';
 import { lookUpAgent, type RunningAgent } from '../agent/agentClient.js';
 import { loopbackGet } from '../agent/loopbackGet.js';
-import { processAlive, readDiscovery } from '../agent/discovery.js';
-import { ROUTES, type AgentDiscovery } from '../agent/contract.js';
+import { processAlive, readDiscovery, removeDiscovery } from '../agent/discovery.js';
+import { ROUTES, stopRequestPath, type AgentDiscovery } from '../agent/contract.js';
+import { encodeStopRequest } from '../agent/stopRequest.js';
+import { writeFileAtomic } from '../writeFileAtomic.js';
 import type { CheckTrust } from '../trust/pathTrust.js';
 import { refusalMessage } from '../trust/checkPathTrust.js';
 import { prepareOwnFolder, type OwnFolderRule } from './ownFolder.js';
@@ -121,30 +123,115 @@ async function runningAgent(stateDir: string, trust: CheckTrust): Promise<Runnin
   return (await healthState(discovery)) ? { discovery } : undefined;
 }
 
-export type StopResult = { outcome: 'not-running' } | { outcome: 'stopped'; pid: number };
+export type StopResult =
+  | { outcome: 'not-running' }
+  | { outcome: 'stopped'; pid: number }
+  /** Windows: the agent did not exit in time after the request and was ended with TerminateProcess. */
+  | { outcome: 'killed'; pid: number; waitedMs: number };
+
+export interface StopAgentInput {
+  stateDir: string;
+  trust: CheckTrust;
+  clock: Clock;
+  timeoutMs: number;
+  /**
+   * Windows: ask through <state-dir>/stop-request (process.kill is TerminateProcess there, a hard
+   * kill that leaves agent.json behind); `protect` gives the request its DACL before content.
+   * Absent: SIGTERM (Linux, macOS).
+   */
+  request?: { protect?: ((temp: string) => Promise<void>) | undefined } | undefined;
+  onProgress?: (message: string) => void;
+  /** process.kill and the liveness probe, injected for tests. */
+  kill?: (pid: number, signal: NodeJS.Signals) => void;
+  alive?: (pid: number) => boolean;
+}
 
 /**
- * `stop`: ends the agent named by a trusted agent.json (SIGTERM: it removes agent.json and
- * finishes in-flight requests), waiting for it to exit.
+ * `stop`: ends the agent named by a trusted agent.json, waiting for it to exit. Linux: SIGTERM
+ * (it removes agent.json and finishes in-flight requests). Windows: a stop request the agent
+ * acts on the same way; only if it has not exited when the time is up is it ended hard.
  */
-export async function stopAgent(input: { stateDir: string; trust: CheckTrust; clock: Clock; timeoutMs: number }): Promise<StopResult> {
+export async function stopAgent(input: StopAgentInput): Promise<StopResult> {
+  const alive = input.alive ?? processAlive;
+  const kill = input.kill ?? ((pid: number, signal: NodeJS.Signals) => void process.kill(pid, signal));
   const found = await lookUpAgent(input.stateDir, input.trust);
   if ('problem' in found && found.problem === 'untrusted') {
     throw new AgentError(`${found.detail}; not stopping the pid it names`, { exitCode: ExitCode.runtime, code: 'agent-untrusted' });
   }
   const discovery = 'agent' in found ? found.agent.discovery : found.problem === 'token-unreadable' || found.problem === 'squatted' ? await readDiscovery(input.stateDir) : undefined;
-  if (!discovery || !processAlive(discovery.pid)) return { outcome: 'not-running' };
+  if (!discovery || !alive(discovery.pid)) return { outcome: 'not-running' };
+  if (input.request) return requestStop(input, discovery, { alive, kill });
   try {
-    process.kill(discovery.pid, 'SIGTERM');
+    kill(discovery.pid, 'SIGTERM');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ESRCH') return { outcome: 'not-running' };
     throw new AgentError(`cannot stop the agent (pid ${discovery.pid}): ${code === 'EPERM' ? 'it runs as another user; run stop as that user or root' : code}`, { exitCode: ExitCode.runtime, code: 'stop-failed' });
   }
   const deadline = input.clock.now() + input.timeoutMs;
-  while (processAlive(discovery.pid)) {
+  while (alive(discovery.pid)) {
     if (input.clock.now() >= deadline) throw new AgentError(`the agent (pid ${discovery.pid}) did not exit within ${Math.round(input.timeoutMs / 1000)} s of SIGTERM`, { exitCode: ExitCode.runtime, code: 'stop-timeout' });
     await input.clock.sleep(100);
   }
   return { outcome: 'stopped', pid: discovery.pid };
+}
+
+/** From the request on, a word after this long, then every PROGRESS_EVERY_MS. */
+const PROGRESS_AFTER_MS = 2_000;
+const PROGRESS_EVERY_MS = 5_000;
+/** After TerminateProcess: how long the process may take to be gone. */
+const KILL_WAIT_MS = 5_000;
+
+/** Waits for the pid to exit until `until`, saying so on a long wait; true once it is gone. */
+async function exitBy(pid: number, until: number, input: Pick<StopAgentInput, 'clock' | 'onProgress'>, alive: (pid: number) => boolean, what: string): Promise<boolean> {
+  const started = input.clock.now();
+  let nextWord = started + PROGRESS_AFTER_MS;
+  while (alive(pid)) {
+    const now = input.clock.now();
+    if (now >= until) return false;
+    if (now >= nextWord) {
+      input.onProgress?.(`waiting for the agent (pid ${pid}) to ${what} (${Math.round((now - started) / 1000)} s of at most ${Math.round((until - started) / 1000)} s)`);
+      nextWord = now + PROGRESS_EVERY_MS;
+    }
+    await input.clock.sleep(100);
+  }
+  return true;
+}
+
+/**
+ * Windows: writes the request into the state folder, which only SYSTEM, Administrators and the
+ * agent's account may write: a refused write means this account may not stop the agent (and no
+ * hard kill is tried). The agent removes agent.json and its lock as on SIGTERM; if it is still
+ * there at the timeout, it is ended with TerminateProcess and its agent.json removed here.
+ */
+async function requestStop(input: StopAgentInput, discovery: AgentDiscovery, os: { alive: (pid: number) => boolean; kill: (pid: number, signal: NodeJS.Signals) => void }): Promise<StopResult> {
+  const { pid } = discovery;
+  const file = stopRequestPath(input.stateDir);
+  try {
+    await writeFileAtomic(file, encodeStopRequest(discovery), 0o600, input.request?.protect ? { protect: input.request.protect } : {});
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    const denied = code === 'EPERM' || code === 'EACCES';
+    throw new AgentError(
+      denied
+        ? `cannot stop the agent (pid ${pid}): this account may not write to ${input.stateDir} (${code}); only SYSTEM, an elevated administrator or the agent's own account may stop it`
+        : `cannot write the stop request ${file} (${code})`,
+      { exitCode: ExitCode.runtime, code: denied ? 'stop-denied' : 'stop-failed' },
+    );
+  }
+  const started = input.clock.now();
+  if (await exitBy(pid, started + input.timeoutMs, input, os.alive, 'finish its requests and exit')) return { outcome: 'stopped', pid };
+  await rm(file, { force: true }).catch(() => undefined);
+  try {
+    os.kill(pid, 'SIGTERM');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'ESRCH') throw new AgentError(`the agent (pid ${pid}) did not exit within ${Math.round(input.timeoutMs / 1000)} s of the stop request, and cannot be ended (${code})`, { exitCode: ExitCode.runtime, code: 'stop-timeout' });
+  }
+  if (!(await exitBy(pid, input.clock.now() + KILL_WAIT_MS, input, os.alive, 'end'))) {
+    throw new AgentError(`the agent (pid ${pid}) did not exit within ${Math.round(input.timeoutMs / 1000)} s of the stop request, nor after TerminateProcess`, { exitCode: ExitCode.runtime, code: 'stop-timeout' });
+  }
+  // Ended hard, it could not remove its own agent.json; a newer agent's file is left alone.
+  await removeDiscovery(input.stateDir, pid).catch(() => undefined);
+  return { outcome: 'killed', pid, waitedMs: input.clock.now() - started };
 }

@@ -22,6 +22,8 @@ import { describeRoute, linuxPeerLookup } from '../../network/linuxPeerLookup.js
 import { loadKoffi } from '../../native/loadKoffi.js';
 import { windowsApi } from '../../native/win32/windowsSecurity.js';
 import { windowsPeerLookup } from '../../native/win32/windowsCallers.js';
+import { watchStopRequest, type StopRequestWatch } from '../../daemon/watchStopRequest.js';
+import type { AgentDiscovery } from '../../agent/contract.js';
 import { readFile } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 
@@ -100,8 +102,9 @@ export function registerServe(program: Command, deps: CommandDeps): void {
         'or run them with `appstream-creds exec -- CMD`, which sets both.\n\n' +
         `It writes <state-dir>/${STATE_FILES.discovery} (pid, url, credentialsUrl, tokenFile, imdsEndpoint; with roles,\n` +
         'roleTokenFiles: <state-dir>/role-<name>.token, readable by exactly that role\'s allowUsers) and\n' +
-        `removes it on SIGINT/SIGTERM. Routes: GET ${ROUTES.credentials}, ${ROUTES.status} (token), ${ROUTES.health},\n` +
-        `${ROUTES.metrics}, and with --imds PUT ${ROUTES.imdsToken} + ${ROUTES.imdsCredentials}.\n\n` +
+        'removes it on SIGINT/SIGTERM (Windows: also when `stop` asks through <state-dir>/stop-request).\n' +
+        `Routes: GET ${ROUTES.credentials}, ${ROUTES.status} (token), ${ROUTES.health}, ${ROUTES.metrics},\n` +
+        `and with --imds PUT ${ROUTES.imdsToken} + ${ROUTES.imdsCredentials}.\n\n` +
         'Fleet view: with metricsNamespace set (APPSTREAM_CREDS_METRICS_NAMESPACE) it publishes its health to\n' +
         'CloudWatch every metricsInterval (60s), or as EMF log lines with metricsFormat=emf; the fleet role needs\n' +
         'the statement `appstream-creds policy fleet-metrics --namespace NS` prints (README "Fleet view").\n',
@@ -130,36 +133,44 @@ export function registerServe(program: Command, deps: CommandDeps): void {
           logger.warn(`IMDS emulation refuses every caller on ${deps.ctx.platform}: the calling user cannot be read here; use the container endpoint, or set allowUsers to * to open IMDS to every local user`);
         }
         if (looseLogs) logger.warn(`log folder ${refusalMessage(looseLogs)}; used anyway because strictPermissions is false (fix: ${looseLogs.fix})`);
-        // First SIGINT/SIGTERM: graceful stop, with a hard deadline whatever cleanup does (a
-        // read-only or vanished state folder, a stuck open). A second one: drop open connections
-        // and exit at once; if something still holds the process, it is ended right after.
-        let signals = 0;
+        // First SIGINT/SIGTERM (or, on Windows, a stop request from `stop`): graceful stop, with
+        // a hard deadline whatever cleanup does (a read-only or vanished state folder, a stuck
+        // open). A second one: drop open connections and exit at once; if something still holds
+        // the process, it is ended right after.
+        let stops = 0;
         let force: () => void = () => {};
         const forceStop = new Promise<void>((resolve) => (force = resolve));
-        const stopSignal = new Promise<string>((resolve) => {
-          for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-            deps.ctx.onSignal(signal, () => {
-              signals += 1;
-              if (signals === 1) {
-                resolve(signal);
-                setTimeout(() => {
-                  logger.error({ deadlineMs: SHUTDOWN_DEADLINE_MS }, 'shutdown did not complete in time; exiting anyway');
-                  logger.flush?.();
-                  deps.ctx.exit(ExitCode.runtime);
-                }, SHUTDOWN_DEADLINE_MS).unref();
-              } else {
-                force();
-                setTimeout(() => {
-                  logger.warn({ signal }, 'second signal: exiting at once (cleanup still pending)');
-                  logger.flush?.();
-                  deps.ctx.exit(ExitCode.runtime);
-                }, SECOND_SIGNAL_EXIT_MS).unref();
-              }
-            });
+        let stopWith: (reason: string) => void = () => {};
+        const stopSignal = new Promise<string>((resolve) => (stopWith = resolve));
+        const requestStop = (reason: string): void => {
+          stops += 1;
+          if (stops === 1) {
+            stopWith(reason);
+            setTimeout(() => {
+              logger.error({ deadlineMs: SHUTDOWN_DEADLINE_MS }, 'shutdown did not complete in time; exiting anyway');
+              logger.flush?.();
+              deps.ctx.exit(ExitCode.runtime);
+            }, SHUTDOWN_DEADLINE_MS).unref();
+          } else {
+            force();
+            setTimeout(() => {
+              logger.warn({ signal: reason }, 'second signal: exiting at once (cleanup still pending)');
+              logger.flush?.();
+              deps.ctx.exit(ExitCode.runtime);
+            }, SECOND_SIGNAL_EXIT_MS).unref();
           }
-        });
+        };
+        for (const signal of ['SIGINT', 'SIGTERM'] as const) deps.ctx.onSignal(signal, () => requestStop(signal));
+        // Windows: `stop` has no signal to send a detached agent (process.kill is TerminateProcess).
+        let stopRequests: StopRequestWatch | undefined;
+        const onReady = (discovery: AgentDiscovery): void => {
+          if (deps.ctx.platform !== 'win32') return;
+          stopRequests = watchStopRequest({ stateDir: settings.stateDir, agent: discovery, rule: folderRule, logger });
+          void stopRequests.requested.then(requestStop);
+        };
         const callerCheck = await platformPeerUsers(deps.ctx.platform, deps.ctx.uid);
         return runDaemon({
+          onReady,
           settings,
           clock: systemClock,
           logger,
@@ -181,7 +192,7 @@ export function registerServe(program: Command, deps: CommandDeps): void {
                 : fromCloudWatch({ namespace: settings.metricsNamespace ?? '', region: settings.region, env: deps.ctx.env, credentials: () => served.current()?.credentials }),
             dimensions: () => fleetDimensions(commandIdentity(settings, deps), settings.metricsPerInstance ? deps.ctx.hostname : undefined),
           },
-        });
+        }).finally(() => stopRequests?.close());
       }),
     );
 }

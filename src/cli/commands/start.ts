@@ -9,7 +9,7 @@ import { parseDuration } from '../../config/duration.js';
 import { systemClock } from '../../clock.js';
 import { ExitCode } from '../../errors.js';
 import type { AgentDiscovery } from '../../agent/contract.js';
-import { daemonPolicy, windowsAclReader } from '../trustSetup.js';
+import { daemonPolicy, ownFileAcl, windowsAclReader } from '../trustSetup.js';
 import { pathTrust } from '../../trust/pathTrust.js';
 
 interface StartOptions {
@@ -85,13 +85,37 @@ export function registerStart(program: Command, deps: CommandDeps): void {
     .command('stop')
     .description('stop the agent that `start` (or `serve`) runs from the state folder')
     .option('--timeout <duration>', 'how long to wait for it to exit', '10s')
-    .addHelpText('after', '\nExit 0 when it stopped or none was running.\n')
+    .addHelpText(
+      'after',
+      '\nLinux: SIGTERM. Windows: a stop request written to <state-dir>/stop-request, which only SYSTEM,\n' +
+        'an elevated administrator or the agent\'s account can write; the agent then shuts down as on\n' +
+        'SIGTERM (finishes open requests, removes agent.json). If it has not exited at the timeout it is\n' +
+        'ended with TerminateProcess, and stop says so. For the installed service use `service stop`.\n\n' +
+        'Exit 0 when it stopped or none was running; 1 when it could not be stopped (or may not be by this account).\n',
+    )
     .action(
       runAction(deps.ctx, deps.slot, async (opts: { timeout: string }, command: Command) => {
         const settings = commandSettings(command, deps);
-        const result = await stopAgent({ stateDir: settings.stateDir, trust: agentFileTrust(settings, deps), clock: systemClock, timeoutMs: parseDuration(opts.timeout, '--timeout') });
-        deps.ctx.io.stdout(result.outcome === 'stopped' ? `agent stopped (pid ${result.pid})\n` : `no agent running for ${settings.stateDir}\n`);
+        const windows = deps.ctx.platform === 'win32';
+        const result = await stopAgent({
+          stateDir: settings.stateDir,
+          trust: agentFileTrust(settings, deps),
+          clock: systemClock,
+          timeoutMs: parseDuration(opts.timeout, '--timeout'),
+          ...(windows ? { request: { protect: stopRequestAcl(deps.ctx.platform) } } : {}),
+          onProgress: (message) => deps.ctx.io.stderr(`${message}\n`),
+        });
+        if (result.outcome === 'killed') {
+          deps.ctx.io.stderr(`warning: the agent (pid ${result.pid}) did not act on the stop request within ${opts.timeout}; ended it with TerminateProcess (open requests were cut off) and removed its agent.json\n`);
+        }
+        deps.ctx.io.stdout(result.outcome === 'not-running' ? `no agent running for ${settings.stateDir}\n` : `agent stopped (pid ${result.pid})\n`);
         return ExitCode.ok;
       }),
     );
+}
+
+/** The request file's DACL (SYSTEM, Administrators, this account), native route only. */
+function stopRequestAcl(platform: NodeJS.Platform): ((temp: string) => Promise<void>) | undefined {
+  const acl = ownFileAcl(platform, {});
+  return acl ? (temp) => acl.protect(temp, 0o600) : undefined;
 }
