@@ -27,7 +27,7 @@ export interface AtomicWriteOptions {
  * Mode and group are set on the open descriptor before the rename, never by path afterwards: a
  * path can be swapped for a symlink between two calls, a descriptor cannot.
  */
-export async function writeFileAtomic(target: string, data: string, mode = 0o600, options: AtomicWriteOptions = {}): Promise<void> {
+export async function writeFileAtomic(target: string, data: string | Uint8Array, mode = 0o600, options: AtomicWriteOptions = {}): Promise<void> {
   const temp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${Date.now().toString(36)}.${(sequence += 1)}.tmp`);
   const handle = await open(temp, CREATE_FLAGS, mode);
   try {

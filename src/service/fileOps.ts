@@ -13,7 +13,7 @@ export interface FileOps {
   readText(file: string): Promise<string | undefined>;
   exists(file: string): Promise<boolean>;
   /** Temp file + fsync + rename, then the exact mode; creates missing parent folders. */
-  writeAtomic(file: string, data: string, mode: number): Promise<string[]>;
+  writeAtomic(file: string, data: string | Uint8Array, mode: number): Promise<string[]>;
   copy(from: string, to: string): Promise<string[]>;
   ensureDir(dir: string): Promise<string[]>;
   /** Removes a file or symlink; false when there was none. */

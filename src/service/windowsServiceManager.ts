@@ -10,6 +10,7 @@ import { tokenPath } from '../agent/contract.js';
 import { parseScQuery, parseWinswStatus } from './winswStatus.js';
 import { renderWinswXml, windowsArg } from './winswXml.js';
 import { nssmSettings } from './nssmCommands.js';
+import { nssmParametersReg } from './nssmParametersReg.js';
 
 export interface WindowsServiceManagerOptions {
   runner: CommandRunner;
@@ -46,6 +47,8 @@ export function windowsServicePaths(prefix: string) {
     /** NSSM, the native (no .NET) host: copied here by install --host nssm. */
     nssmExe: win.join(serviceDir, 'nssm.exe'),
     nssmSource: win.join(prefix, 'dist', 'nssm', 'nssm.exe'),
+    /** NSSM's parameters for `reg import`, there only during an install. */
+    nssmParameters: win.join(serviceDir, 'nssm-parameters.reg'),
     /** The self-contained exe the service runs when installed from it, and koffi's module beside it. */
     installedExe: win.join(prefix, 'bin', EXE_NAME),
     installedNative: win.join(prefix, 'bin', 'native', NATIVE_NAME),
@@ -197,7 +200,16 @@ export function createWindowsServiceManager(options: WindowsServiceManagerOption
     if (host === 'nssm') {
       if (!upgrade) await run(paths.nssmExe, ['install', SERVICE_ID, executable]);
       const spec = { executable, args, env, workingDirectory: config.stateDir, stdoutLog: win.join(logDir, 'service.out.log'), stderrLog: win.join(logDir, 'service.err.log'), rotateBytes: config.logMaxSizeMb * 1024 * 1024 };
-      for (const nssmArgs of nssmSettings(spec)) await run(paths.nssmExe, nssmArgs);
+      for (const nssmArgs of nssmSettings()) await run(paths.nssmExe, nssmArgs);
+      // NSSM's parameters in one process, not one `nssm set` each (under Wine a process start
+      // costs seconds on a loaded machine). The file sits in the admin-only install folder only
+      // while reg reads it.
+      await files.writeAtomic(paths.nssmParameters, nssmParametersReg(spec), 0o600);
+      try {
+        await run('reg', ['import', paths.nssmParameters]);
+      } finally {
+        await files.remove(paths.nssmParameters);
+      }
     } else if (upgrade) {
       // WinSW 1.x has no "refresh": re-apply what the SCM keeps, the XML is read at each start.
       await run('sc.exe', ['config', SERVICE_ID, 'start=', 'auto']);
@@ -247,7 +259,7 @@ export function createWindowsServiceManager(options: WindowsServiceManagerOption
       steps.push(`ran ${describeCommand('reg', args)}`);
     }
     const notes = ['kept the state folder and its logs'];
-    for (const file of [paths.wrapperExe, paths.wrapperConfig, paths.wrapperXml, paths.nssmExe, paths.launcher, paths.installedExe, paths.installedNative]) {
+    for (const file of [paths.wrapperExe, paths.wrapperConfig, paths.wrapperXml, paths.nssmExe, paths.nssmParameters, paths.launcher, paths.installedExe, paths.installedNative]) {
       try {
         if (await files.remove(file)) steps.push(`removed ${file}`);
       } catch (error) {

@@ -108,6 +108,12 @@ export class FakeWindows {
     if (command === 'setx') this.machineEnv.set(args[0]!, args[1]!);
     if (command === 'reg' && verb === 'query') return this.machineEnv.has(args[3]!) ? { stdout: `    ${args[3]}    REG_SZ    ${this.machineEnv.get(args[3]!)}` } : { code: 1, stderr: 'ERROR: The system was unable to find the specified registry key or value.' };
     if (command === 'reg' && verb === 'delete') this.machineEnv.delete(args[3]!);
+    // NSSM's parameters imported in one go: stored as `nssm set` would have given them.
+    if (command === 'reg' && verb === 'import') {
+      const text = this.files.get(args[1]!);
+      if (text === undefined) return { code: 1, stderr: 'reg: Unable to open the file' };
+      for (const [name, words] of nssmSetForm(parseRegFile(text))) this.nssm.set(name, words);
+    }
     return undefined;
   }
 
@@ -116,7 +122,8 @@ export class FakeWindows {
     exists: async (file) => this.files.has(file) || this.dirs.has(file),
     writeAtomic: async (file, data) => {
       const created = this.mkdirs(path.win32.dirname(file));
-      this.files.set(file, data);
+      // Binary content (a .reg file is UTF-16LE) is kept as its text.
+      this.files.set(file, typeof data === 'string' ? data : Buffer.from(data).toString('utf16le'));
       return created;
     },
     copy: async (from, to) => {
@@ -144,4 +151,55 @@ export class FakeWindows {
     for (const d of created) this.dirs.add(d);
     return created;
   }
+}
+
+export type RegValue = { type: 'sz' | 'expand' | 'multi'; value: string[] } | { type: 'dword'; value: number };
+
+/** A .reg file (version 5, text already decoded) as key → value name (`@` the default) → typed value. */
+export function parseRegFile(text: string): Map<string, Map<string, RegValue>> {
+  const keys = new Map<string, Map<string, RegValue>>();
+  const lines = text.replace(/^\ufeff/, '').replace(/\\\r?\n\s*/g, '').split(/\r?\n/);
+  if (lines[0] !== 'Windows Registry Editor Version 5.00') throw new Error(`not a version 5 .reg file: ${lines[0]}`);
+  let current: Map<string, RegValue> | undefined;
+  const fromUtf16 = (hex: string): string => Buffer.from(hex.split(',').filter(Boolean).map((h) => parseInt(h, 16))).toString('utf16le');
+  for (const line of lines.slice(1)) {
+    const key = /^\[(.+)\]$/.exec(line);
+    if (key) {
+      current = new Map();
+      keys.set(key[1]!, current);
+      continue;
+    }
+    const value = /^(@|"((?:[^"\\]|\\.)*)")=(.*)$/.exec(line);
+    if (!value || !current) continue;
+    const name = value[1] === '@' ? '@' : value[2]!.replace(/\\(.)/g, '$1');
+    const data = value[3]!;
+    let parsed: RegValue;
+    if (data.startsWith('"')) parsed = { type: 'sz', value: [data.slice(1, -1).replace(/\\(.)/g, '$1')] };
+    else if (data.startsWith('dword:')) parsed = { type: 'dword', value: parseInt(data.slice(6), 16) };
+    else if (data.startsWith('hex(2):')) parsed = { type: 'expand', value: [fromUtf16(data.slice(7)).replace(/\0$/, '')] };
+    else if (data.startsWith('hex(7):')) {
+      const strings = fromUtf16(data.slice(7)).split('\0');
+      while (strings.length > 0 && strings.at(-1) === '') strings.pop();
+      parsed = { type: 'multi', value: strings };
+    }
+    else throw new Error(`value type not known to this fake: ${line}`);
+    current.set(name, parsed);
+  }
+  return keys;
+}
+
+/** The Parameters key of a .reg file as the words `nssm set NAME …` takes (AppExit: `Default Restart`). */
+export function nssmSetForm(keys: Map<string, Map<string, RegValue>>): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const [key, values] of keys) {
+    const exit = /\\Parameters\\AppExit$/.exec(key);
+    if (exit) {
+      const action = values.get('@');
+      if (action && action.type === 'sz') out.set('AppExit', ['Default', ...action.value]);
+      continue;
+    }
+    if (!/\\Parameters$/.test(key)) continue;
+    for (const [name, value] of values) out.set(name, value.type === 'dword' ? [String(value.value)] : value.value);
+  }
+  return out;
 }
