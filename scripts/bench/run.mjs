@@ -13,6 +13,8 @@ const scenarios = {
   callerFlood: () => import('./callerFlood.mjs').then((m) => m.run({ requests: 40, timeWait: quick ? 100_000 : 150_000 })),
   rotationPickup: () => import('./rotationPickup.mjs').then((m) => m.run({ rotations: quick ? 20 : 100 })),
   rotationPickupInPlace: () => import('./rotationPickupInPlace.mjs').then((m) => m.run({ rotations: quick ? 10 : 40 })),
+  // moto's STS on loopback; two agents, verification on and off.
+  verificationCost: () => import('./verificationCost.mjs').then((m) => m.run({ rotations: quick ? 10 : 40 })),
   slowClients: () => import('./slowClients.mjs').then((m) => m.run({ blocks: quick ? 1 : 4, perBlock: quick ? 20 : 50 })),
   shutdownUnderLoad: () => import('./shutdownUnderLoad.mjs').then((m) => m.run({ runs: quick ? 2 : 5 })),
   waitNetnsReady: () => import('./waitNetnsReady.mjs').then((m) => m.run({ runs: quick ? 2 : 5 })),

@@ -107,7 +107,11 @@ export async function run({ durationMs = 30 * 60_000, speed = 10, clients = 16, 
   started = Date.now();
   const deadline = started + realMs;
   const rss = [[0, await rssKb(agent.child.pid)]];
-  const counts = { responses: 0, ok: 0, torn: 0, unavailableOutsideExpiry: 0, unavailableInExpiry: 0, otherStatus: 0, rotations: 0, failedSlots: 0 };
+  const counts = { responses: 0, ok: 0, torn: 0, unavailableOutsideExpiry: 0, unavailableInExpiry: 0, otherStatus: 0, rotations: 0, failedSlots: 0, generationsServed: 0, maxServedAgeMs: 0, longestWithoutNewMs: 0 };
+  // How close the agent came to serving nothing: the oldest set served (real ms since written)
+  // and the longest stretch with no newly served generation.
+  const servedIds = new Set();
+  let lastNewServedAt = Date.now();
 
   const writer = (async () => {
     let slot = 0;
@@ -151,6 +155,14 @@ export async function run({ durationMs = 30 * 60_000, speed = 10, clients = 16, 
         const served = JSON.parse(body);
         const w = written.get(served.AccessKeyId);
         if (!w || w.secret !== served.SecretAccessKey || w.token !== served.Token) counts.torn += 1;
+        const now = Date.now();
+        if (w) counts.maxServedAgeMs = Math.max(counts.maxServedAgeMs, now - w.writtenAt);
+        if (!servedIds.has(served.AccessKeyId)) {
+          servedIds.add(served.AccessKeyId);
+          counts.generationsServed += 1;
+          counts.longestWithoutNewMs = Math.max(counts.longestWithoutNewMs, now - lastNewServedAt);
+          lastNewServedAt = now;
+        }
       } else if (status === 503) {
         if (newestValid()) counts.unavailableOutsideExpiry += 1;
         else counts.unavailableInExpiry += 1;
