@@ -6,6 +6,14 @@ export interface FileStat {
   size: number;
   mtimeMs: number;
   ino: number;
+  /**
+   * When this inode was created, where the filesystem says (0 or absent where not): ext4 hands
+   * a freed inode number to the next file, so a rename writer's files alternate between two
+   * numbers, and only the number plus the birth time tells each new file apart.
+   */
+  birthtimeMs?: number;
+  /** Where libuv has no birth time (no statx) it reports the change time as one: equal means unknown. */
+  ctimeMs?: number;
   /** 'file' for a regular file; otherwise what it is ('fifo', 'socket', 'directory', 'device'…). */
   kind?: FileKind;
 }
@@ -46,6 +54,6 @@ export const nodeFileSystem: FileSystem = {
   },
   stat: async (path) => {
     const s = await stat(path);
-    return { size: s.size, mtimeMs: s.mtimeMs, ino: s.ino, kind: fileKind(s) };
+    return { size: s.size, mtimeMs: s.mtimeMs, ino: s.ino, birthtimeMs: s.birthtimeMs, ctimeMs: s.ctimeMs, kind: fileKind(s) };
   },
 };

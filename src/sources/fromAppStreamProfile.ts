@@ -2,7 +2,7 @@ import { AgentError, ExitCode, isAgentError, usageError } from '../errors.js';
 import type { Clock } from '../clock.js';
 import type { CredentialSource, SourcedCredentials } from '../credentials.js';
 import type { FileSystem } from './fileSystem.js';
-import { readStableFile } from './readStableFile.js';
+import { isAnotherFile, readStableFile, type StableFile } from './readStableFile.js';
 import { parseProfileFile, profileSection } from './parseProfileFile.js';
 import type { ProfileFile } from './profileLocations.js';
 import { runCredentialProcess } from './runCredentialProcess.js';
@@ -52,8 +52,8 @@ export interface ProfileTrust {
 
 /** What the source remembers between reads. */
 interface Memory {
-  /** Inode of each file at its last read, to tell in-place rewrites from renames. */
-  inodes: Map<string, number>;
+  /** Inode (number and birth time) of each file at its last read, to tell in-place rewrites from renames. */
+  inodes: Map<string, Pick<StableFile, 'ino' | 'born'>>;
   /** The secrets last read, masked if a failing credential_process echoes them. */
   secrets: string[];
   /** At most one credential_process run in flight per entry: concurrent callers share it. */
@@ -176,8 +176,8 @@ async function resolveOnce(init: FromAppStreamProfileInit, memory: Memory): Prom
       // Every read counts, a settling one too: a writer renaming a new file over this one every
       // few ms is proven a renamer by the second read, and is never quiet for settleTime.
       const previousInode = inodes.get(location.path);
-      inodes.set(location.path, file.ino);
-      const renamedIn = previousInode !== undefined && previousInode !== file.ino;
+      inodes.set(location.path, { ino: file.ino, ...(file.born !== undefined ? { born: file.born } : {}) });
+      const renamedIn = previousInode !== undefined && isAnotherFile(previousInode, file);
       const age = init.clock.now() - file.mtimeMs;
       if (!renamedIn && age >= 0 && age < settleMs) {
         const error = unavailable(`${location.path}: changed less than settleTime (${settleMs} ms) ago, still settling`, 'file-changing', true);

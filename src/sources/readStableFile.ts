@@ -5,7 +5,16 @@ export interface StableFile {
   text: string;
   mtimeMs: number;
   ino: number;
+  /** The inode's birth time where it can be trusted (a reused inode number is another file). */
+  born?: number;
 }
+
+/**
+ * Whether `now` is another file than `before` at the same path (a rename landed): another inode
+ * number, or the same number born at another time. An unknown birth time proves nothing.
+ */
+export const isAnotherFile = (before: Pick<StableFile, 'ino' | 'born'>, now: Pick<StableFile, 'ino' | 'born'>): boolean =>
+  before.ino !== now.ino || (before.born !== undefined && now.born !== undefined && before.born !== now.born);
 
 /**
  * Reads a file and confirms it did not change underneath the read (an in-place rewrite or a
@@ -36,7 +45,10 @@ export async function readStableFile(fs: FileSystem, path: string): Promise<Stab
       transient: true,
     });
   }
-  return { text: decodeText(path, bytes), mtimeMs: after.mtimeMs, ino: after.ino };
+  // A birth time equal to the change time may be libuv's stand-in (no statx): then it would change
+  // on every in-place write, and an in-place writer would pass for a renamer. The number alone then.
+  const born = after.birthtimeMs && after.birthtimeMs !== after.ctimeMs ? after.birthtimeMs : undefined;
+  return { text: decodeText(path, bytes), mtimeMs: after.mtimeMs, ino: after.ino, ...(born !== undefined ? { born } : {}) };
 }
 
 function missingOrUnreadable(path: string, error: unknown, vanishedMidRead = false): AgentError {

@@ -179,6 +179,36 @@ describe('fromAppStreamProfile', () => {
     }
   });
 
+  test('a rename writer whose new file reuses the old inode number (ext4 alternates two numbers) is still a rename: used at once, no settle wait', async () => {
+    const fs = new MemoryFs();
+    const clock = createFakeClock(Date.parse('2026-01-01T00:00:00Z'));
+    const file = '/h1/.aws/credentials';
+    const resolve = fromAppStreamProfile({ profile: P, locations: profileLocations({ homeDirs: ['/h1'] }, '/h1', path.posix), fs, clock, env: {}, processTimeoutMs: 5_000, settleMs: 500 });
+    const put = (key: string, birthtimeMs: number) => {
+      fs.set(file, staticProfile(P, key), clock.now());
+      // Two renames later the number is the first one's again; only the birth time differs.
+      fs.files.get(file)!.stat = { ...fs.files.get(file)!.stat, ino: 7, birthtimeMs };
+    };
+    put('ASIAFIRSTRENAME00001', clock.now() - 10_000);
+    clock.advance(1_000);
+    assert.equal((await resolve()).credentials.accessKeyId, 'ASIAFIRSTRENAME00001');
+    const before = clock.now();
+    put('ASIATHIRDRENAME00003', clock.now());
+    assert.equal((await resolve()).credentials.accessKeyId, 'ASIATHIRDRENAME00003');
+    assert.equal(clock.now(), before, 'a new file under a reused inode number is not held for settleTime');
+    // The same file rewritten in place (same number, same birth time) still waits to settle.
+    fs.set(file, staticProfile(P, 'ASIAINPLACEWRITE0004'), clock.now());
+    fs.files.get(file)!.stat = { ...fs.files.get(file)!.stat, ino: 7, birthtimeMs: before, ctimeMs: clock.now() };
+    assert.equal((await resolve()).credentials.accessKeyId, 'ASIAINPLACEWRITE0004');
+    const afterInPlace = clock.now();
+    assert.ok(afterInPlace - before >= 500, 'an in-place rewrite waits for settleTime');
+    // Without statx libuv reports the change time as the birth time: it moves on every write, so it is not trusted.
+    fs.set(file, staticProfile(P, 'ASIAINPLACEWRITE0005'), clock.now());
+    fs.files.get(file)!.stat = { ...fs.files.get(file)!.stat, ino: 7, birthtimeMs: clock.now(), ctimeMs: clock.now() };
+    assert.equal((await resolve()).credentials.accessKeyId, 'ASIAINPLACEWRITE0005');
+    assert.ok(clock.now() - afterInPlace >= 500, 'a birth time equal to the change time is no proof of a new file');
+  });
+
   test('searches the homes in order: a later home is used when earlier ones lack the profile', async () => {
     const fs = new MemoryFs();
     fs.set('/h1/.aws/config', '[profile other]\na = 1\n');
