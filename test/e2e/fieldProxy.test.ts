@@ -251,16 +251,19 @@ describe('every STS caller behind a proxy, STS under a name only the proxy resol
     assert.ok(through() > before, 'the proxy saw no AssumeRole');
   });
 
-  test('a named role in the daemon: the role route answers 200, its AssumeRole went through the proxy', async () => {
+  test('the daemon: a named role (AssumeRole) and verifyNewCredentials (GetCallerIdentity per new set) both through the proxy', async () => {
     await mkdir(path.join(dir, 'daemon'));
     const agent = await startSandboxAgent({
       dir: path.join(dir, 'daemon'),
       stsEndpoint: moto.url,
       refreshInterval: '1h',
       validity: '30m',
-      agentEnv: { APPSTREAM_CREDS_ROLES: roles, APPSTREAM_CREDS_STS_ENDPOINT: sts, APPSTREAM_CREDS_REGION: 'us-east-1', HTTP_PROXY: proxy.url, HTTPS_PROXY: proxy.url },
+      agentEnv: { APPSTREAM_CREDS_ROLES: roles, APPSTREAM_CREDS_STS_ENDPOINT: sts, APPSTREAM_CREDS_REGION: 'us-east-1', HTTP_PROXY: proxy.url, HTTPS_PROXY: proxy.url, APPSTREAM_CREDS_VERIFY_NEW_CREDENTIALS: 'true' },
     });
     try {
+      // The machine role's set was verified before it was served: only the proxy reaches STS here.
+      const status = (await (await fetch(`${agent.discovery.url}/v1/status`, { headers: { authorization: agent.token } })).json()) as { current: { verification?: string; verificationDetail?: string } | null };
+      assert.equal(status.current?.verification, 'verified', JSON.stringify(status.current));
       const discovery = JSON.parse(await readFile(path.join(agent.stateDir, 'agent.json'), 'utf8')) as { roleTokenFiles: Record<string, string> };
       const token = (await readFile(discovery.roleTokenFiles.reporting!, 'utf8')).trim();
       let last = { status: 0, body: '' };

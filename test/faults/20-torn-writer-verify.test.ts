@@ -8,10 +8,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { replaceFile, startFaultAgent, startTornReaders, staticProfile, mintTriple, writeTwoStep, type FaultAgent, type Triple } from '../helpers/faultAgent.js';
 import { assumeMachineRole, freePort, startMoto } from '../helpers/moto.js';
 import { runCli } from '../helpers/cli.js';
+import { waitFor } from '../helpers/daemon.js';
 import { withSandbox } from '../helpers/sandbox.js';
 import type { StatusReport } from '../../src/tracker/describeTracker.js';
 
@@ -65,6 +67,33 @@ test('issue 20 point 2: two-step in-place writer with settleTime shorter than it
         assert.equal(status.current?.verification, 'verified');
         assert.match(await metrics(rig), /appstream_creds_served_verification\{verification="verified"\} 1/);
         assert.match(rig.agent.output(), /STS refused the set read with key …\w{4} \((SignatureDoesNotMatch|InvalidClientTokenId)\)/);
+      } finally {
+        await rig.agent.stop();
+      }
+    });
+  } finally {
+    await moto.stop();
+  }
+});
+
+test('issue 20 point 2: a torn first read (new key id, old secret and token at rest) is never served with verification on; the complete set is, verified', async () => {
+  const moto = await startMoto();
+  try {
+    await withSandbox(async (dir) => {
+      const [old, next] = await assumeMachineRole(moto, 2, 'first-read');
+      // The agent starts while the writer is mid-way: only the mix is on disk.
+      await mkdir(path.join(dir, '.aws'), { recursive: true });
+      await writeFile(path.join(dir, '.aws', 'credentials'), staticProfile({ id: next!.id, secret: old!.secret, token: old!.token }), { mode: 0o600 });
+      const rig = await startFaultAgent({ dir, env: { APPSTREAM_CREDS_VERIFY_NEW_CREDENTIALS: 'auto', AWS_ENDPOINT_URL_STS: moto.url, AWS_REGION: 'us-east-1' } });
+      try {
+        await waitFor(async () => ((await fullStatus(rig)).verification?.refused ?? 0) > 0, 20_000, () => `STS never refused the torn first read: ${rig.agent.output().slice(-2000)}`);
+        const before = await rig.credentials();
+        assert.equal(before.status, 503, 'nothing is served while only the mix is on disk');
+        await writeTwoStep(rig.credentialsFile, next!, 0, false);
+        await rig.waitServing(next!.id, 'the complete set', 5_000);
+        const served = await rig.credentials();
+        assert.equal(served.body.SecretAccessKey, next!.secret);
+        assert.equal((await fullStatus(rig)).current?.verification, 'verified');
       } finally {
         await rig.agent.stop();
       }
