@@ -106,11 +106,17 @@ export async function lookUpAgent(stateDir: string, trust: CheckTrust, role?: st
   }
   // Port squatting: the token goes only to a listener held by root or agent.json's owner (a live
   // pid is not enough: after an unclean stop the pid may have been reused by anyone).
-  const listener = await verifyAgentListener(discovery.credentialsUrl, await discoveryOwner(stateDir), { platform: process.platform, windows: windowsListenerDeps(file) });
-  if (listener.ok === false) return { problem: 'squatted', detail: `${listener.reason}; the token was not sent` };
-  // Windows: a listener whose owner cannot be found may be a squatter; strictPermissions=false
-  // (rigs that cannot report owners: Wine) sends the token anyway.
-  if (listener.ok === 'unknown' && listener.checked && options.strict !== false) return { problem: 'squatted', detail: `${listener.reason}; the token was not sent (strictPermissions=false sends it anyway)` };
+  // IMDS's own port gets the same check: a squatter there would hand IMDS callers (exec's
+  // AWS_EC2_METADATA_SERVICE_ENDPOINT) credentials of its choosing.
+  const owner = await discoveryOwner(stateDir);
+  const windows = windowsListenerDeps(file);
+  for (const url of discovery.imdsEndpoint ? [discovery.credentialsUrl, discovery.imdsEndpoint] : [discovery.credentialsUrl]) {
+    const listener = await verifyAgentListener(url, owner, { platform: process.platform, windows });
+    if (listener.ok === false) return { problem: 'squatted', detail: `${listener.reason}; the token was not sent` };
+    // Windows: a listener whose owner cannot be found may be a squatter; strictPermissions=false
+    // (rigs that cannot report owners: Wine) sends the token anyway.
+    if (listener.ok === 'unknown' && listener.checked && options.strict !== false) return { problem: 'squatted', detail: `${listener.reason}; the token was not sent (strictPermissions=false sends it anyway)` };
+  }
   return { agent: { discovery, token, tokenFile } };
 }
 

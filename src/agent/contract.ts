@@ -23,6 +23,14 @@ export const LOOPBACK_ADDRESS = '127.0.0.1';
 export const LINUX_DEFAULT_PORT = 920;
 export const WINDOWS_DEFAULT_PORT = 9920;
 export const defaultPort = (platform: NodeJS.Platform): number => (platform === 'win32' ? WINDOWS_DEFAULT_PORT : LINUX_DEFAULT_PORT);
+/**
+ * IMDS emulation listens on a port of its own (setting `imdsPort`), so unauthenticated IMDS
+ * callers and token holders never share an accept queue: a flood of connections to IMDS fills
+ * only IMDS's queue (issue 19). Unset, it is the next port: 921 on Linux (privileged like 920,
+ * also in IANA's unassigned 914-952 block, in no common service's use), 9921 on Windows; with
+ * `port` 0 it is ephemeral too. Undefined when there is no next port (65535): set it then.
+ */
+export const defaultImdsPort = (port: number): number | undefined => (port === 0 ? 0 : port < 65535 ? port + 1 : undefined);
 
 export const ROUTES = {
   credentials: '/v1/credentials',

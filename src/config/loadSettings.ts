@@ -2,7 +2,7 @@ import { ALLOWED, SETTING_KEYS, settingsSchema, type SettingKey, type Settings }
 import { IMAGE_BUILDER_ADMIN, defaultHomeDirs, defaultStateDir } from './defaultHomes.js';
 import { usageError } from '../errors.js';
 import { JsonPositionError, lineColumn, parseJsonWithPositions, type PositionedJson } from './parseJsonWithPositions.js';
-import { defaultPort, DEFAULT_PROFILE } from '../agent/contract.js';
+import { defaultImdsPort, defaultPort, DEFAULT_PROFILE } from '../agent/contract.js';
 import { LINUX_SYSTEM_VARS_FILE } from '../identity/appStreamIdentity.js';
 
 export type RawSettings = Partial<Record<SettingKey, unknown>>;
@@ -214,5 +214,19 @@ export function loadSettings(input: LoadSettingsInput, configPath?: string): Set
     }
     throw usageError(`setting ${key} (from ${origin[key] ?? 'unknown'}): ${issue.message}${allowed}`, 'bad-setting');
   }
-  return { ...result.data, origins: origin };
+  return { ...result.data, imdsPort: imdsPortOf(result.data, origin), origins: origin };
+}
+
+/**
+ * IMDS's own port: as set, else the next one after `port` (0 with 0). Checked only with `imds`
+ * on, where it is used: it may not be `port` itself (two listeners cannot share one).
+ */
+function imdsPortOf(data: { port: number; imds: boolean; imdsPort?: number | undefined }, origin: Partial<Record<SettingKey, string>>): number {
+  const port = data.imdsPort ?? defaultImdsPort(data.port);
+  if (!data.imds) return port ?? 0;
+  if (port === undefined) throw usageError(`setting imdsPort: port is ${data.port}, so there is no next port for IMDS; set imdsPort (APPSTREAM_CREDS_IMDS_PORT, --imds-port)`, 'bad-setting');
+  if (port !== 0 && port === data.port) {
+    throw usageError(`setting imdsPort (from ${origin.imdsPort ?? 'unknown'}): ${port} is also port; IMDS needs a port of its own (allowed: ${ALLOWED.imdsPort})`, 'bad-setting');
+  }
+  return port;
 }

@@ -63,6 +63,8 @@ export const settingsSchema = z
     probe: z.enum(PROBES),
     port: z.coerce.number().int().min(0).max(65535),
     imds: bool,
+    /** IMDS emulation's own loopback port (contract.ts defaultImdsPort: `port` + 1, 0 with port 0). */
+    imdsPort: z.coerce.number().int().min(0).max(65535).optional(),
     region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'an AWS region like us-east-1').optional(),
     stsEndpoint: z.string().url().optional(),
     /** Service mode: JSON log files here, rotated by size and time; unset = stderr. */
@@ -104,7 +106,9 @@ export const settingsSchema = z
   .strict();
 
 export type SettingKey = keyof z.output<typeof settingsSchema>;
-export type Settings = z.output<typeof settingsSchema> & {
+export type Settings = Omit<z.output<typeof settingsSchema>, 'imdsPort'> & {
+  /** Resolved by loadSettings (its default follows `port`). */
+  imdsPort: number;
   /**
    * Where each value came from ('default', '--config FILE', a variable or flag name,
    * 'AppStream_Image_Arn'), for messages that say why a value applies. Set by loadSettings.
@@ -120,6 +124,7 @@ export const ALLOWED: Partial<Record<SettingKey, string>> = {
   port: 'an integer from 0 to 65535 (0 = ephemeral)',
   imds: 'true or false',
   verifyNewCredentials: 'auto, true or false',
+  imdsPort: 'an integer from 0 to 65535 (0 = ephemeral), not the same as port',
   strictPermissions: 'true or false',
   allowUsers: 'user names or uids, comma-separated, or *',
   logFrequency: 'daily, hourly or none',

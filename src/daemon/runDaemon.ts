@@ -145,7 +145,7 @@ export async function runDaemon(deps: DaemonDeps): Promise<number> {
       return [name, { tracker: entry.tracker, token: roleToken, allowUsers: access.allowUsers, tokenGid: access.tokenGid, ownRule: entry.role.allowUsers !== undefined }];
     }),
   );
-  const server = createAgentServer({
+  const servers = createAgentServer({
     tracker,
     roles: roles.entries,
     counters,
@@ -175,20 +175,25 @@ export async function runDaemon(deps: DaemonDeps): Promise<number> {
     },
   });
 
-  capConnections(server, MAX_CONNECTIONS);
+  // Each listener has its own cap: IMDS's idle sockets never push out a token holder's.
+  const listening = [servers.agent, ...(servers.imds ? [servers.imds] : [])];
+  for (const server of listening) capConnections(server, MAX_CONNECTIONS);
 
   let port: number;
+  let imdsPort: number | undefined;
   try {
-    port = await listen(server, settings.port);
+    port = await listen(servers.agent, settings.port, 'port');
+    if (servers.imds) imdsPort = await listen(servers.imds, settings.imdsPort, 'imdsPort');
   } catch (error) {
+    for (const server of listening) server.close();
     await lock.release();
-    throw await namePortHolder(error, settings.port);
+    throw await namePortHolder(error);
   }
   const url = agentUrl(port);
   try {
     for (const role of roleTokens.values()) await role.write();
   } catch (error) {
-    server.close();
+    for (const server of listening) server.close();
     await lock.release();
     throw error;
   }
@@ -197,7 +202,7 @@ export async function runDaemon(deps: DaemonDeps): Promise<number> {
     url,
     credentialsUrl: credentialsUrl(url),
     tokenFile: await writeTokenFile(settings.stateDir, token, tokenGid, deps.folderRule.acl),
-    imdsEndpoint: settings.imds ? url : null,
+    imdsEndpoint: imdsPort === undefined ? null : agentUrl(imdsPort),
     startedAt: new Date(clock.now()).toISOString(),
     ...(roleTokens.size > 0 ? { roleTokenFiles: Object.fromEntries([...roleTokens].map(([name, role]) => [name, role.file])) } : {}),
   };
@@ -205,7 +210,7 @@ export async function runDaemon(deps: DaemonDeps): Promise<number> {
   tracker.evaluate();
   // The caller-lookup route is named here, once start-up can no longer fail, so a refused start
   // still prints its one-line error alone.
-  logger.info({ url, stateDir: settings.stateDir, imds: settings.imds, profile: settings.profile, tokenKept, ...(deps.callerLookup ? { callerLookup: deps.callerLookup } : {}) }, 'agent listening');
+  logger.info({ url, stateDir: settings.stateDir, imds: settings.imds, imdsEndpoint: discovery.imdsEndpoint, profile: settings.profile, tokenKept, ...(deps.callerLookup ? { callerLookup: deps.callerLookup } : {}) }, 'agent listening');
   deps.onReady?.(discovery);
 
   const stopping = new AbortController();
@@ -300,9 +305,11 @@ export async function runDaemon(deps: DaemonDeps): Promise<number> {
   await step('remove agent.json', () => removeDiscovery(settings.stateDir));
   void deps.forceStop?.then(() => {
     logger.info('second stop request: dropping open connections');
-    server.closeAllConnections();
+    for (const server of listening) server.closeAllConnections();
   });
-  await step('close the server', () => close(server, deps.shutdownGraceMs ?? SHUTDOWN_GRACE_MS));
+  await step('close the server', async () => {
+    await Promise.all(listening.map((server) => close(server, deps.shutdownGraceMs ?? SHUTDOWN_GRACE_MS)));
+  });
   await step('release agent.lock', () => lock.release());
   logger.info({ clean }, 'stopped');
   return clean ? ExitCode.ok : ExitCode.runtime;
@@ -316,17 +323,29 @@ export async function runDaemon(deps: DaemonDeps): Promise<number> {
  */
 const LISTEN_BACKLOG = 511;
 
-function listen(server: Server, port: number): Promise<number> {
+/** A listen failure that names the setting and port, so the error can say who holds it. */
+class ListenError extends AgentError {
+  constructor(
+    message: string,
+    readonly port: number,
+    readonly setting: 'port' | 'imdsPort',
+  ) {
+    super(message, { exitCode: ExitCode.runtime, code: 'listen-failed' });
+  }
+}
+
+function listen(server: Server, port: number, setting: 'port' | 'imdsPort'): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) =>
       reject(
-        new AgentError(
+        new ListenError(
           error.code === 'EADDRINUSE'
-            ? `port ${port} on 127.0.0.1 is in use (another agent? set port, or 0 for any free port)`
+            ? `port ${port} on 127.0.0.1 is in use (another agent? set ${setting}, or 0 for any free port)`
             : error.code === 'EACCES' && port > 0 && port < 1024
-              ? `port ${port} is privileged: run the agent as root or with CAP_NET_BIND_SERVICE (the service unit grants it), or set port to 1024 or above (0 = any free port)`
+              ? `port ${port} is privileged: run the agent as root or with CAP_NET_BIND_SERVICE (the service unit grants it), or set ${setting} to 1024 or above (0 = any free port)`
               : `cannot listen on 127.0.0.1:${port} (${error.code ?? error.message})`,
-          { exitCode: ExitCode.runtime, code: 'listen-failed' },
+          port,
+          setting,
         ),
       ),
     );
@@ -338,13 +357,15 @@ function listen(server: Server, port: number): Promise<number> {
  * A port in use may be a squatter waiting for clients' tokens: on Linux the error names the
  * user holding it (from /proc/net/tcp), so the service log says who, on every restart.
  */
-async function namePortHolder(error: unknown, port: number): Promise<unknown> {
-  if (!(error instanceof AgentError) || !/is in use/.test(error.message) || process.platform !== 'linux' || port === 0) return error;
+async function namePortHolder(error: unknown): Promise<unknown> {
+  if (!(error instanceof ListenError) || !/is in use/.test(error.message) || process.platform !== 'linux' || error.port === 0) return error;
+  const { port, setting } = error;
   const read = (file: string): Promise<string> => readFile(file, 'latin1');
   const owners = await listenerOwners(read, port, LOOPBACK_ADDRESS).catch(() => []);
   if (owners.length === 0) return error;
   const who = (await Promise.all(owners.map((uid) => describeUid(read, uid)))).join(', ');
-  return new AgentError(`port ${port} on 127.0.0.1 is held by ${who} (another agent, or a process waiting for clients' tokens: \`appstream-creds doctor\` says more); set port, or 0 for any free port`, { exitCode: error.exitCode, code: error.code });
+  const waiting = setting === 'port' ? "a process waiting for clients' tokens" : 'a process waiting to hand IMDS callers its own credentials';
+  return new AgentError(`port ${port} on 127.0.0.1 is held by ${who} (another agent, or ${waiting}: \`appstream-creds doctor\` says more); set ${setting}, or 0 for any free port`, { exitCode: error.exitCode, code: error.code });
 }
 
 /** Stops accepting, lets in-flight requests finish, then drops whatever is left. */

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { finding, type Finding } from '../findings.js';
 import { processAlive, readDiscovery } from '../agent/discovery.js';
 import { discoveryOwner, hostOf, portOf } from '../agent/listenerOwner.js';
-import { LOOPBACK_ADDRESS } from '../agent/contract.js';
+import { LOOPBACK_ADDRESS, type AgentDiscovery } from '../agent/contract.js';
 import { listenerOwners, type ReadText } from '../network/procNetTcp.js';
 import { describeUid } from '../localAccounts.js';
 import { describeRoute, SOCK_DIAG_ROUTE } from '../network/linuxPeerLookup.js';
@@ -19,32 +19,36 @@ export async function checkPort(deps: DoctorDeps): Promise<Finding[]> {
   const discovery = await readDiscovery(deps.settings.stateDir);
   const alive = discovery !== undefined && processAlive(discovery.pid);
   const port = alive ? portOf(discovery.url) : deps.settings.port;
-  if (!port) return [];
-  if (deps.platform !== 'linux') {
-    return [finding('info', 'port-owner-unknown', 'port', `the owner of port ${port} cannot be read on ${deps.platform} (no native code)`, 'none possible here; the service restarts the agent 1 s after a failure, which keeps the window for a squatter short')];
+  // IMDS's own port: a squatter there hands IMDS callers credentials of its choosing.
+  const imdsPort = alive ? (discovery.imdsEndpoint ? portOf(discovery.imdsEndpoint) : undefined) : deps.settings.imds ? deps.settings.imdsPort : undefined;
+  const findings: Finding[] = [];
+  for (const [which, number] of [['port', port], ['IMDS port', imdsPort]] as const) {
+    if (!number) continue;
+    if (deps.platform !== 'linux') {
+      findings.push(finding('info', 'port-owner-unknown', 'port', `the owner of ${which} ${number} cannot be read on ${deps.platform} (no native code)`, 'none possible here; the service restarts the agent 1 s after a failure, which keeps the window for a squatter short'));
+      continue;
+    }
+    findings.push(...(await checkOnePort(deps, which, number, alive ? discovery : undefined)));
   }
+  return findings;
+}
+
+async function checkOnePort(deps: DoctorDeps, which: 'port' | 'IMDS port', port: number, running: AgentDiscovery | undefined): Promise<Finding[]> {
   const read = deps.readProc ?? readLatin1;
   // Only listeners that receive connections to the agent's address (its own, or a wildcard).
-  const owners = await listenerOwners(read, port, alive ? hostOf(discovery.url) : LOOPBACK_ADDRESS);
+  const owners = await listenerOwners(read, port, running ? hostOf(running.url) : LOOPBACK_ADDRESS);
   if (owners.length === 0) return [];
-  const agentUid = alive ? await discoveryOwner(deps.settings.stateDir) : undefined;
+  const agentUid = running ? await discoveryOwner(deps.settings.stateDir) : undefined;
   const allowed = new Set([0, ...(agentUid === undefined ? [] : [agentUid])]);
   const strangers = owners.filter((uid) => !allowed.has(uid));
   const who = (await Promise.all(strangers.map((uid) => describeUid(read, uid)))).join(', ');
   const fix = `find it with \`ss -ltnp 'sport = :${port}'\`, stop it, then restart the agent (\`appstream-creds service start\`)`;
+  const harm = which === 'port' ? 'clients that use the fixed port would send it the token' : 'IMDS callers would take credentials from it';
   if (strangers.length > 0) {
-    return [
-      finding(
-        'error',
-        'port-held',
-        'port',
-        `port ${port} is held by ${who}, ${alive ? `not by the agent (pid ${discovery.pid})` : 'while no agent runs'}: clients that use the fixed port would send it the token`,
-        fix,
-      ),
-    ];
+    return [finding('error', 'port-held', 'port', `${which} ${port} is held by ${who}, ${running ? `not by the agent (pid ${running.pid})` : 'while no agent runs'}: ${harm}`, fix)];
   }
-  if (!alive) return [finding('warning', 'port-held', 'port', `port ${port} is held by root while no agent runs: the agent cannot start on it`, fix)];
-  return [finding('info', 'ok', 'port', `port ${port} is held by the agent's user`, 'none needed')];
+  if (!running) return [finding('warning', 'port-held', 'port', `${which} ${port} is held by root while no agent runs: the agent cannot start on it`, fix)];
+  return [finding('info', 'ok', 'port', `${which} ${port} is held by the agent's user`, 'none needed')];
 }
 
 /** Which calling-user lookup the agent can use here (README "Security model"). */

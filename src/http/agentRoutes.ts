@@ -4,33 +4,23 @@ import type { Clock } from '../clock.js';
 import { ROUTES } from '../agent/contract.js';
 import type { Generation, TrackerView } from '../tracker/types.js';
 import { describeTracker } from '../tracker/describeTracker.js';
-import { refuse, sendJson, sendText } from './answers.js';
-import { containerBody, imdsBody, type PreparedBody } from './credentialsBody.js';
+import { refuse, sendJson } from './answers.js';
+import { containerBody, type PreparedBody } from './credentialsBody.js';
 import { requireToken, type Refusal } from './guards.js';
-import type { ImdsTokens } from './imdsTokens.js';
-import { pathPrefix, type Guard, type Route } from './routes.js';
+import type { Guard, Route } from './routes.js';
 
 export interface AgentRoutesInit {
   tracker: TrackerView;
   token: string;
   clock: Clock;
-  imds: boolean;
-  imdsTokens: ImdsTokens;
   /** The calling user's check (callerGuard.ts) on routes that carry the token: container, status. */
   callerWithToken: Guard;
-  /** The same check on IMDS, which has no other secret: where the platform cannot tell the user, it refuses. */
-  callerForImds: Guard;
-  /** Role name IMDS lists (the role ARN's last part, else the profile name). */
-  roleName: () => string;
   profile: string;
   statusExtras?: (() => Record<string, unknown>) | undefined;
   metrics: () => Promise<Registry>;
 }
 
 const USABLE = new Set(['ready', 'refresh-overdue', 'expiring']);
-const NO_METADATA: Refusal = { status: 404, code: 'not-found', message: 'no such metadata path' };
-const NO_IMDS_TOKEN: Refusal = { status: 401, code: 'unauthorized', message: 'missing or expired IMDSv2 token' };
-const BAD_TTL: Refusal = { status: 400, code: 'bad-ttl', message: 'X-aws-ec2-metadata-token-ttl-seconds must be 1 to 21600' };
 
 /** 503 with the reason there is nothing to serve. */
 export function unavailable(tracker: TrackerView): Refusal {
@@ -61,18 +51,14 @@ export function credentialsHandler(tracker: TrackerView, format: (generation: Ge
   };
 }
 
-/** The agent's routes (docs/contract.md, "HTTP"). A new route is one more entry here. */
+/**
+ * The agent's routes on its port (docs/contract.md, "HTTP"). A new route is one more entry here.
+ * IMDS has its own listener and table (imdsRoutes.ts): none of these answer there.
+ */
 export function agentRoutes(init: AgentRoutesInit): Route[] {
-  const { tracker, imdsTokens } = init;
+  const { tracker } = init;
   const token = requireToken(init.token);
-  const imdsToken = (req: Parameters<typeof token>[0]): Refusal | undefined => (imdsTokens.valid(req.headers['x-aws-ec2-metadata-token']) ? undefined : NO_IMDS_TOKEN);
   const container = credentialsHandler(tracker, containerBody);
-  const imdsDocument = credentialsHandler(tracker, imdsBody);
-  const listRole = (_req: unknown, res: ServerResponse): number => {
-    const role = init.roleName();
-    if (!tracker.current()) return refuse(res, unavailable(tracker));
-    return sendText(res, role);
-  };
 
   return [
     { methods: ['GET'], path: ROUTES.credentials, guards: [token, init.callerWithToken], handler: (_req, res) => container(res), metricName: ROUTES.credentials },
@@ -106,30 +92,5 @@ export function agentRoutes(init: AgentRoutesInit): Route[] {
       },
       metricName: ROUTES.metrics,
     },
-    // IMDSv2 emulation. With `imds` off these answer 404 like any unknown path.
-    {
-      methods: ['PUT'],
-      path: ROUTES.imdsToken,
-      enabled: init.imds,
-      guards: [init.callerForImds],
-      handler: (req, res) => {
-        const ttlText = req.headers['x-aws-ec2-metadata-token-ttl-seconds'];
-        const ttl = typeof ttlText === 'string' && /^\d{1,5}$/.test(ttlText) ? Number(ttlText) : NaN;
-        if (!(ttl >= 1 && ttl <= 21600)) return refuse(res, BAD_TTL);
-        return sendText(res, imdsTokens.issue(ttl), { 'x-aws-ec2-metadata-token-ttl-seconds': String(ttl) });
-      },
-      metricName: 'imds-token',
-    },
-    { methods: ['GET'], path: ROUTES.imdsCredentials, enabled: init.imds, guards: [init.callerForImds, imdsToken], handler: listRole, metricName: 'imds-credentials' },
-    { methods: ['GET'], path: ROUTES.imdsCredentials.slice(0, -1), enabled: init.imds, guards: [init.callerForImds, imdsToken], handler: listRole, metricName: 'imds-credentials' },
-    {
-      methods: ['GET'],
-      path: pathPrefix(ROUTES.imdsCredentials),
-      enabled: init.imds,
-      guards: [init.callerForImds, imdsToken],
-      handler: (_req, res, params) => (params.rest === init.roleName() ? imdsDocument(res) : refuse(res, NO_METADATA)),
-      metricName: 'imds-credentials',
-    },
-    { methods: ['GET'], path: pathPrefix(ROUTES.imdsRoot), enabled: init.imds, guards: [init.callerForImds, imdsToken], handler: (_req, res) => refuse(res, NO_METADATA), metricName: 'imds-other' },
   ];
 }

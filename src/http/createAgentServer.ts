@@ -12,7 +12,8 @@ import { RequestCounters } from './requestCounters.js';
 import { createMetrics } from './metrics.js';
 import { refuse } from './answers.js';
 import { agentRoutes } from './agentRoutes.js';
-import { createRouter, type Guard, type Route } from './routes.js';
+import { imdsRoutes } from './imdsRoutes.js';
+import { createRouter, type Guard, type Route, type Router } from './routes.js';
 
 /** Calling-user guards for extra routes: the agent's rule, or another (a role's allowUsers). */
 export interface RouteCallers {
@@ -27,6 +28,7 @@ export interface AgentServerInit {
   token: string;
   clock: Clock;
   logger?: Logger;
+  /** IMDSv2 emulation: a second server, for IMDS's own port. */
   imds: boolean;
   /** Role name IMDS lists (the role ARN's last part, else the profile name). */
   roleName: () => string;
@@ -67,12 +69,21 @@ export const IMDS_LOOKUPS_PER_SECOND = 100;
 const NOT_FOUND: Refusal = { status: 404, code: 'not-found', message: 'no such route' };
 const INTERNAL: Refusal = { status: 500, code: 'internal', message: 'internal error' };
 
+/** The agent's servers: one for its port, and with `imds` one for IMDS's own port. */
+export interface AgentServers {
+  agent: http.Server;
+  /** Only IMDS routes answer here, and none of them on `agent` (no shared accept queue). */
+  imds: http.Server | undefined;
+}
+
 /**
  * The agent's HTTP surface. It sees only the tracker's read-only view. Server-wide checks run
  * first on every request (loopback Host, no proxy headers, no body); then the route table
- * (agentRoutes.ts) decides the route, its method, its guards and its metric label.
+ * (agentRoutes.ts, imdsRoutes.ts) decides the route, its method, its guards and its metric label.
+ * IMDS, which callers reach without a secret, gets a server of its own: a flood of connections
+ * to it fills its own accept queue, never the one token holders connect through.
  */
-export function createAgentServer(init: AgentServerInit): http.Server {
+export function createAgentServer(init: AgentServerInit): AgentServers {
   const counters = init.counters ?? new RequestCounters();
   // Started now, awaited by /metrics: prom-client loads while the agent starts, never on a request.
   const registry: Promise<Registry> = createMetrics(init.tracker, counters, init.clock, init.roles);
@@ -89,32 +100,47 @@ export function createAgentServer(init: AgentServerInit): http.Server {
       return callers.require(allowedCallers(full), { unsupported: 'refuse', everyone: allowsEveryone(full), ...(onRefused ? { onRefused } : {}) });
     },
   };
-  const router = createRouter({
-    routes: [
+  const router = (routes: readonly Route[]): Router => createRouter({ routes, refuse: (res, refusal) => refuse(res, refusal), notFound: NOT_FOUND });
+  const agent = serve(
+    router([
       ...agentRoutes({
         tracker: init.tracker,
         token: init.token,
         clock: init.clock,
-        imds: init.imds,
-        imdsTokens: new ImdsTokens(init.clock),
         callerWithToken: withToken,
-        callerForImds: (init.callers.imdsPeerUser ? callerGuards(init.callers.imdsPeerUser) : callers).require(allows, {
-          unsupported: 'refuse',
-          everyone,
-          mayLookUp: tokenBucket({ perSecond: IMDS_LOOKUPS_PER_SECOND, burst: IMDS_LOOKUPS_PER_SECOND, clock: init.clock }),
-          ...(onRefused ? { onRefused } : {}),
-        }),
-        roleName: init.roleName,
         profile: init.profile,
         statusExtras: init.statusExtras,
         metrics: () => registry,
       }),
       ...(typeof init.routes === 'function' ? init.routes(routeCallers) : (init.routes ?? [])),
-    ],
-    refuse: (res, refusal) => refuse(res, refusal),
-    notFound: NOT_FOUND,
-  });
+    ]),
+    counters,
+    init,
+  );
+  const imds = init.imds
+    ? serve(
+        router(
+          imdsRoutes({
+            tracker: init.tracker,
+            imdsTokens: new ImdsTokens(init.clock),
+            callerForImds: (init.callers.imdsPeerUser ? callerGuards(init.callers.imdsPeerUser) : callers).require(allows, {
+              unsupported: 'refuse',
+              everyone,
+              mayLookUp: tokenBucket({ perSecond: IMDS_LOOKUPS_PER_SECOND, burst: IMDS_LOOKUPS_PER_SECOND, clock: init.clock }),
+              ...(onRefused ? { onRefused } : {}),
+            }),
+            roleName: init.roleName,
+          }),
+        ),
+        counters,
+        init,
+      )
+    : undefined;
+  return { agent, imds };
+}
 
+/** A server answering from one route table; requests are counted in `counters` (shared by both). */
+function serve(router: Router, counters: RequestCounters, init: Pick<AgentServerInit, 'clock' | 'logger'>): http.Server {
   const debug = init.logger?.isLevelEnabled('debug') ? init.logger : undefined;
   const server = http.createServer({ maxHeaderSize: 8 * 1024, requestTimeout: 10_000, headersTimeout: 5_000, keepAliveTimeout: 5_000, connectionsCheckingInterval: 1_000 }, (req, res) => {
     const started = debug ? init.clock.now() : 0;

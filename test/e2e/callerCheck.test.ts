@@ -27,9 +27,11 @@ let member: { name: string; uid: number };
 const CLIENT = `
 const http = require('node:http');
 const base = process.env.BASE;
+const imdsBase = process.env.IMDS_BASE;
 const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
+// IMDS paths go to IMDS's own port (imdsEndpoint), the rest to the agent's.
 const call = (method, path, headers) => new Promise((resolve, reject) => {
-  const req = http.request(base + path, { method, headers, agent }, (res) => {
+  const req = http.request((path.startsWith('/latest/') ? imdsBase : base) + path, { method, headers, agent }, (res) => {
     let body = ''; res.setEncoding('utf8'); res.on('data', (d) => (body += d)); res.on('end', () => resolve({ status: res.statusCode, body }));
   });
   req.on('error', reject); req.end();
@@ -64,7 +66,7 @@ interface Seen {
 }
 
 async function client(user: string | undefined, extra: Record<string, string> = {}): Promise<Seen> {
-  const env = { BASE: agent.discovery.url, TOKEN: agent.token, ...extra };
+  const env = { BASE: agent.discovery.url, IMDS_BASE: agent.discovery.imdsEndpoint!, TOKEN: agent.token, ...extra };
   const command = user ? ['runuser', ['-u', user, '--', process.execPath, '-e', CLIENT]] as const : [process.execPath, ['-e', CLIENT]] as const;
   // The client prints the credential bodies it got: credentials on its stdout are its product.
   const run = await runProgram(command[0], [...command[1]], { env, cwd: '/', timeoutMs: 120_000, credentialsOnStdout: true });
@@ -130,7 +132,7 @@ test('a member of tokenGroup is allowed on every route', { skip }, async () => {
 });
 
 test('1,100 IMDS token PUTs from one client (allowed or not) do not evict another client\'s token', { skip }, async () => {
-  const put = await fetch(`${agent.discovery.url}/latest/api/token`, { method: 'PUT', headers: { 'x-aws-ec2-metadata-token-ttl-seconds': '600' } });
+  const put = await fetch(`${agent.discovery.imdsEndpoint!}/latest/api/token`, { method: 'PUT', headers: { 'x-aws-ec2-metadata-token-ttl-seconds': '600' } });
   assert.equal(put.status, 200);
   const rootToken = await put.text();
   const flood = await client(member.name, { PUTS: '1104', CHECK_TOKEN: rootToken });
@@ -138,7 +140,7 @@ test('1,100 IMDS token PUTs from one client (allowed or not) do not evict anothe
   assert.equal(flood.checked, 200, "root's token still works after the member's flood");
   const hostile = await client(other.name, { PUTS: '1104' });
   assert.deepEqual(hostile.puts, { 403: 1104 });
-  const after = await fetch(`${agent.discovery.url}/latest/meta-data/iam/security-credentials/`, { headers: { 'x-aws-ec2-metadata-token': rootToken } });
+  const after = await fetch(`${agent.discovery.imdsEndpoint!}/latest/meta-data/iam/security-credentials/`, { headers: { 'x-aws-ec2-metadata-token': rootToken } });
   assert.equal(after.status, 200, "root's token still works after both floods");
 });
 
@@ -169,7 +171,7 @@ Promise.all(Array.from({ length: 25 }, loop)).then(() => process.stdout.write(JS
 `;
 
 test('a second user\'s burst of new IMDS connections is bounded: at most 100 lookups a second, the rest 429; root is not affected', { skip }, async () => {
-  const run = await runProgram('runuser', ['-u', other.name, '--', process.execPath, '-e', FRESH_PUTS], { env: { BASE: agent.discovery.url, TOTAL: '600' }, cwd: '/', timeoutMs: 120_000 });
+  const run = await runProgram('runuser', ['-u', other.name, '--', process.execPath, '-e', FRESH_PUTS], { env: { BASE: agent.discovery.imdsEndpoint!, TOTAL: '600' }, cwd: '/', timeoutMs: 120_000 });
   assert.equal(run.code, 0, run.stderr);
   const { counts, seconds } = JSON.parse(run.stdout) as { counts: Record<string, number>; seconds: number };
   assert.deepEqual(Object.keys(counts).sort(), ['403', '429'], `only refusals, and some of them for the rate: ${JSON.stringify(counts)}`);

@@ -130,7 +130,7 @@ test('container endpoint and IMDSv2: the agent serves a corrupted secret and the
       const container = await awsCliIdentity(moto.url, baseClientEnv(dir, { ...containerVars(agent, 'token-file'), AWS_EC2_METADATA_DISABLED: 'true' }));
       assert.notEqual(container.code, 0, container.stdout);
       assert.match(container.stderr, BAD_SECRET);
-      const imds = await awsCliIdentity(moto.url, baseClientEnv(dir, { AWS_EC2_METADATA_DISABLED: undefined, AWS_EC2_METADATA_SERVICE_ENDPOINT: `${agent.discovery.url}/` }));
+      const imds = await awsCliIdentity(moto.url, baseClientEnv(dir, { AWS_EC2_METADATA_DISABLED: undefined, AWS_EC2_METADATA_SERVICE_ENDPOINT: `${agent.discovery.imdsEndpoint!}/` }));
       assert.notEqual(imds.code, 0, imds.stdout);
       assert.match(imds.stderr, BAD_SECRET);
     } finally {

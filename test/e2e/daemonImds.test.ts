@@ -22,9 +22,11 @@ before(async () => {
 
 after(() => stopMotoAgent({ moto, sandbox, agent }));
 
-const url = (p: string): string => `${agent.discovery.url}${p}`;
-const putToken = (headers: Record<string, string>) => rawRequest(url('/latest/api/token'), { method: 'PUT', headers: { host: new URL(agent.discovery.url).host, ...headers } });
-const get = (p: string, headers: Record<string, string> = {}) => rawRequest(url(p), { headers: { host: new URL(agent.discovery.url).host, ...headers } });
+/** IMDS paths on IMDS's own port (imdsEndpoint), the rest on the agent's. */
+const base = (p: string): string => (p.startsWith('/latest/') ? agent.discovery.imdsEndpoint! : agent.discovery.url);
+const url = (p: string): string => `${base(p)}${p}`;
+const putToken = (headers: Record<string, string>) => rawRequest(url('/latest/api/token'), { method: 'PUT', headers: { host: new URL(base('/latest/')).host, ...headers } });
+const get = (p: string, headers: Record<string, string> = {}) => rawRequest(url(p), { headers: { host: new URL(base(p)).host, ...headers } });
 
 /** The agent's request counter for one route and status, from /metrics. */
 async function requestCount(route: string, status: number): Promise<number> {
@@ -33,15 +35,17 @@ async function requestCount(route: string, status: number): Promise<number> {
   return line ? Number(line.split(' ').at(-1)) : 0;
 }
 
-test('discovery advertises the IMDS endpoint', () => {
-  assert.equal(agent.discovery.imdsEndpoint, agent.discovery.url);
+test('discovery advertises the IMDS endpoint: a loopback port of its own', () => {
+  const imds = new URL(agent.discovery.imdsEndpoint!);
+  assert.equal(imds.hostname, new URL(agent.discovery.url).hostname);
+  assert.notEqual(imds.port, new URL(agent.discovery.url).port, 'IMDS has its own listener');
 });
 
 test('the AWS CLI gets the assumed role through IMDSv2 with only AWS_EC2_METADATA_SERVICE_ENDPOINT set', async (t) => {
   const tokensBefore = await requestCount('imds-token', 200);
   const credsBefore = await requestCount('imds-credentials', 200);
   // No container variables, no profile: IMDS is the only source left in the chain.
-  const env = baseClientEnv(sandbox.dir, { AWS_EC2_METADATA_DISABLED: undefined, AWS_EC2_METADATA_SERVICE_ENDPOINT: `${agent.discovery.url}/` });
+  const env = baseClientEnv(sandbox.dir, { AWS_EC2_METADATA_DISABLED: undefined, AWS_EC2_METADATA_SERVICE_ENDPOINT: `${agent.discovery.imdsEndpoint!}/` });
   const run = await awsCliIdentity(moto.url, env);
   assert.equal(run.code, 0, run.stderr);
   const arn = (JSON.parse(run.stdout) as { Arn: string }).Arn;
@@ -61,7 +65,7 @@ test('the AWS CLI gets the assumed role through IMDSv2 with only AWS_EC2_METADAT
 test('boto3 gets the same credentials through IMDSv2 as the container endpoint serves', async () => {
   const script = "import boto3, json; c = boto3.Session().get_credentials(); f = c.get_frozen_credentials(); print(json.dumps({'method': c.method, 'key': f.access_key, 'secret': f.secret_key, 'token': f.token}))";
   const beforeRun = await getCredentials(agent);
-  const run = await runProgram('python3', ['-c', script], baseClientEnv(sandbox.dir, { AWS_EC2_METADATA_DISABLED: undefined, AWS_EC2_METADATA_SERVICE_ENDPOINT: `${agent.discovery.url}/` }), 60_000, true);
+  const run = await runProgram('python3', ['-c', script], baseClientEnv(sandbox.dir, { AWS_EC2_METADATA_DISABLED: undefined, AWS_EC2_METADATA_SERVICE_ENDPOINT: `${agent.discovery.imdsEndpoint!}/` }), 60_000, true);
   const afterRun = await getCredentials(agent);
   assert.equal(run.code, 0, run.stderr);
   const got = JSON.parse(run.stdout) as { method: string; key: string; secret: string; token: string };

@@ -53,7 +53,7 @@ test('the scan knows this sandbox: the served secret and session token, the agen
 
 test('HTTP bodies: /metrics, /healthz, /v1/status, refused requests and the IMDS handshake carry no secret or token', async () => {
   const host = new URL(agent.discovery.url).host;
-  const url = (p: string): string => `${agent.discovery.url}${p}`;
+  const url = (p: string): string => `${p.startsWith('/latest/') ? agent.discovery.imdsEndpoint! : agent.discovery.url}${p}`;
   // Traffic first, so /metrics has counters for every route.
   await getCredentials(agent);
   await getCredentials(agent, 'wrong-token');

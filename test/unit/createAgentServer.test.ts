@@ -42,7 +42,7 @@ async function setup(options: { imds?: boolean; networkReady?: boolean; allowUse
   const clock = createFakeClock(START);
   const tracker = new Tracker({ clock, networkReady: options.networkReady ?? true, timings: TEST_TIMINGS });
   const token = randomBytes(32).toString('hex');
-  const server = createAgentServer({
+  const servers = createAgentServer({
     tracker,
     token,
     clock,
@@ -58,12 +58,19 @@ async function setup(options: { imds?: boolean; networkReady?: boolean; allowUse
       onRefused: (peer) => callers.refused.push(peer),
     },
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const request = (path: string, headers: Record<string, string> = {}, method = 'GET') => rawRequest(`${base}${path}`, { method, headers: { host: new URL(base).host, ...headers } });
+  const listening = [servers.agent, ...(servers.imds ? [servers.imds] : [])];
+  for (const server of listening) await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const baseOf = (server: typeof servers.agent) => `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const base = baseOf(servers.agent);
+  const imdsBase = servers.imds ? baseOf(servers.imds) : undefined;
+  const requestAt = (at: string, path: string, headers: Record<string, string> = {}, method = 'GET') => rawRequest(`${at}${path}`, { method, headers: { host: new URL(at).host, ...headers } });
+  // IMDS paths go to IMDS's own server when there is one (the agent's port never answers them).
+  const request = (path: string, headers: Record<string, string> = {}, method = 'GET') => requestAt(imdsBase && path.startsWith('/latest/') ? imdsBase : base, path, headers, method);
   const observe = (c: Credentials) => tracker.observe({ credentials: c, origin: 'unit test' });
-  const close = () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); });
-  return { clock, tracker, token, request, observe, close, callers, base };
+  const close = async () => {
+    for (const server of listening) await new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); });
+  };
+  return { clock, tracker, token, request, requestAt, observe, close, callers, base, imdsBase };
 }
 
 const json = (body: string): Record<string, unknown> => JSON.parse(body) as Record<string, unknown>;
@@ -328,7 +335,7 @@ test('IMDSv2: a flood of 5,000 PUTs evicts nothing: the first token still works'
     const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
     const put = () =>
       new Promise<number>((resolve, reject) => {
-        const req = http.request(`${s.base}/latest/api/token`, { method: 'PUT', agent, headers: { 'x-aws-ec2-metadata-token-ttl-seconds': '21600' } }, (res) => {
+        const req = http.request(`${s.imdsBase!}/latest/api/token`, { method: 'PUT', agent, headers: { 'x-aws-ec2-metadata-token-ttl-seconds': '21600' } }, (res) => {
           res.resume();
           res.on('end', () => resolve(res.statusCode ?? 0));
         });
@@ -420,7 +427,7 @@ test('extra routes get the calling-user guards: a per-role rule admits its own u
   const clock = createFakeClock(START);
   const tracker = new Tracker({ clock, networkReady: true, timings: TEST_TIMINGS });
   let peer: PeerIdentity = { kind: 'user', uid: 1700, name: 'carol', gids: [] };
-  const server = createAgentServer({
+  const { agent: server } = createAgentServer({
     tracker,
     token: 'x'.repeat(64),
     clock,
@@ -442,6 +449,34 @@ test('extra routes get the calling-user guards: a per-role rule admits its own u
   } finally {
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
+  }
+});
+
+test('IMDS has its own server: IMDS routes answer only there, the token routes, status, health and metrics only on the agent\'s', async () => {
+  const off = await setup();
+  try {
+    assert.equal(off.imdsBase, undefined, 'no IMDS server without imds');
+  } finally {
+    await off.close();
+  }
+  const s = await setup({ imds: true });
+  try {
+    s.observe(creds());
+    assert.ok(s.imdsBase && s.imdsBase !== s.base);
+    const imdsPut = (at: string) => s.requestAt(at, '/latest/api/token', { 'x-aws-ec2-metadata-token-ttl-seconds': '60' }, 'PUT');
+    const put = await imdsPut(s.imdsBase);
+    assert.equal(put.status, 200);
+    assert.equal((await s.requestAt(s.imdsBase, '/latest/meta-data/iam/security-credentials/', { 'x-aws-ec2-metadata-token': put.body })).status, 200);
+    assert.equal((await imdsPut(s.base)).status, 404, 'no IMDS on the agent port');
+    assert.equal((await s.requestAt(s.base, '/latest/meta-data/iam/security-credentials/', { 'x-aws-ec2-metadata-token': put.body })).status, 404);
+    for (const path of ['/v1/credentials', '/v1/status', '/healthz', '/metrics', '/v1/roles/x/credentials']) {
+      assert.equal((await s.requestAt(s.base, path, { authorization: s.token })).status === 404, path.startsWith('/v1/roles'), `${path} on the agent port`);
+      const there = await s.requestAt(s.imdsBase, path, { authorization: s.token });
+      assert.equal(there.status, 404, `${path} on the IMDS port`);
+      assert.ok(!there.body.includes('SecretAccessKey'));
+    }
+  } finally {
+    await s.close();
   }
 });
 

@@ -100,6 +100,18 @@ describe('loadSettings', () => {
     assert.equal(s.profile, 'appstream_machine_role');
   });
 
+  test('imdsPort: its own port, by default port + 1 (921 on Linux), 0 with port 0; never port itself', () => {
+    assert.equal(load({}).imdsPort, 921, 'next to 920, privileged too');
+    assert.equal(load({ platform: 'win32', env: { APPSTREAM_CREDS_HOME_DIRS: 'E:\\Users' } }).imdsPort, 9921);
+    assert.equal(load({ env: { APPSTREAM_CREDS_PORT: '0' } }).imdsPort, 0);
+    assert.equal(load({ env: { APPSTREAM_CREDS_PORT: '5000', APPSTREAM_CREDS_IMDS: 'true' } }).imdsPort, 5001);
+    assert.equal(load({ env: { APPSTREAM_CREDS_IMDS_PORT: '930', APPSTREAM_CREDS_IMDS: 'true' } }).imdsPort, 930);
+    rejects({ env: { APPSTREAM_CREDS_PORT: '930', APPSTREAM_CREDS_IMDS_PORT: '930', APPSTREAM_CREDS_IMDS: 'true' } }, 'setting imdsPort', 'APPSTREAM_CREDS_IMDS_PORT', 'a port of its own');
+    rejects({ env: { APPSTREAM_CREDS_PORT: '65535', APPSTREAM_CREDS_IMDS: 'true' } }, 'setting imdsPort', 'no next port');
+    assert.equal(load({ env: { APPSTREAM_CREDS_PORT: '65535' } }).imdsPort, 0, 'unused without imds: no error');
+    rejects({ env: { APPSTREAM_CREDS_IMDS_PORT: '70000' } }, 'setting imdsPort', 'an integer from 0 to 65535');
+  });
+
   test('every setting has an APPSTREAM_CREDS_<UPPER_SNAKE> variable', () => {
     const s = load({ env: { APPSTREAM_CREDS_STATE_DIR: '/tmp/state', APPSTREAM_CREDS_LOG_MAX_FILES: '7', APPSTREAM_CREDS_IMDS: 'on', APPSTREAM_CREDS_PROCESS_TIMEOUT: '2s', APPSTREAM_CREDS_PORT: '0' } });
     assert.equal(s.stateDir, '/tmp/state');

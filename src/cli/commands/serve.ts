@@ -76,6 +76,7 @@ const SECOND_SIGNAL_EXIT_MS = 500;
 interface ServeOptions {
   port?: string;
   imds?: boolean;
+  imdsPort?: string;
   refreshInterval?: string;
   validity?: string;
   refreshGrace?: string;
@@ -88,7 +89,8 @@ export function registerServe(program: Command, deps: CommandDeps): void {
     .command('serve')
     .description('run the agent in the foreground (the OS service runs this)')
     .option('--port <port>', `loopback port (default ${LINUX_DEFAULT_PORT} on Linux: below 1024, so no other user can take it while the agent is down; ${WINDOWS_DEFAULT_PORT} on Windows; 0 = any free port)`)
-    .option('--imds', 'also emulate IMDSv2 for tools that only know the instance metadata service')
+    .option('--imds', 'also emulate IMDSv2 for tools that only know the instance metadata service, on a port of its own (--imds-port)')
+    .option('--imds-port <port>', `IMDS emulation's own loopback port (default: --port + 1, so ${LINUX_DEFAULT_PORT + 1} on Linux and ${WINDOWS_DEFAULT_PORT + 1} on Windows; 0 with --port 0); never the same as --port`)
     .option('--refresh-interval <duration>', 'how often AppStream refreshes (default 1h)')
     .option('--validity <duration>', 'lifetime when the source gives no Expiration (default 1h)')
     .option('--refresh-grace <duration>', 'lateness after which a refresh is overdue (default 10m)')
@@ -103,8 +105,11 @@ export function registerServe(program: Command, deps: CommandDeps): void {
         `It writes <state-dir>/${STATE_FILES.discovery} (pid, url, credentialsUrl, tokenFile, imdsEndpoint; with roles,\n` +
         'roleTokenFiles: <state-dir>/role-<name>.token, readable by exactly that role\'s allowUsers) and\n' +
         'removes it on SIGINT/SIGTERM (Windows: also when `stop` asks through <state-dir>/stop-request).\n' +
-        `Routes: GET ${ROUTES.credentials}, ${ROUTES.status} (token), ${ROUTES.health}, ${ROUTES.metrics},\n` +
-        `and with --imds PUT ${ROUTES.imdsToken} + ${ROUTES.imdsCredentials}.\n\n` +
+        `Routes on --port: GET ${ROUTES.credentials}, ${ROUTES.status} (token), ${ROUTES.health}, ${ROUTES.metrics}.\n` +
+        `With --imds, PUT ${ROUTES.imdsToken} + ${ROUTES.imdsCredentials}\n` +
+        'answer on --imds-port only (imdsEndpoint in agent.json), and nothing else answers there: callers\n' +
+        'without a token never share a connection queue with token holders.\n' +
+        `  AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:${defaultPort(deps.ctx.platform) + 1}/   # what exec sets for IMDS-only tools\n\n` +
         'Fleet view: with metricsNamespace set (APPSTREAM_CREDS_METRICS_NAMESPACE) it publishes its health to\n' +
         'CloudWatch every metricsInterval (60s), or as EMF log lines with metricsFormat=emf; the fleet role needs\n' +
         'the statement `appstream-creds policy fleet-metrics --namespace NS` prints (README "Fleet view").\n',
@@ -114,6 +119,7 @@ export function registerServe(program: Command, deps: CommandDeps): void {
         const settings = commandSettings(command, deps, {
           port: opts.port,
           imds: opts.imds,
+          imdsPort: opts.imdsPort,
           refreshInterval: opts.refreshInterval,
           validity: opts.validity,
           refreshGrace: opts.refreshGrace,

@@ -15,6 +15,7 @@ import { pathTrust } from '../../trust/pathTrust.js';
 interface StartOptions {
   port?: string;
   imds?: boolean;
+  imdsPort?: string;
   timeout: string;
   json?: boolean;
 }
@@ -27,7 +28,8 @@ export function registerStart(program: Command, deps: CommandDeps): void {
     .command('start')
     .description('start the agent in the background (Elastic fleets: no image to install a service into) and wait until it is ready')
     .option('--port <port>', `loopback port (default ${LINUX_DEFAULT_PORT} on Linux, ${WINDOWS_DEFAULT_PORT} on Windows; 0 = any free port)`)
-    .option('--imds', 'also emulate IMDSv2')
+    .option('--imds', 'also emulate IMDSv2, on a port of its own')
+    .option('--imds-port <port>', `IMDS emulation's own port (default: --port + 1, so ${LINUX_DEFAULT_PORT + 1} on Linux, ${WINDOWS_DEFAULT_PORT + 1} on Windows; 0 with --port 0)`)
     .option('--timeout <duration>', 'how long to wait for the agent to be ready', '45s')
     .option('--json', 'print where it listens as JSON')
     .addHelpText(
@@ -43,7 +45,7 @@ export function registerStart(program: Command, deps: CommandDeps): void {
     )
     .action(
       runAction(deps.ctx, deps.slot, async (opts: StartOptions, command: Command) => {
-        const settings = commandSettings(command, deps, { port: opts.port, imds: opts.imds });
+        const settings = commandSettings(command, deps, { port: opts.port, imds: opts.imds, imdsPort: opts.imdsPort });
         const flags = globalFlags(command);
         const serveArgs = [
           ...(flags.config ? ['--config', flags.config] : []),
@@ -52,7 +54,7 @@ export function registerStart(program: Command, deps: CommandDeps): void {
           ...(flags.logLevel ? ['--log-level', flags.logLevel] : []),
           'serve',
           '--port', String(settings.port),
-          ...(settings.imds ? ['--imds'] : []),
+          ...(settings.imds ? ['--imds', '--imds-port', String(settings.imdsPort)] : []),
         ];
         const result = await startAgent({
           stateDir: settings.stateDir,
