@@ -1,7 +1,9 @@
 // Issue 19 point 1: a second local user fills the socket table with TIME_WAIT sockets (no fd
-// needed) and floods IMDS token PUTs that it resets at once, so each makes the agent look the
-// caller up. Root meanwhile asks for credentials with the token, a fresh connection each and a
-// 1 s timeout (the JS SDK v3 default). Target: 0 timeouts in 40. Also, same run: the caller
+// needed) and floods IMDS token PUTs at IMDS's own port (imdsEndpoint) that it resets at once,
+// so each makes the agent look the caller up. Root meanwhile asks for credentials with the
+// token on the agent's port, a fresh connection each and a 1 s timeout (the JS SDK v3 default).
+// Target: 0 timeouts in 40. It prints the deepest accept queue seen on each of the two ports
+// (a full queue drops SYNs, retried only after 1 s) and the namespace's listen overflows. Also, same run: the caller
 // lookup's cost at the quiet table (~13 lines) and at the flooded one (~150,000 lines).
 // Everything runs in a network namespace made here (the socket table and TIME_WAIT are per
 // namespace), so the flood never touches the machine's other work. Needs root; reported as
@@ -104,13 +106,26 @@ export async function run({ requests = 40, timeWait = 150_000 } = {}) {
     const fillStarted = Date.now();
     await until(async () => timeWaitCount(ns) >= timeWait * 0.95, 120_000, `${timeWait} TIME_WAIT sockets`);
     const fillSeconds = (Date.now() - fillStarted) / 1000;
-    const flood = inNs(ns, [process.execPath, CLIENTS, 'flood', discovery.url], { user, stdio: ['ignore', 'ignore', 'pipe'] });
+    const nstat = () => Object.fromEntries(sh('ip', ['netns', 'exec', ns, 'nstat', '-az', 'TcpExtListenOverflows', 'TcpExtListenDrops', 'TcpExtTCPReqQFullDrop']).split('\n').filter((l) => /^Tcp/.test(l)).map((l) => l.split(/\s+/)).map(([k, v]) => [k, Number(v)]));
+    const imdsUrl = discovery.imdsEndpoint;
+    if (!imdsUrl || new URL(imdsUrl).port === new URL(discovery.url).port) throw new Error(`the agent has no IMDS listener of its own (imdsEndpoint ${imdsUrl})`);
+    const ports = [new URL(discovery.url).port, new URL(imdsUrl).port];
+    const beforeFlood = nstat();
+    const flood = inNs(ns, [process.execPath, CLIENTS, 'flood', imdsUrl], { user, stdio: ['ignore', 'ignore', 'pipe'] });
     children.push(flood);
     await new Promise((r) => setTimeout(r, 1000));
+    const queues = inNs(ns, [process.execPath, CLIENTS, 'queues', ...ports]);
+    children.push(queues);
+    const deepest = output(queues);
     const linesBefore = tableLines(ns);
     const flooded = await measure(requests);
     const linesAfter = tableLines(ns);
-    const listenDrops = sh('ip', ['netns', 'exec', ns, 'nstat', '-az', 'TcpExtListenOverflows', 'TcpExtListenDrops', 'TcpExtTCPReqQFullDrop']).split('\n').filter((l) => /^Tcp/.test(l)).map((l) => l.split(/\s+/).slice(0, 2).join('=')).join(', ');
+    queues.kill('SIGTERM');
+    const depth = JSON.parse(await deepest);
+    const afterFlood = nstat();
+    const listenDrops =
+      Object.keys(afterFlood).map((k) => `${k}=${afterFlood[k] - (beforeFlood[k] ?? 0)}`).join(', ') +
+      ` during the flood (namespace-wide, the fillers' sinks included); deepest accept queue: agent port ${ports[0]} ${depth[ports[0]]}, IMDS port ${ports[1]} ${depth[ports[1]]} (backlog 511)`;
     const floodCost = await lookupCost();
     const metrics = await output(inNs(ns, ['sh', '-c', `exec ${process.execPath} -e "fetch('${discovery.url}/metrics').then(r=>r.text()).then(t=>process.stdout.write(t))"`]));
     const imdsCounts = metrics.split('\n').filter((l) => /route="imds-token"/.test(l) && !l.startsWith('#')).map((l) => l.replace(/^\S+\{/, '{')).join(' ');

@@ -2,6 +2,9 @@
 //   flood <url>          IMDS token PUTs, each on a new connection reset right after sending
 //   measure <url> <n>    n GET /v1/credentials with the token ($TOKEN), a fresh connection
 //                        each and a 1 s timeout (the JS SDK v3 default); prints JSON
+//   queues <port>...     samples each listener's accept queue (rx_queue of its LISTEN line in
+//                        /proc/net/tcp, which the kernel lists before any connection) every
+//                        10 ms until SIGTERM, then prints the deepest seen per port as JSON
 import http from 'node:http';
 import net from 'node:net';
 
@@ -43,6 +46,29 @@ if (mode === 'flood') {
     await new Promise((r) => setTimeout(r, 50));
   }
   process.stdout.write(JSON.stringify(results));
+} else if (mode === 'queues') {
+  const { openSync, readSync, closeSync } = await import('node:fs');
+  const ports = new Map(args.map((p) => [Number(p).toString(16).toUpperCase().padStart(4, '0'), Number(p)]));
+  const deepest = Object.fromEntries(args.map((p) => [p, 0]));
+  const buffer = Buffer.alloc(8192);
+  const sample = () => {
+    const fd = openSync('/proc/net/tcp', 'r');
+    const got = readSync(fd, buffer);
+    closeSync(fd);
+    for (const line of buffer.toString('latin1', 0, got).split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f[3] !== '0A') continue; // LISTEN
+      const port = ports.get(f[1].split(':')[1]);
+      if (port === undefined) continue;
+      const queued = parseInt(f[4].split(':')[1], 16);
+      if (queued > deepest[port]) deepest[port] = queued;
+    }
+  };
+  const timer = setInterval(sample, 10);
+  process.once('SIGTERM', () => {
+    clearInterval(timer);
+    process.stdout.write(JSON.stringify(deepest));
+  });
 } else {
   throw new Error(`unknown mode ${mode}`);
 }
