@@ -28,3 +28,11 @@ export interface PeerLookupRoute {
   /** Why the preferred route is not in use, when it is not. */
   fallbackReason?: string;
 }
+
+/**
+ * TCP states (the kernel's numbers; /proc/net/tcp prints them in hex) a live client socket can be
+ * in while its request is answered. TIME_WAIT (and NEW_SYN_RECV) remnants have no owner: the
+ * kernel reports uid 0 (and inode 0) for them, which must never pass for root; LISTEN is not a
+ * connection. Both Linux routes (sock_diag and the /proc/net/tcp fallback) apply it.
+ */
+export const CONNECTED_TCP_STATES: ReadonlySet<number> = new Set([1 /* ESTABLISHED */, 2 /* SYN_SENT */, 4 /* FIN_WAIT1 */, 5 /* FIN_WAIT2 */, 8 /* CLOSE_WAIT */, 9 /* LAST_ACK */, 11 /* CLOSING */]);

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { isIPv4, isIPv6 } from 'node:net';
 import { ipv4Bytes, ipv4Of, ipv6Bytes } from './addressBytes.js';
-import type { PeerLookup } from './peerLookup.js';
+import { CONNECTED_TCP_STATES, type PeerLookup } from './peerLookup.js';
 
 /**
  * Linux's socket tables, /proc/net/tcp and /proc/net/tcp6: one line per socket with its local
@@ -101,13 +101,13 @@ function connectionKey(line: string): { key: string; rest: number } | undefined 
  */
 const FEW_NEEDLES = 4;
 
-function findInChunk(complete: string, needles: ReadonlySet<string>, found: Map<string, number>): void {
+function findInChunk(complete: string, needles: ReadonlySet<string>, found: Map<string, SocketEntry>): void {
   if (needles.size <= FEW_NEEDLES) {
     for (const needle of needles) {
       if (found.has(needle)) continue;
       const space = needle.indexOf(' ');
       const entry = findConnection(complete, needle.slice(0, space), needle.slice(space + 1));
-      if (entry) found.set(needle, entry.uid);
+      if (entry) found.set(needle, entry);
     }
     return;
   }
@@ -115,7 +115,7 @@ function findInChunk(complete: string, needles: ReadonlySet<string>, found: Map<
     const connection = connectionKey(line);
     if (!connection || !needles.has(connection.key) || found.has(connection.key)) continue;
     const entry = entryAt(line, connection.rest);
-    if (entry) found.set(connection.key, entry.uid);
+    if (entry) found.set(connection.key, entry);
   }
 }
 
@@ -124,11 +124,11 @@ export type ReadChunks = (path: string) => AsyncIterable<string>;
 
 /**
  * Scans one table for connections given as `local rem` needles (table text) and returns the
- * owner uid of each found. Lines are matched whole across chunk borders; reading stops as soon
+ * entry (state, owner uid, inode) of each found. Lines are matched whole across chunk borders; reading stops as soon
  * as every needle is found, which matters when the table holds thousands of TIME_WAIT entries.
  */
-export async function scanConnections(read: ReadChunks, path: string, needles: ReadonlySet<string>): Promise<Map<string, number>> {
-  const found = new Map<string, number>();
+export async function scanConnections(read: ReadChunks, path: string, needles: ReadonlySet<string>): Promise<Map<string, SocketEntry>> {
+  const found = new Map<string, SocketEntry>();
   let carry = '';
   try {
     for await (const chunk of read(path)) {
@@ -148,17 +148,17 @@ export async function scanConnections(read: ReadChunks, path: string, needles: R
 interface Pending {
   needle: string;
   table: string;
-  resolve: (uid: number | undefined) => void;
+  resolve: (entry: SocketEntry | undefined) => void;
 }
 
 /**
- * The uid that owns the client end of TCP connections: the socket whose local end is the
+ * The table entry (state, owner uid, inode) of the client end of TCP connections: the socket whose local end is the
  * peer's address:port and whose remote end is ours. Lookups that arrive while a scan runs are
  * batched into the next scan, so a burst of new connections costs one pass over the table, not
  * one each. IPv4 peers are looked up in tcp, then in tcp6 (a dual-stack listener sees them as
  * IPv4-mapped).
  */
-export function connectionOwners(read: ReadChunks): (peer: { address: string; port: number }, ours: { address: string; port: number }) => Promise<number | undefined> {
+export function connectionOwners(read: ReadChunks): (peer: { address: string; port: number }, ours: { address: string; port: number }) => Promise<SocketEntry | undefined> {
   let queue: Pending[] = [];
   let scanning = false;
 
@@ -177,7 +177,7 @@ export function connectionOwners(read: ReadChunks): (peer: { address: string; po
     scanning = false;
   };
 
-  const lookup = (needle: string, table: string): Promise<number | undefined> =>
+  const lookup = (needle: string, table: string): Promise<SocketEntry | undefined> =>
     new Promise((resolve) => {
       queue.push({ needle, table, resolve });
       if (!scanning) void scan();
@@ -188,8 +188,8 @@ export function connectionOwners(read: ReadChunks): (peer: { address: string; po
     const server = procAddress(ours.address, ours.port);
     const table = client.table === 'tcp' ? PROC_NET_TCP : PROC_NET_TCP6;
     if (client.table === server.table) {
-      const uid = await lookup(`${client.text} ${server.text}`, table);
-      if (uid !== undefined || client.table === 'tcp6') return uid;
+      const entry = await lookup(`${client.text} ${server.text}`, table);
+      if (entry !== undefined || client.table === 'tcp6') return entry;
     }
     if (!isIPv4(peer.address)) return undefined;
     const mappedClient = procAddress(`::ffff:${peer.address}`, peer.port);
@@ -205,8 +205,11 @@ export function connectionOwners(read: ReadChunks): (peer: { address: string; po
 export function procNetTcpLookup(read: ReadChunks): PeerLookup {
   const owner = connectionOwners(read);
   return async (client, server) => {
-    const uid = await owner(client, server);
-    return uid === undefined ? { unknown: 'the client socket is not in /proc/net/tcp' } : { uid };
+    const entry = await owner(client, server);
+    if (entry === undefined) return { unknown: 'the client socket is not in /proc/net/tcp' };
+    // A TIME_WAIT remnant reads as uid 0 with inode 0: never root (as sockDiag.ts decides).
+    if (!CONNECTED_TCP_STATES.has(parseInt(entry.state, 16)) || entry.inode === 0) return { unknown: `the client socket is not connected (TCP state ${entry.state})` };
+    return { uid: entry.uid };
   };
 }
 

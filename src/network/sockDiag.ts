@@ -9,7 +9,7 @@
  */
 import type { Koffi } from '../native/loadKoffi.js';
 import { ipv4Of, ipv6Bytes } from './addressBytes.js';
-import type { Endpoint, PeerLookup, PeerOwner } from './peerLookup.js';
+import { CONNECTED_TCP_STATES, type Endpoint, type PeerLookup, type PeerOwner } from './peerLookup.js';
 
 const AF_INET = 2;
 const AF_INET6 = 10;
@@ -35,12 +35,6 @@ const MSG_ID = 4;
 const MSG_UID = 4 + 48 + 12;
 const MSG_INODE = MSG_UID + 4;
 
-/**
- * TCP states a live client socket can be in while its request is answered. TIME_WAIT (and
- * NEW_SYN_RECV) remnants have no owner: the kernel reports uid 0 for them, which must never
- * pass for root; LISTEN is not a connection.
- */
-const CONNECTED_STATES = new Set([1 /* ESTABLISHED */, 2 /* SYN_SENT */, 4 /* FIN_WAIT1 */, 5 /* FIN_WAIT2 */, 8 /* CLOSE_WAIT */, 9 /* LAST_ACK */, 11 /* CLOSING */]);
 
 function writeAddress(buffer: Buffer, offset: number, address: string, v4: string | undefined): void {
   if (v4 !== undefined) Buffer.from(v4.split('.').map(Number)).copy(buffer, offset);
@@ -102,7 +96,7 @@ export function ownerFromReply(reply: DecodedReply, seq: number, local: Endpoint
   if (reply.seq !== seq) return { unknown: 'sock_diag answered another request' };
   if (reply.kind === 'error') return { unknown: reply.errno === ENOENT ? 'the client socket is gone (sock_diag found no such connection)' : `sock_diag refused the lookup (errno ${reply.errno})` };
   if (reply.ports[0] !== local.port || reply.ports[1] !== remote.port) return { unknown: 'sock_diag answered for another socket' };
-  if (!CONNECTED_STATES.has(reply.state) || reply.inode === 0) return { unknown: `the client socket is not connected (TCP state ${reply.state})` };
+  if (!CONNECTED_TCP_STATES.has(reply.state) || reply.inode === 0) return { unknown: `the client socket is not connected (TCP state ${reply.state})` };
   return { uid: reply.uid };
 }
 

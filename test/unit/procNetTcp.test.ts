@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import os from 'node:os';
-import { connectionOwners, findConnection, findListeners, listenerAddresses, procAddress, scanConnections, scanListenerOwners, listenerOwners } from '../../src/network/procNetTcp.js';
+import { connectionOwners, procNetTcpLookup, findConnection, findListeners, listenerAddresses, procAddress, scanConnections, scanListenerOwners, listenerOwners } from '../../src/network/procNetTcp.js';
 
 const le = os.endianness() === 'LE';
 const HEADER = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n';
@@ -49,7 +49,7 @@ test('scanConnections matches lines split across chunks and stops reading once e
     }
   };
   const found = await scanConnections(read, '/proc/net/tcp', new Set([`${client} ${server}`]));
-  assert.deepEqual([...found], [[`${client} ${server}`, 1001]]);
+  assert.deepEqual([...found], [[`${client} ${server}`, { state: '01', uid: 1001, inode: 102 }]]);
   assert.ok(chunksRead < TABLE.length / 37 + 2, `stopped early (${chunksRead} chunks)`);
   const failing = async function* (): AsyncGenerator<string> {
     yield HEADER;
@@ -67,7 +67,7 @@ test('scanConnections finds many connections at once (a burst of new clients) as
   const wanted = new Set([...peers.map((peer) => `${peer} ${server}`), `${procAddress('127.0.0.1', 1).text} ${server}`]);
   const found = await scanConnections(read, '/proc/net/tcp', wanted);
   assert.equal(found.size, 40, 'every client end found; the absent one is not invented');
-  peers.forEach((peer, i) => assert.equal(found.get(`${peer} ${server}`), 2000 + i, 'the client end, never the agent end (uid 0)'));
+  peers.forEach((peer, i) => assert.equal(found.get(`${peer} ${server}`)?.uid, 2000 + i, 'the client end, never the agent end (uid 0)'));
 });
 
 test('connectionOwners batches lookups that arrive during a scan into one more scan, and falls back to tcp6 for IPv4-mapped peers', async () => {
@@ -82,12 +82,32 @@ test('connectionOwners batches lookups that arrive during a scan into one more s
   });
   const ours = { address: '127.0.0.1', port: 9920 };
   const results = await Promise.all([owner({ address: '127.0.0.1', port: 50000 }, ours), ...Array.from({ length: 10 }, () => owner({ address: '127.0.0.1', port: 50000 }, ours))]);
-  assert.deepEqual(new Set(results), new Set([1001]));
+  assert.deepEqual(new Set(results.map((r) => r?.uid)), new Set([1001]));
   assert.ok(reads.length <= 2, `11 lookups, ${reads.length} scans`);
   reads.length = 0;
-  assert.equal(await owner({ address: '127.0.0.1', port: 50003 }, ours), 1002);
+  assert.equal((await owner({ address: '127.0.0.1', port: 50003 }, ours))?.uid, 1002);
   assert.deepEqual(reads, ['/proc/net/tcp', '/proc/net/tcp6']);
   assert.equal(await owner({ address: '127.0.0.1', port: 59999 }, ours), undefined);
+});
+
+test('procNetTcpLookup (the fallback) answers unknown for a TIME_WAIT remnant (uid 0, inode 0), never root, as sock_diag does', async () => {
+  const closing = procAddress('127.0.0.1', 50004).text;
+  const table = TABLE + line(5, closing, server, '08', 1003, 103); // CLOSE_WAIT: still a live, owned socket
+  const lookup = procNetTcpLookup(async function* (path) {
+    yield path === '/proc/net/tcp' ? table : HEADER;
+  });
+  const ours = { address: '127.0.0.1', port: 9920 };
+  assert.deepEqual(await lookup({ address: '127.0.0.1', port: 50000 }, ours), { uid: 1001 });
+  assert.deepEqual(await lookup({ address: '127.0.0.1', port: 50004 }, ours), { uid: 1003 });
+  const remnant = await lookup({ address: '127.0.0.1', port: 50001 }, ours);
+  assert.ok('unknown' in remnant, `TIME_WAIT read as ${JSON.stringify(remnant)}`);
+  assert.match(remnant.unknown, /not connected \(TCP state 06\)/);
+  // An established line with inode 0 has no owning file: not trusted either.
+  const orphan = procNetTcpLookup(async function* (path) {
+    yield path === '/proc/net/tcp' ? HEADER + line(0, procAddress('127.0.0.1', 50005).text, server, '01', 0, 0) : HEADER;
+  });
+  assert.ok('unknown' in (await orphan({ address: '127.0.0.1', port: 50005 }, ours)));
+  assert.ok('unknown' in (await lookup({ address: '127.0.0.1', port: 59999 }, ours)), 'absent: unknown');
 });
 
 test('listenerOwners reads both tables', async () => {
