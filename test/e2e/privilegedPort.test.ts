@@ -2,7 +2,8 @@
  * Issue 19 point 7, through the built CLI inside a network namespace made here (so the fixed
  * default port never meets another test's): on Linux the agent's default port is privileged.
  * Root's `serve` without --port listens there; while it is down, a second local user (useradd)
- * cannot take the port, so no client's token can reach a squatter; that user's own `serve`
+ * cannot take the port, so no client's token can reach a squatter (nor IMDS's own port, 921, so
+ * no IMDS caller's request); that user's own `serve`
  * without --port exits 1 with what to do (no stack trace).
  */
 import { test, before, after } from 'node:test';
@@ -45,15 +46,18 @@ const tryListen = (port: number) =>
   runProgram('ip', ['netns', 'exec', ns.name, 'runuser', '-u', stranger.name, '--', process.execPath, '-e', `require('net').createServer().on('error', (e) => { console.log(e.code); process.exit(0); }).listen(${port}, '127.0.0.1', () => { console.log('LISTENING'); process.exit(0); })`], { cwd: '/', timeoutMs: 30_000 });
 
 let defaultPort: number;
+let imdsPort: number;
 
-test('root\'s serve without --port listens on a privileged port', { skip }, async () => {
+test('root\'s serve without --port listens on a privileged port, and with --imds on a privileged IMDS port next to it', { skip }, async () => {
   const stateDir = path.join(sandbox.dir, 'state');
-  agent = startCli(['serve', '--state-dir', stateDir], { AWS_SHARED_CREDENTIALS_FILE: path.join(sandbox.dir, 'none'), APPSTREAM_CREDS_PORT: undefined }, { launcher: (argv) => ({ command: 'ip', args: ['netns', 'exec', ns.name, ...argv] }) });
-  let url = '';
-  await waitFor(async () => Boolean((url = (JSON.parse(await readFile(path.join(stateDir, 'agent.json'), 'utf8').catch(() => '{}')) as { url?: string }).url ?? '')), 15_000, () => `no agent.json: ${agent!.output()}`);
-  defaultPort = Number(new URL(url).port);
+  agent = startCli(['serve', '--state-dir', stateDir, '--imds'], { AWS_SHARED_CREDENTIALS_FILE: path.join(sandbox.dir, 'none'), APPSTREAM_CREDS_PORT: undefined, APPSTREAM_CREDS_IMDS_PORT: undefined }, { launcher: (argv) => ({ command: 'ip', args: ['netns', 'exec', ns.name, ...argv] }) });
+  let found: { url?: string; imdsEndpoint?: string } = {};
+  await waitFor(async () => Boolean((found = JSON.parse(await readFile(path.join(stateDir, 'agent.json'), 'utf8').catch(() => '{}')) as typeof found).url), 15_000, () => `no agent.json: ${agent!.output()}`);
+  defaultPort = Number(new URL(found.url!).port);
   assert.ok(defaultPort > 0 && defaultPort < 1024, `default port ${defaultPort}`);
   assert.equal(defaultPort, 920);
+  imdsPort = Number(new URL(found.imdsEndpoint!).port);
+  assert.equal(imdsPort, 921, 'IMDS has its own port, privileged too');
 });
 
 test('while the agent is down, a second user cannot take its default port', { skip }, async () => {
@@ -61,9 +65,11 @@ test('while the agent is down, a second user cannot take its default port', { sk
   assert.ok(defaultPort < 1024, `the default port ${defaultPort} is not privileged`);
   await agent!.stop();
   agent = undefined;
-  const run = await tryListen(defaultPort);
-  assert.equal(run.code, 0, run.stderr);
-  assert.equal(run.stdout.trim(), 'EACCES', 'only root or CAP_NET_BIND_SERVICE may listen there');
+  for (const port of [defaultPort, imdsPort]) {
+    const run = await tryListen(port);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stdout.trim(), 'EACCES', `only root or CAP_NET_BIND_SERVICE may listen on ${port}`);
+  }
 });
 
 test('the second user\'s serve without --port exits 1 saying the port is privileged and what to do', { skip }, async () => {
