@@ -125,3 +125,42 @@ test('doctor: --imds without allowUsers says who IMDS answers (a warning); allow
   const listed = await runCli(['doctor', '--json', '--no-agent'], { env: { ...env, APPSTREAM_CREDS_IMDS: 'true', APPSTREAM_CREDS_ALLOW_USERS: 'as2-streaming-user' } });
   assert.equal((JSON.parse(listed.stdout) as Report).findings.find((f) => f.path === 'imds')?.code, 'ok');
 });
+
+test('IMDS\'s own port (imdsPort) gets the same checks: doctor and serve name its holder; clients refuse an agent.json whose imdsEndpoint another user holds', { skip }, async () => {
+  // The agent's port elsewhere; IMDS's is the squatted one.
+  // (A state folder of its own: the test above left an agent.json naming the squatted port.)
+  const imdsEnv = { ...env, APPSTREAM_CREDS_STATE_DIR: path.join(sandbox.dir, 'imds-doctor-state'), APPSTREAM_CREDS_PORT: String(await freePort()), APPSTREAM_CREDS_IMDS: 'true', APPSTREAM_CREDS_IMDS_PORT: String(port) };
+  const doctor = await runCli(['doctor', '--json', '--no-agent'], { env: imdsEnv });
+  const held = (JSON.parse(doctor.stdout) as Report).findings.find((f) => f.code === 'port-held');
+  assert.equal(held?.severity, 'error', doctor.stdout);
+  assert.match(held!.message, new RegExp(`IMDS port ${port} is held by uid ${squatterUser.uid} \\(${squatterUser.name}\\), while no agent runs: IMDS callers would take credentials from it`));
+
+  const serve = await runCli(['serve', '--state-dir', `${sandbox.dir}/serve-imds-state`, '--port', '0', '--imds', '--imds-port', String(port)], { env: { ...env, APPSTREAM_CREDS_STATE_DIR: undefined, APPSTREAM_CREDS_PORT: undefined } });
+  assert.equal(serve.code, 1, serve.stderr);
+  assert.match(serve.stderr, new RegExp(`port ${port} on 127\\.0\\.0\\.1 is held by uid ${squatterUser.uid} \\(${squatterUser.name}\\).*set imdsPort`));
+
+  // agent.json (root's, naming this live process) whose url is a listener of root's, but whose
+  // imdsEndpoint is the squatter's port: the token goes nowhere, the profile is read directly.
+  const stateDir = path.join(sandbox.dir, 'imds-state');
+  await mkdir(stateDir, { recursive: true, mode: 0o755 });
+  await writeFile(path.join(stateDir, 'token'), `${TOKEN}\n`, { mode: 0o600 });
+  let connections = 0;
+  const rootListener = net.createServer((socket) => {
+    connections += 1;
+    socket.destroy();
+  });
+  await new Promise<void>((resolve) => rootListener.listen(0, '127.0.0.1', resolve));
+  try {
+    const url = `http://127.0.0.1:${(rootListener.address() as net.AddressInfo).port}`;
+    await writeFile(path.join(stateDir, 'agent.json'), JSON.stringify({ pid: process.pid, url, credentialsUrl: `${url}/v1/credentials`, tokenFile: path.join(stateDir, 'token'), imdsEndpoint: `http://127.0.0.1:${port}`, startedAt: new Date().toISOString() }));
+    const run = await runCli(['credential-process'], { env: { ...env, APPSTREAM_CREDS_STATE_DIR: stateDir } });
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal((JSON.parse(run.stdout) as { AccessKeyId: string }).AccessKeyId, KEY, 'read directly');
+    assert.equal(connections, 0, 'the token was sent to an agent whose IMDS port another user holds');
+    const status = await runCli(['doctor', '--json'], { env: { ...env, APPSTREAM_CREDS_STATE_DIR: stateDir } });
+    assert.match((JSON.parse(status.stdout) as Report).findings.find((f) => f.path === 'agent')?.message ?? '', new RegExp(`port ${port} is held by uid ${squatterUser.uid}.*the token was not sent`));
+  } finally {
+    rootListener.close();
+  }
+  assert.ok(!seen.includes(TOKEN), `the squatter received the token: ${seen}`);
+});
