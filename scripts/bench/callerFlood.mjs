@@ -36,6 +36,18 @@ const timeWaitCount = (ns) => {
   const text = sh('ip', ['netns', 'exec', ns, 'cat', '/proc/net/sockstat']);
   return Number(/TCP: .*\btw (\d+)/.exec(text)?.[1] ?? 0);
 };
+/** Each listener's drop count (`ss -m`: skmem's d, the socket's sk_drops; a SYN refused on a full accept queue counts there), by port. */
+const listenerDrops = (ns) => {
+  const drops = {};
+  let port;
+  for (const line of sh('ip', ['netns', 'exec', ns, 'ss', '-ltnmH']).split('\n')) {
+    const listener = /^LISTEN\s+\S+\s+\S+\s+\S+:(\d+)\s/.exec(line);
+    if (listener) port = listener[1];
+    const skmem = /skmem:\(.*\bd(\d+)\)/.exec(line);
+    if (skmem && port) drops[port] = Number(skmem[1]);
+  }
+  return drops;
+};
 const tableLines = (ns) => Number(sh('ip', ['netns', 'exec', ns, 'sh', '-c', 'cat /proc/net/tcp /proc/net/tcp6 | wc -l']).trim()) - 2;
 
 export async function run({ requests = 40, timeWait = 150_000 } = {}) {
@@ -123,9 +135,11 @@ export async function run({ requests = 40, timeWait = 150_000 } = {}) {
     queues.kill('SIGTERM');
     const depth = JSON.parse(await deepest);
     const afterFlood = nstat();
+    const drops = listenerDrops(ns);
     const listenDrops =
       Object.keys(afterFlood).map((k) => `${k}=${afterFlood[k] - (beforeFlood[k] ?? 0)}`).join(', ') +
-      ` during the flood (namespace-wide, the fillers' sinks included); deepest accept queue: agent port ${ports[0]} ${depth[ports[0]]}, IMDS port ${ports[1]} ${depth[ports[1]]} (backlog 511)`;
+      ` during the flood (namespace-wide, the fillers' sinks included); per listener (its sk_drops since start: SYNs dropped on a full accept queue): agent port ${ports[0]} ${drops[ports[0]] ?? '?'}, IMDS port ${ports[1]} ${drops[ports[1]] ?? '?'}; ` +
+      `deepest accept queue seen: agent port ${depth[ports[0]]}, IMDS port ${depth[ports[1]]} (backlog 511)`;
     const floodCost = await lookupCost();
     const metrics = await output(inNs(ns, ['sh', '-c', `exec ${process.execPath} -e "fetch('${discovery.url}/metrics').then(r=>r.text()).then(t=>process.stdout.write(t))"`]));
     const imdsCounts = metrics.split('\n').filter((l) => /route="imds-token"/.test(l) && !l.startsWith('#')).map((l) => l.replace(/^\S+\{/, '{')).join(' ');
