@@ -33,9 +33,9 @@ test('start launches a detached agent and waits for it; a second start finds it;
     const env = await profileEnv(dir);
     let pid = 0;
     try {
-      const started = await runCli(['start', '--port', '0', '--timeout', '30s', '--json'], { env, timeoutMs: 60_000 });
+      const started = await runCli(['start', '--port', '0', '--imds', '--timeout', '30s', '--json'], { env, timeoutMs: 60_000 });
       assert.equal(started.code, 0, started.stderr);
-      const info = JSON.parse(started.stdout) as { outcome: string; pid: number; url: string; credentialsUrl: string; tokenFile: string };
+      const info = JSON.parse(started.stdout) as { outcome: string; pid: number; url: string; credentialsUrl: string; tokenFile: string; imdsEndpoint: string };
       pid = info.pid;
       assert.equal(info.outcome, 'started');
       // `start` has exited; the agent it launched lives on and serves credentials.
@@ -44,10 +44,14 @@ test('start launches a detached agent and waits for it; a second start finds it;
       const token = (await import('node:fs/promises')).readFile(info.tokenFile, 'utf8');
       const credentials = await fetch(info.credentialsUrl, { headers: { authorization: (await token).trim() } });
       assert.equal(credentials.status, 200);
+      // --imds reaches serve with IMDS's own port (--imds-port, ephemeral with --port 0).
+      assert.notEqual(new URL(info.imdsEndpoint).port, new URL(info.url).port);
+      assert.equal((await fetch(`${info.imdsEndpoint}/latest/api/token`, { method: 'PUT', headers: { 'x-aws-ec2-metadata-token-ttl-seconds': '60' } })).status, 200);
 
       const again = await runCli(['start', '--port', '0'], { env, timeoutMs: 60_000 });
       assert.equal(again.code, 0, again.stderr);
       assert.match(again.stdout, new RegExp(`^agent already running \\(pid ${pid}\\) at ${info.url}`));
+      assert.match(again.stdout, new RegExp(`IMDSv2: +${info.imdsEndpoint}\n`));
 
       const text = await runCli(['stop'], { env });
       assert.equal(text.code, 0, text.stderr);
