@@ -71,6 +71,7 @@ export function createLinuxServiceManager(options: LinuxServiceManagerOptions): 
       group: SERVICE_GROUP,
       ...(tokenGroup === SERVICE_GROUP ? {} : { supplementaryGroups: [tokenGroup] }),
       port: config.port,
+      imdsPort: config.imdsPort,
     });
 
     if (packaging) {

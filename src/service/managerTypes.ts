@@ -29,6 +29,8 @@ export interface ServiceInstallConfig {
   /** Where the daemon writes its JSON log files (default <stateDir>/logs). */
   logDir?: string;
   port: number;
+  /** IMDS's own port, when the settings the service reads turn `imds` on. */
+  imdsPort?: number | undefined;
   /** Group that may read the token besides its owner (Linux default: the service group). */
   tokenGroup?: string;
   /** --config file the service should read, passed on its command line. */

@@ -15,6 +15,8 @@ export interface SystemdUnitOptions {
   /** Extra groups, e.g. a token group other than the service's own, so the agent can chgrp the token. */
   supplementaryGroups?: readonly string[];
   port: number;
+  /** IMDS's own port when the service emulates IMDS (`imds` in its settings). */
+  imdsPort?: number | undefined;
   restartSec?: number;
 }
 
@@ -52,7 +54,8 @@ export function renderSystemdUnit(options: SystemdUnitOptions): string {
   const outsideLogDir = options.logDir && !options.logDir.startsWith(`${options.stateDir}/`) ? options.logDir : undefined;
   if (outsideLogDir) checkWritableDir('log dir', outsideLogDir);
   if (!path.posix.isAbsolute(options.nodePath)) throw usageError(`node path "${options.nodePath}" must be absolute`);
-  const capabilities = ['CAP_DAC_READ_SEARCH', ...(options.port > 0 && options.port < 1024 ? ['CAP_NET_BIND_SERVICE'] : [])].join(' ');
+  const privileged = [options.port, options.imdsPort ?? 0].some((port) => port > 0 && port < 1024);
+  const capabilities = ['CAP_DAC_READ_SEARCH', ...(privileged ? ['CAP_NET_BIND_SERVICE'] : [])].join(' ');
   const underVarLib = /^\/var\/lib\/[^/]+(\/[^/]+)*$/.test(options.stateDir) ? options.stateDir.slice('/var/lib/'.length) : undefined;
   const lines = [
     '# Written by `appstream-creds service install`; installing again rewrites it.',

@@ -162,6 +162,20 @@ test('a live install refuses code other accounts could change (the service runs 
   });
 });
 
+test('install --root with imds on a privileged imdsPort grants the bind even when the agent port is not privileged', async () => {
+  await withSandbox(async (root) => {
+    const bundle = path.join(root, 'opt', 'agent', 'dist', 'appstream-creds.cjs');
+    mkdirSync(path.dirname(bundle), { recursive: true });
+    writeFileSync(bundle, '// bundle');
+    const config = path.join(root, 'agent.json');
+    writeFileSync(config, JSON.stringify({ imds: true, port: 9950, imdsPort: 951 }));
+    const staged = await service(['--config', config, 'service', 'install', '--root', root], { platform: 'linux', runner: new RecordingRunner(), uid: 1000, execPath: '/usr/bin/node' }, { selfScript: bundle });
+    assert.equal(staged.code, 0, staged.stderr);
+    const unit = readFileSync(path.join(root, 'etc/systemd/system/appstream-credential-agent.service'), 'utf8');
+    assert.match(unit, /^AmbientCapabilities=CAP_DAC_READ_SEARCH CAP_NET_BIND_SERVICE$/m);
+  });
+});
+
 test('bad settings are usage errors (exit 2) naming the setting', async () => {
   await withSandbox(async (root) => {
     const result = await service(['service', 'install', '--root', root, '--port', 'lots'], { platform: 'linux', runner: new RecordingRunner() });

@@ -89,6 +89,9 @@ test('unit content: restart policy, hardening, dedicated account, settings by en
   assert.ok(!lines.includes('ProtectHome=yes'), 'homes must stay readable: the profile lives there');
   const lowPort = renderSystemdUnit({ ...baseOptions, port: 80, nodePath: '/usr/bin/node', args: ['serve'] });
   assert.match(lowPort, /^AmbientCapabilities=CAP_DAC_READ_SEARCH CAP_NET_BIND_SERVICE$/m);
+  // IMDS on its own privileged port needs the bind as well, whatever the agent's port.
+  const lowImds = renderSystemdUnit({ ...baseOptions, port: 9920, imdsPort: 921, nodePath: '/usr/bin/node', args: ['serve'] });
+  assert.match(lowImds, /^AmbientCapabilities=CAP_DAC_READ_SEARCH CAP_NET_BIND_SERVICE$/m);
   const elsewhere = renderSystemdUnit({ ...baseOptions, stateDir: '/srv/agent', nodePath: '/usr/bin/node', args: ['serve'] });
   assert.doesNotMatch(elsewhere, /StateDirectory=/, 'StateDirectory= only covers /var/lib');
   const logsElsewhere = renderSystemdUnit({ ...baseOptions, logDir: '/var/log/appstream-creds', nodePath: '/usr/bin/node', args: ['serve'] });

@@ -140,6 +140,7 @@ export function registerService(program: Command, deps: CommandDeps, overrides: 
           stateDir: settings.stateDir,
           ...(settings.logDir ? { logDir: settings.logDir } : {}),
           port: settings.port,
+          ...(settings.imds ? { imdsPort: settings.imdsPort } : {}),
           ...(settings.tokenGroup ? { tokenGroup: settings.tokenGroup } : {}),
           ...(flags.config ? { configFile: pathModule.resolve(deps.ctx.cwd, flags.config) } : {}),
           extraEnv,
