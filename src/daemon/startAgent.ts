@@ -19,9 +19,9 @@ export const START_LOG = 'start.log';
 
 export interface StartAgentInput {
   stateDir: string;
-  /** `node` and the CLI script, to run `serve` with. */
+  /** `node` and the CLI script, to run `serve` with; the executable alone for appstream-creds.exe (no script). */
   execPath: string;
-  selfScript: string;
+  selfScript: string | undefined;
   /** Arguments for `serve` (global options first). */
   serveArgs: readonly string[];
   env: Readonly<Record<string, string | undefined>>;
@@ -68,7 +68,7 @@ export async function startAgent(input: StartAgentInput): Promise<StartResult> {
   const logFile = path.join(input.stateDir, START_LOG);
   const log = await createLogFile(logFile);
   let exited: number | null | undefined;
-  const child = spawn(input.execPath, [input.selfScript, ...input.serveArgs], {
+  const child = spawn(input.execPath, [...(input.selfScript ? [input.selfScript] : []), ...input.serveArgs], {
     detached: true,
     stdio: ['ignore', log.fd, log.fd],
     env: input.env as NodeJS.ProcessEnv,

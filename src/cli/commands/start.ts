@@ -59,7 +59,8 @@ export function registerStart(program: Command, deps: CommandDeps): void {
         const result = await startAgent({
           stateDir: settings.stateDir,
           execPath: deps.ctx.execPath,
-          selfScript: deps.ctx.selfScript,
+          // appstream-creds.exe (a single executable) is its own program: its argv[1] is itself.
+          selfScript: deps.ctx.selfExe ? undefined : deps.ctx.selfScript,
           serveArgs,
           env: deps.ctx.env,
           timeoutMs: parseDuration(opts.timeout, '--timeout'),
