@@ -46,6 +46,8 @@ export function verifiedSource(init: VerifiedSourceInit): { resolve: CredentialS
   let active = init.setting !== false;
   let decided = init.setting !== 'auto';
   let detail = init.setting === false ? 'off (verifyNewCredentials false): new sets are served once settled' : init.setting === true ? 'on (verifyNewCredentials true)' : 'auto: decided by the first check';
+  // The re-ask period on the clock that never steps: a wall clock set back must not stretch it.
+  const monotonic = (): number => init.clock.monotonic?.() ?? init.clock.now();
   const remember = (digest: string, verification: Verification): void => {
     known.set(digest, verification);
     if (known.size > REMEMBERED) known.delete(known.keys().next().value!);
@@ -59,7 +61,7 @@ export function verifiedSource(init: VerifiedSourceInit): { resolve: CredentialS
     if (remembered) return withVerification(sourced, remembered);
     const keyId = maskKeyId(sourced.credentials.accessKeyId);
     const refusedAt = refused.get(digest);
-    if (refusedAt !== undefined && init.clock.now() - refusedAt < REASK_REFUSED_MS) throw refusal(keyId, lastRefusal?.code ?? 'refused');
+    if (refusedAt !== undefined && monotonic() - refusedAt < REASK_REFUSED_MS) throw refusal(keyId, lastRefusal?.code ?? 'refused');
 
     const verdict = await init.verify(sourced.credentials);
     if (!decided) {
@@ -83,7 +85,7 @@ export function verifiedSource(init: VerifiedSourceInit): { resolve: CredentialS
     }
     if (verdict.outcome === 'refused') {
       counts.refused += 1;
-      refused.set(digest, init.clock.now());
+      refused.set(digest, monotonic());
       if (refused.size > REMEMBERED) refused.delete(refused.keys().next().value!);
       lastRefusal = { code: verdict.code, keyId, at: new Date(init.clock.now()).toISOString() };
       throw refusal(keyId, verdict.code);

@@ -63,6 +63,9 @@ interface Memory {
 /** settleTime's default (loadSettings): the 30-120 ms mid-write pauses of issue 20 stretch to 255 ms on a loaded machine. */
 export const DEFAULT_SETTLE_MS = 500;
 const SETTLE_CHECK_MS = 50;
+/** Re-reads of a file changed while being read, before the growing retry delays take over. */
+const QUICK_REREADS = 10;
+const QUICK_REREAD_MS = 5;
 /** Looks past the settle period itself before a file that keeps changing is reported (1.5 s). */
 const EXTRA_SETTLE_CHECKS = 30;
 /** How long a settling file still has to stay quiet, per error thrown for it. */
@@ -90,6 +93,7 @@ export function fromAppStreamProfile(init: FromAppStreamProfileInit): Credential
     // Sized from settleTime, so any allowed settleTime (up to 10 s) can be met in one resolve.
     const maxSettleChecks = Math.ceil((init.settleMs ?? DEFAULT_SETTLE_MS) / SETTLE_CHECK_MS) + EXTRA_SETTLE_CHECKS;
     let settleChecks = 0;
+    let quickRereads = 0;
     for (let attempt = 0; ; ) {
       try {
         const sourced = await resolveFirstProfile(init, memory);
@@ -104,6 +108,13 @@ export function fromAppStreamProfile(init: FromAppStreamProfileInit): Credential
         if (settling !== undefined && settleChecks < maxSettleChecks) {
           settleChecks += 1;
           await init.clock.sleep(Math.min(settling, SETTLE_CHECK_MS));
+          continue;
+        }
+        // Changed underneath the read: the write that did it is over, so look again at once
+        // (a few times) rather than back off, or a file rewritten every few ms is never read.
+        if (isAgentError(error) && error.code === 'file-changing' && quickRereads < QUICK_REREADS) {
+          quickRereads += 1;
+          await init.clock.sleep(QUICK_REREAD_MS);
           continue;
         }
         if (!isAgentError(error) || !error.transient || attempt >= retries) throw error;

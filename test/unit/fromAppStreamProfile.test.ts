@@ -239,6 +239,25 @@ describe('fromAppStreamProfile', () => {
     assert.deepEqual(clock.sleeps, []);
   });
 
+  test('a file the writer changes underneath each read is read again at once (5 ms), not after growing delays: a storm of rewrites is still read', async () => {
+    const fs = new MemoryFs();
+    fs.set('/h1/.aws/credentials', staticProfile(), 1_000);
+    let changes = 3;
+    fs.afterRead = (file) => {
+      if (changes-- > 0) fs.files.get(file)!.stat.mtimeMs += 1;
+    };
+    const { clock, resolve } = source(fs);
+    assert.equal((await resolve()).credentials.accessKeyId, KEY);
+    assert.deepEqual(clock.sleeps, [5, 5, 5]);
+    // Past the quick re-reads the usual growing delays take over, then the failure is reported.
+    const storm = new MemoryFs();
+    storm.set('/h1/.aws/credentials', staticProfile(), 1_000);
+    storm.afterRead = (file) => void (storm.files.get(file)!.stat.mtimeMs += 1);
+    const stormy = source(storm);
+    await rejectsWith(stormy.resolve(), { code: 'file-changing', transient: true });
+    assert.deepEqual(stormy.clock.sleeps, [...Array<number>(10).fill(5), 75, 150, 225, 300]);
+  });
+
   test('a half-written file is retried with growing delays (75-300 ms) until it is complete', async () => {
     const fs = new MemoryFs();
     fs.set('/h1/.aws/credentials', `[${P}]\n`);
