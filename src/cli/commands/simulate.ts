@@ -129,7 +129,8 @@ export function registerSimulate(program: Command, deps: CommandDeps): void {
           validityMs,
           inPlace: Boolean(opts.inPlace),
           clock: systemClock,
-          emitCommand: `${quote(deps.ctx.execPath)} ${quote(deps.ctx.selfScript)} simulate --emit --dir ${quote(dir)}`,
+          // From appstream-creds.exe the exe alone runs the CLI (its argv[1] is itself, not a script).
+          emitCommand: `${deps.ctx.selfExe ? quote(deps.ctx.selfExe) : `${quote(deps.ctx.execPath)} ${quote(deps.ctx.selfScript)}`} simulate --emit --dir ${quote(dir)}`,
           ...(opts.user ? { identity: simulatedIdentity(opts) } : {}),
           mint: (expiresAt, generation) =>
             opts.stsEndpoint && opts.roleArn
