@@ -1,4 +1,4 @@
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIPv4 } from 'node:net';
 
 /** The 4 bytes of a dotted IPv4 address, network order. */
 export function ipv4Bytes(address: string): Uint8Array {
@@ -26,10 +26,20 @@ export function ipv6Bytes(address: string): Uint8Array {
   return bytes;
 }
 
+/**
+ * Whether `address` is an IPv6 address (a zone suffix allowed), as node's isIPv6 answers, judged
+ * by the URL parser instead: isIPv6 compiles a large regular expression on its first call, about
+ * 8 ms of every client start (the listener check asks about `::` on each one).
+ */
+export function isIPv6Address(address: string): boolean {
+  const bare = address.replace(/%[^%]+$/, '');
+  return /^[0-9A-Fa-f:.]+$/.test(bare) && bare.includes(':') && URL.canParse(`http://[${bare}]/`);
+}
+
 /** `a.b.c.d` for an IPv4 or IPv4-mapped IPv6 address (`::ffff:a.b.c.d`), else undefined. */
 export function ipv4Of(address: string): string | undefined {
   if (isIPv4(address)) return address;
-  if (!isIPv6(address)) return undefined;
+  if (!isIPv6Address(address)) return undefined;
   const bytes = ipv6Bytes(address);
   const mapped = bytes.subarray(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff;
   return mapped ? Array.from(bytes.subarray(12)).join('.') : undefined;

@@ -1,6 +1,6 @@
 import os from 'node:os';
-import { isIPv4, isIPv6 } from 'node:net';
-import { ipv4Bytes, ipv4Of, ipv6Bytes } from './addressBytes.js';
+import { isIPv4 } from 'node:net';
+import { ipv4Bytes, ipv4Of, ipv6Bytes, isIPv6Address } from './addressBytes.js';
 import { CONNECTED_TCP_STATES, type PeerLookup } from './peerLookup.js';
 
 /**
@@ -28,7 +28,7 @@ function word(bytes: Uint8Array, offset: number): string {
 export function procAddress(address: string, port: number): { table: 'tcp' | 'tcp6'; text: string } {
   const portHex = port.toString(16).toUpperCase().padStart(4, '0');
   if (isIPv4(address)) return { table: 'tcp', text: `${word(ipv4Bytes(address), 0)}:${portHex}` };
-  if (!isIPv6(address)) throw new Error(`not an IP address: ${address}`);
+  if (!isIPv6Address(address)) throw new Error(`not an IP address: ${address}`);
   const bytes = ipv6Bytes(address);
   return { table: 'tcp6', text: `${word(bytes, 0)}${word(bytes, 4)}${word(bytes, 8)}${word(bytes, 12)}:${portHex}` };
 }
@@ -66,7 +66,7 @@ export function findConnection(table: string, local: string, remote: string): So
 export function listenerAddresses(address: string | undefined, port: number): ReadonlySet<string> | undefined {
   if (address === undefined) return undefined;
   const bare = address.replace(/^\[|\]$/g, '');
-  if (!isIPv4(bare) && !isIPv6(bare)) return undefined;
+  if (!isIPv4(bare) && !isIPv6Address(bare)) return undefined;
   const v4 = ipv4Of(bare);
   const forms = v4 !== undefined ? [v4, '0.0.0.0', '::', `::ffff:${v4}`] : [bare, '::'];
   return new Set(forms.map((form) => procAddress(form, port).text));
