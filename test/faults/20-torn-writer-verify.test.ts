@@ -43,6 +43,8 @@ test('issue 20 point 2: two-step in-place writer with settleTime shorter than it
       const first = sets[0]!;
       await writeFile(rig.credentialsFile, staticProfile(first), { mode: 0o600 });
       await rig.waitServing(first.id, 'the first generation');
+      // auto serves the set read before STS's first answer on the settle rule: the writer starts once STS has answered.
+      await waitFor(async () => (await fullStatus(rig)).verification?.active === true, 20_000, () => `verification never turned on: ${rig.agent.output().slice(-2000)}`);
       const written = new Map<string, Triple>([[first.id, first]]);
       const readers = startTornReaders(rig, written, 8);
       let shortestPause = Number.POSITIVE_INFINITY;
@@ -84,7 +86,8 @@ test('issue 20 point 2: a torn first read (new key id, old secret and token at r
     // The agent starts while the writer is mid-way: only the mix is on disk.
     await mkdir(path.join(dir, '.aws'), { recursive: true });
     await writeFile(path.join(dir, '.aws', 'credentials'), staticProfile({ id: next!.id, secret: old!.secret, token: old!.token }), { mode: 0o600 });
-    const rig = await startFaultAgent({ dir, env: { APPSTREAM_CREDS_VERIFY_NEW_CREDENTIALS: 'auto', AWS_ENDPOINT_URL_STS: moto.url, AWS_REGION: 'us-east-1' } });
+    // true, not auto: auto serves the set read before STS's first answer on the settle rule.
+    const rig = await startFaultAgent({ dir, env: { APPSTREAM_CREDS_VERIFY_NEW_CREDENTIALS: 'true', AWS_ENDPOINT_URL_STS: moto.url, AWS_REGION: 'us-east-1' } });
     try {
       await waitFor(async () => ((await fullStatus(rig)).verification?.refused ?? 0) > 0, 20_000, () => `STS never refused the torn first read: ${rig.agent.output().slice(-2000)}`);
       const before = await rig.credentials();

@@ -116,10 +116,16 @@ test('on, STS does not answer: the set is handed on unverified (the settle rule 
   assert.equal(report.verified, 1);
 });
 
+/** Lets the probe's promise chain run (the scripted STS answers at once). */
+const settle = async (): Promise<void> => {
+  for (let i = 0; i < 3; i += 1) await new Promise<void>((resolve) => setImmediate(resolve));
+};
+
 test('auto: STS not answering the first check turns verification off for the run (no further STS calls), logged once', async () => {
   const r = await rig('auto', () => ({ outcome: 'unverified', answered: false, reason: 'STS at sts.us-east-1.amazonaws.com did not answer (ENOTFOUND)' }));
   const first = await r.stage.resolve();
   assert.equal(first.verification?.verified, false);
+  await settle();
   r.write(set(2));
   const second = await r.stage.resolve();
   assert.equal(second.verification?.verified, false);
@@ -132,14 +138,36 @@ test('auto: STS not answering the first check turns verification off for the run
   assert.equal(r.lines.filter((l) => /verification is off for this run/.test(String(l.msg))).length, 1);
 });
 
-test('auto: any answer from STS at the first check (even a refusal) turns verification on', async () => {
+test('auto: the set read before STS first answers is handed on at once on the settle rule, not held for the probe', async () => {
+  const clock = createFakeClock(Date.parse('2026-12-04T08:00:00Z'));
+  const stage = verifiedSource({ source: async () => ({ credentials: set(1), origin: 'test' }), verify: () => new Promise<VerifyOutcome>(() => undefined), setting: 'auto', clock });
+  const first = await Promise.race([stage.resolve(), new Promise<'held'>((resolve) => setTimeout(() => resolve('held'), 1_000))]);
+  assert.notEqual(first, 'held', 'an agent where STS never answers would wait a check timeout before serving anything');
+  assert.equal((first as SourcedCredentials).verification?.verified, false);
+  assert.match((first as SourcedCredentials).verification!.detail, /has not answered the first check yet/);
+  assert.equal((await stage.resolve()).verification?.verified, false, 'no second probe while the first is out');
+});
+
+test('auto: any answer from STS at the first check (even a refusal) turns verification on; the refused set is refused from then on', async () => {
   const r = await rig('auto', (c) => (c.accessKeyId === set(1).accessKeyId ? { outcome: 'refused', code: 'InvalidClientTokenId' } : { outcome: 'verified' }));
+  assert.equal((await r.stage.resolve()).verification?.verified, false, 'served on the settle rule while the probe runs');
+  await settle();
   assert.equal(await refusedCode(r.stage.resolve()), 'sts-refused');
+  assert.equal(r.stage.report().refused, 1);
+  assert.equal(r.lines.filter((l) => /STS refused the set read with key .*InvalidClientTokenId.* after it had been served on the settle rule/.test(String(l.msg))).length, 1);
   r.write(set(2));
   assert.equal((await r.stage.resolve()).verification?.verified, true);
   const report = r.stage.report();
   assert.equal(report.active, true);
   assert.match(report.detail, /on: auto/);
+});
+
+test('auto: a first set STS accepts shows verified on its next read', async () => {
+  const r = await rig('auto', () => ({ outcome: 'verified' }));
+  assert.equal((await r.stage.resolve()).verification?.verified, false);
+  await settle();
+  assert.equal((await r.stage.resolve()).verification?.verified, true);
+  assert.equal(r.asked.length, 1);
 });
 
 test('off: STS is never asked; sets are handed on marked unverified', async () => {
