@@ -1,6 +1,7 @@
 // Shared pieces of the benchmark scenarios: timing child processes, statistics, sandboxes.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -76,6 +77,30 @@ export async function until(check, ms, what) {
     if (Date.now() - started > ms) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/**
+ * moto's server on a free loopback port, ready to answer. Without INITIAL_NO_AUTH_ACTION_COUNT it
+ * accepts any signed request, so made-up credentials sign STS calls; the benches time the calls.
+ */
+export async function startMoto() {
+  const port = await new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port: free } = probe.address();
+      probe.close(() => resolve(free));
+    });
+  });
+  const moto = spawn('python3', ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await until(async () => (await fetch(`${url}/moto-api/`)).status < 500, 30_000, 'moto');
+  } catch (error) {
+    moto.kill();
+    throw error;
+  }
+  return { url, stop: () => void moto.kill() };
 }
 
 /** A simulated instance (one static generation) and a running agent on an ephemeral port. */

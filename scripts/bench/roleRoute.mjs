@@ -1,12 +1,10 @@
 // GET /v1/roles/<name>/credentials (a role assumed from the machine role, issue 12) against
 // GET /v1/credentials on the same agent, same run, 64 connections each. The role is assumed at
 // moto's STS in the background; the route answers from memory like the machine role's.
-import { spawn } from 'node:child_process';
-import net from 'node:net';
 import autocannon from 'autocannon';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { sandbox, startAgent, startCli, until } from './lib.mjs';
+import { sandbox, startAgent, startCli, startMoto, until } from './lib.mjs';
 
 function load(url, headers, seconds) {
   return new Promise((resolve, reject) => {
@@ -14,25 +12,13 @@ function load(url, headers, seconds) {
   });
 }
 
-const freePort = () =>
-  new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-
 export async function run({ seconds = 8 } = {}) {
-  const port = await freePort();
-  // No INITIAL_NO_AUTH_ACTION_COUNT: this moto accepts the simulator's fake machine credentials.
-  const moto = spawn('python3', ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
-  const motoUrl = `http://127.0.0.1:${port}`;
+  // This moto accepts the simulator's fake machine credentials (startMoto).
+  const moto = await startMoto();
+  const motoUrl = moto.url;
   const { dir, cleanup } = await sandbox();
   let agent;
   try {
-    await until(async () => (await fetch(`${motoUrl}/moto-api/`)).status < 500, 30_000, 'moto');
     const roles = JSON.stringify({ bench: { roleArn: 'arn:aws:iam::123456789012:role/BenchRole', sessionName: 'bench' } });
     const started = await startAgent(dir, []);
     await started.agent.stop();
@@ -78,7 +64,7 @@ export async function run({ seconds = 8 } = {}) {
     };
   } finally {
     await agent?.stop();
-    moto.kill();
+    moto.stop();
     await cleanup();
   }
 }

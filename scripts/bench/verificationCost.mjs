@@ -2,32 +2,20 @@
 // (rename, so the settle rule adds nothing) to the endpoint serving it, for an agent that signs
 // one STS GetCallerIdentity with each new set (moto's STS on loopback) against the same run's
 // agent with verification off. Rotations alternate between the two, so machine noise hits both.
-import { spawn } from 'node:child_process';
-import net from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { sandbox, startAgent, stats, until } from './lib.mjs';
+import { sandbox, startAgent, startMoto, stats } from './lib.mjs';
 import { releaseClient, rotate } from './rotationPickup.mjs';
 
-const freePort = () =>
-  new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-
 export async function run({ rotations = 40 } = {}) {
-  const port = await freePort();
-  // No INITIAL_NO_AUTH_ACTION_COUNT: this moto answers any signed GetCallerIdentity, so made-up
-  // sets verify; the call's cost (connection, signing, moto's answer) is what is measured.
-  const moto = spawn('python3', ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
-  const motoUrl = `http://127.0.0.1:${port}`;
+  // This moto answers any signed GetCallerIdentity (startMoto), so made-up sets verify; the
+  // call's cost (connection, signing, moto's answer) is what is measured.
+  const moto = await startMoto();
+  const motoUrl = moto.url;
   const on = await sandbox();
   const off = await sandbox();
   let verifying;
   let plain;
   try {
-    await until(async () => (await fetch(`${motoUrl}/moto-api/`)).status < 500, 30_000, 'moto');
     verifying = await startAgent(on.dir, [], { APPSTREAM_CREDS_VERIFY_NEW_CREDENTIALS: 'true', AWS_ENDPOINT_URL_STS: motoUrl, AWS_REGION: 'us-east-1' });
     plain = await startAgent(off.dir, [], { APPSTREAM_CREDS_VERIFY_NEW_CREDENTIALS: 'false' });
     const withCheck = [];
@@ -53,7 +41,7 @@ export async function run({ rotations = 40 } = {}) {
     releaseClient();
     await verifying?.agent.stop();
     await plain?.agent.stop();
-    moto.kill();
+    moto.stop();
     await on.cleanup();
     await off.cleanup();
   }
