@@ -18,7 +18,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, open, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, open, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { cliPrintsCredentials, repoRoot, scanOutput } from './cli.js';
@@ -65,6 +65,29 @@ export const toWinPath = (linuxPath: string): string => {
  * under /tmp: Wine shows its mode 1777 as Everyone with delete-child (the sticky bit has no
  * Windows form), so the strict ownership rule rightly refuses everything below Z:\tmp.
  */
+/**
+ * dist-win\ (the exe, native\, nssm\), built here when missing: scripts/test.mjs builds it once
+ * for the lane, but a lane file run alone may find none.
+ */
+export function distWin(): string {
+  const dir = path.join(repoRoot, 'dist-win');
+  if (!existsSync(path.join(dir, 'appstream-creds.exe'))) {
+    const build = spawnSync(process.execPath, [path.join(repoRoot, 'scripts', 'build-exe.mjs')], { cwd: repoRoot, encoding: 'utf8', timeout: 300_000 });
+    if (build.status !== 0) throw new Error(`npm run build:exe failed: ${build.stderr}${build.stdout}`);
+  }
+  return dir;
+}
+
+/** The exe and native\ alone in `<dir>\bin`, as installed (no dist\, no node_modules\): the exe's path. */
+export async function copyExe(dir: string): Promise<string> {
+  const from = distWin();
+  const exe = path.join(dir, 'bin', 'appstream-creds.exe');
+  await mkdir(path.join(dir, 'bin', 'native'), { recursive: true });
+  await copyFile(path.join(from, 'appstream-creds.exe'), exe);
+  await copyFile(path.join(from, 'native', 'koffi-win32-x64.node'), path.join(dir, 'bin', 'native', 'koffi-win32-x64.node'));
+  return exe;
+}
+
 export async function wineTempDir(rig: WineRig, label: string): Promise<string> {
   return mkdtemp(path.join(rig.prefix, 'drive_c', `as2creds-${label}-`));
 }
@@ -126,6 +149,19 @@ let rigPromise: Promise<WineRig | { skip: string }> | undefined;
 export function wineRig(): Promise<WineRig | { skip: string }> {
   rigPromise ??= makeRig();
   return rigPromise;
+}
+
+/**
+ * A lane file's start: the rig, and `skip` (false, or the reason, printed once) for its describe
+ * blocks. Where it is skipped, `rig` is never used.
+ */
+export async function wineLane(): Promise<{ rig: WineRig; skip: string | false }> {
+  const found = await wineRig();
+  if ('skip' in found) {
+    console.log(`# Windows lane skipped: ${found.skip}`);
+    return { rig: undefined as unknown as WineRig, skip: found.skip };
+  }
+  return { rig: found, skip: false };
 }
 
 async function makeRig(): Promise<WineRig | { skip: string }> {

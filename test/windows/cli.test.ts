@@ -8,12 +8,9 @@ import assert from 'node:assert/strict';
 import { chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { runWine, runWinCli, toWinPath, wineRig, wineTempDir, type WineRig } from '../helpers/wine.js';
+import { runWinCli, runWine, toWinPath, wineLane, wineTempDir } from '../helpers/wine.js';
 
-const found = await wineRig();
-const skip = 'skip' in found ? found.skip : false;
-if (skip) console.log(`# Windows lane skipped: ${skip}`);
-const rig = found as WineRig;
+const { rig, skip } = await wineLane();
 
 const PROFILE = 'appstream_machine_role';
 const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYWINEXAMPLE';

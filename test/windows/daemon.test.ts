@@ -13,12 +13,9 @@ import { boto3Identity, baseClientEnv, jsSdkIdentity } from '../helpers/clients.
 import { startCli, waitFor, type Discovery, type RunningProcess } from '../helpers/daemon.js';
 import { ASSUMED_ROLE_PREFIX, ROLE_ARN, startMoto, type MotoServer } from '../helpers/moto.js';
 import { assertNoSecrets, watchSecrets } from '../helpers/secrets.js';
-import { fromWinPath, runWinCli, startWine, toWinPath, winCliPath, wineRig, wineTempDir, type WineProcess, type WineRig } from '../helpers/wine.js';
+import { fromWinPath, runWinCli, startWine, toWinPath, winCliPath, wineLane, type WineProcess, wineTempDir } from '../helpers/wine.js';
 
-const found = await wineRig();
-const skip = 'skip' in found ? found.skip : false;
-if (skip) console.log(`# Windows lane skipped: ${skip}`);
-const rig = found as WineRig;
+const { rig, skip } = await wineLane();
 
 /** The Linux default route's interface and an address on it that is not excluded by default, if any. */
 async function linuxEni(): Promise<string | undefined> {

@@ -5,19 +5,13 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { repoRoot } from '../helpers/cli.js';
 import { waitFor, type Discovery } from '../helpers/daemon.js';
-import { runWine, runWinCli, startWine, toWinPath, wineRig, type WineRig, wineTempDir } from '../helpers/wine.js';
+import { copyExe, runWinCli, runWine, startWine, toWinPath, wineLane, wineTempDir } from '../helpers/wine.js';
 
-const found = await wineRig();
-const skip = 'skip' in found ? found.skip : false;
-if (skip) console.log(`# Windows lane skipped: ${skip}`);
-const rig = found as WineRig;
+const { rig, skip } = await wineLane();
 
 const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXEEXAMPLE';
 
@@ -27,18 +21,10 @@ describe('appstream-creds.exe (single executable application) under Wine', { ski
   let env: Record<string, string>;
 
   before(async () => {
-    // scripts/test.mjs builds dist-win/ once for the lane (service.test.ts installs from it).
-    if (!existsSync(path.join(repoRoot, 'dist-win', 'appstream-creds.exe'))) {
-      const build = spawnSync(process.execPath, [path.join(repoRoot, 'scripts', 'build-exe.mjs')], { cwd: repoRoot, encoding: 'utf8', timeout: 300_000 });
-      assert.equal(build.status, 0, `npm run build:exe failed: ${build.stderr}${build.stdout}`);
-    }
     dir = await wineTempDir(rig, 'winexe');
     // The exe and the native module the build puts beside it (the strict ownership rule reads
     // owners through it): no dist\, no node_modules\, no node.exe.
-    await mkdir(path.join(dir, 'bin', 'native'), { recursive: true });
-    exe = path.join(dir, 'bin', 'appstream-creds.exe');
-    await copyFile(path.join(repoRoot, 'dist-win', 'appstream-creds.exe'), exe);
-    await copyFile(path.join(repoRoot, 'dist-win', 'native', 'koffi-win32-x64.node'), path.join(dir, 'bin', 'native', 'koffi-win32-x64.node'));
+    exe = await copyExe(dir);
     await mkdir(path.join(dir, '.aws'));
     await writeFile(path.join(dir, '.aws', 'credentials'), `\ufeff[appstream_machine_role]\r\naws_access_key_id = ASIAWINEEXE000000001\r\naws_secret_access_key = ${SECRET}\r\naws_session_token = exe+token/=\r\n`);
     env = {

@@ -10,19 +10,15 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { copyFile, cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { repoRoot } from '../helpers/cli.js';
 import { waitFor, type Discovery } from '../helpers/daemon.js';
 import { freePort } from '../helpers/moto.js';
-import { runWine, toWinPath, wineRig, type WineRig, wineTempDir } from '../helpers/wine.js';
+import { distWin, runWine, toWinPath, wineLane, wineTempDir } from '../helpers/wine.js';
 
-const found = await wineRig();
-const skip = 'skip' in found ? found.skip : false;
-if (skip) console.log(`# Windows lane skipped: ${skip}`);
-const rig = found as WineRig;
+const { rig, skip } = await wineLane();
 
 const SERVICE = 'appstream-credential-agent';
 const INSTALL_DIR = 'C:\\Program Files\\AppStreamCredentialAgent';
@@ -68,14 +64,11 @@ describe('the Windows service under Wine (install.cmd, NSSM, the real SCM)', { s
     await writeFile(path.join(dir, 'agent-config.json'), JSON.stringify(config, null, 2));
     installEnv = {};
     // The package as shipped: dist-win\ (exe, native\, nssm\) beside installer\windows\.
-    if (!existsSync(path.join(repoRoot, 'dist-win', 'appstream-creds.exe'))) {
-      const build = spawnSync(process.execPath, [path.join(repoRoot, 'scripts', 'build-exe.mjs')], { cwd: repoRoot, encoding: 'utf8', timeout: 300_000 });
-      assert.equal(build.status, 0, `npm run build:exe failed: ${build.stderr}${build.stdout}`);
-    }
+    const built = distWin();
     pkg = path.join(dir, 'pkg');
     await mkdir(path.join(pkg, 'dist-win'), { recursive: true });
-    await copyFile(path.join(repoRoot, 'dist-win', 'appstream-creds.exe'), path.join(pkg, 'dist-win', 'appstream-creds.exe'));
-    for (const sub of ['native', 'nssm']) await cp(path.join(repoRoot, 'dist-win', sub), path.join(pkg, 'dist-win', sub), { recursive: true });
+    await copyFile(path.join(built, 'appstream-creds.exe'), path.join(pkg, 'dist-win', 'appstream-creds.exe'));
+    for (const sub of ['native', 'nssm']) await cp(path.join(built, sub), path.join(pkg, 'dist-win', sub), { recursive: true });
     await cp(path.join(repoRoot, 'installer', 'windows'), path.join(pkg, 'installer', 'windows'), { recursive: true });
   });
 

@@ -14,18 +14,12 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { chown, copyFile, lstat, mkdir, readdir, readFile, rm, writeFile, chmod } from 'node:fs/promises';
+import { chown, lstat, readdir, readFile, rm, writeFile, chmod } from 'node:fs/promises';
 import path from 'node:path';
-import { repoRoot } from '../helpers/cli.js';
 import { waitFor, type Discovery } from '../helpers/daemon.js';
-import { runWine, runWinCli, toWinPath, wineRig, wineTempDir, type WineRig, type WineRun, type WineRunOptions } from '../helpers/wine.js';
+import { copyExe, runWinCli, runWine, toWinPath, wineLane, type WineRun, type WineRunOptions, wineTempDir } from '../helpers/wine.js';
 
-const found = await wineRig();
-const skip = 'skip' in found ? found.skip : false;
-if (skip) console.log(`# Windows lane skipped: ${skip}`);
-const rig = found as WineRig;
+const { rig, skip } = await wineLane();
 
 const KEY = 'ASIAWINESTARTSTOP001';
 const SECRET = 'StartStopSecretStartStopSecretStartStop1';
@@ -53,14 +47,7 @@ const bundle: Program = { name: 'the bundle on node.exe', prepare: async () => (
 const exe: Program = {
   name: 'appstream-creds.exe',
   async prepare(dir) {
-    if (!existsSync(path.join(repoRoot, 'dist-win', 'appstream-creds.exe'))) {
-      const build = spawnSync(process.execPath, [path.join(repoRoot, 'scripts', 'build-exe.mjs')], { cwd: repoRoot, encoding: 'utf8', timeout: 300_000 });
-      assert.equal(build.status, 0, `npm run build:exe failed: ${build.stderr}${build.stdout}`);
-    }
-    const file = path.join(dir, 'bin', 'appstream-creds.exe');
-    await mkdir(path.join(dir, 'bin', 'native'), { recursive: true });
-    await copyFile(path.join(repoRoot, 'dist-win', 'appstream-creds.exe'), file);
-    await copyFile(path.join(repoRoot, 'dist-win', 'native', 'koffi-win32-x64.node'), path.join(dir, 'bin', 'native', 'koffi-win32-x64.node'));
+    const file = await copyExe(dir);
     return (args, options) => runWine(rig, file, args, options);
   },
 };
