@@ -168,15 +168,13 @@ export async function stopAgent(input: StopAgentInput): Promise<StopResult> {
     if (code === 'ESRCH') return { outcome: 'not-running' };
     throw new AgentError(`cannot stop the agent (pid ${discovery.pid}): ${code === 'EPERM' ? 'it runs as another user; run stop as that user or root' : code}`, { exitCode: ExitCode.runtime, code: 'stop-failed' });
   }
-  const deadline = input.clock.now() + input.timeoutMs;
-  while (alive(discovery.pid)) {
-    if (input.clock.now() >= deadline) throw new AgentError(`the agent (pid ${discovery.pid}) did not exit within ${Math.round(input.timeoutMs / 1000)} s of SIGTERM`, { exitCode: ExitCode.runtime, code: 'stop-timeout' });
-    await input.clock.sleep(100);
+  if (!(await exitBy(discovery.pid, input.clock.now() + input.timeoutMs, input, alive, 'finish its requests and exit'))) {
+    throw new AgentError(`the agent (pid ${discovery.pid}) did not exit within ${Math.round(input.timeoutMs / 1000)} s of SIGTERM`, { exitCode: ExitCode.runtime, code: 'stop-timeout' });
   }
   return { outcome: 'stopped', pid: discovery.pid };
 }
 
-/** From the request on, a word after this long, then every PROGRESS_EVERY_MS. */
+/** From the signal or request on, a word after this long, then every PROGRESS_EVERY_MS. */
 const PROGRESS_AFTER_MS = 2_000;
 const PROGRESS_EVERY_MS = 5_000;
 /** After TerminateProcess: how long the process may take to be gone. */

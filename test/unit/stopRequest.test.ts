@@ -177,6 +177,19 @@ describe('stop through a request (the Windows route of stopAgent)', () => {
       assert.ok(await gone(stopRequestPath(dir)), 'the unanswered request removed');
     }));
 
+  test('SIGTERM (Linux) waits the same way: progress on a long wait, stop-timeout when the agent outlives it', async () =>
+    withSandbox(async (dir) => {
+      await writeFile(discoveryPath(dir), JSON.stringify(discovery(dir)));
+      const signals: string[] = [];
+      const progress: string[] = [];
+      await assert.rejects(
+        stopThrough(dir, { request: undefined, kill: (_pid, signal) => void signals.push(signal), alive: () => true, onProgress: (message) => progress.push(message) }),
+        (error: Error & { code?: string }) => error.code === 'stop-timeout' && /did not exit within 10 s of SIGTERM/.test(error.message),
+      );
+      assert.deepEqual(signals, ['SIGTERM']);
+      assert.ok(progress.length >= 2 && progress.every((p) => /^waiting for the agent \(pid \d+\) to finish its requests and exit \(\d+ s of at most 10 s\)$/.test(p)), JSON.stringify(progress));
+    }));
+
   test('an account that may not write the state folder cannot stop the agent: exit 1, no kill tried', { skip: notRootReason() }, async () =>
     withSandbox(async (dir) => {
       await chmod(dir, 0o755);
